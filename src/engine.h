@@ -1,0 +1,121 @@
+// The engine API that the GStreamer element (and the tools) drive. Pure C++17: no torch and no
+// GStreamer headers, so gst/ compiles fast and the engine can be tested alone.
+//
+//   auto engine = chatterbox::Engine::load({"/path/to/model", "auto"});   // once, shared
+//   auto utt = engine->start(text, params);                                 // per utterance
+//   chatterbox::AudioChunk chunk;
+//   while (utt->next(chunk)) play(chunk.samples);                           // 24 kHz mono float
+//   utt->cancel();                                                          // from any thread
+//
+// Dimension letters used in shape comments throughout src/:
+//   B batch (2 rows under classifier-free guidance), T tokens, D model width, H heads,
+//   F mel frames (50 per second), S audio samples (24 kHz), C channels.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chatterbox {
+
+constexpr int kSampleRate = 24000;         // S3Gen output rate
+constexpr int kTokensPerSecond = 25;       // speech tokens
+constexpr int kMelFramesPerToken = 2;      // flow output frames per token (50 Hz)
+constexpr int kSamplesPerMelFrame = 480;   // HiFT hop
+constexpr int kSamplesPerToken = kMelFramesPerToken * kSamplesPerMelFrame;  // 960 = 40 ms
+
+enum class StitchMode { kNone, kOverlapAdd, kContext };
+
+struct EngineConfig {
+  std::string model_dir;        // empty: $CHATTERBOX_MODEL_DIR, then the Hugging Face cache
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+};
+
+// A speaker to clone: the conditioning computed from a reference recording (or read from a
+// saved conditioning file). Opaque and immutable; share it between utterances.
+class Voice {
+ public:
+  virtual ~Voice() = default;
+  virtual std::string describe() const = 0;
+};
+
+// Per-utterance settings. Defaults are the original ChatterboxTTS.generate() defaults.
+struct SynthesisParams {
+  std::shared_ptr<const Voice> voice;  // null: the model's built-in voice (conds.pt)
+  float exaggeration = 0.5f;
+  float cfg_weight = 0.5f;
+  float temperature = 0.8f;
+  float top_p = 1.0f;
+  float min_p = 0.05f;
+  float repetition_penalty = 1.2f;
+  int64_t seed = -1;              // -1: random
+  int max_tokens = 1000;          // speech tokens per utterance
+  int cfm_steps = 10;             // flow-matching Euler steps
+  int first_chunk_tokens = 10;    // speech tokens in the first streamed chunk (plus look-ahead)
+  int chunk_tokens = 25;          // speech tokens per later chunk
+  int max_chunk_tokens = 25;      // chunks double from chunk_tokens up to this
+  StitchMode stitch_mode = StitchMode::kContext;
+  int overlap_tokens = 4;         // overlap-add mode: tokens decoded twice per boundary
+  int queue_depth = 4;            // chunks buffered between the T3 and S3Gen stages
+};
+
+struct AudioChunk {
+  std::vector<float> samples;     // [S] 24 kHz mono
+  bool last = false;              // the utterance ends with this chunk
+};
+
+// What one utterance cost; filled as it runs, complete after the last chunk.
+struct UtteranceStats {
+  int text_tokens = 0;
+  int speech_tokens = 0;
+  int64_t audio_samples = 0;
+  double first_audio_seconds = 0;  // start() to the first chunk ready
+  double total_seconds = 0;        // start() to the last chunk ready
+  double t3_busy_seconds = 0;
+  double s3gen_busy_seconds = 0;
+  double real_time_factor() const {
+    return audio_samples > 0 ? total_seconds / (double(audio_samples) / kSampleRate) : 0.0;
+  }
+};
+
+// One utterance in flight. next() blocks until a chunk is ready; it returns false at the end
+// (after the chunk marked `last`) or after cancel(). Throws chatterbox::Error on failure.
+class Utterance {
+ public:
+  virtual ~Utterance() = default;
+  virtual bool next(AudioChunk& chunk) = 0;
+  virtual void cancel() = 0;  // thread-safe; next() returns false within one model step
+  virtual UtteranceStats stats() const = 0;
+};
+
+// Something that turns text into audio: the real engine, or a test double.
+class Synthesizer {
+ public:
+  virtual ~Synthesizer() = default;
+  virtual std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) = 0;
+  // Splits free text into utterances the model can speak (sentence boundaries, length cap).
+  virtual std::vector<std::string> split(const std::string& text) const = 0;
+  virtual std::string describe() const = 0;  // model directory and device, for logs
+
+  // Voice cloning. `samples` is mono float audio at `sample_rate` (the host decodes files;
+  // the engine resamples to what each model needs). Results are cached in memory and on disk
+  // by content hash, so the same recording twice costs nothing. Throws Error(kInvalidInput)
+  // for audio that is silent or too short.
+  virtual std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples, int sample_rate) = 0;
+  // A saved conditioning file (conds.pt format, or one written by save_voice()).
+  virtual std::shared_ptr<const Voice> voice_from_file(const std::string& path) = 0;
+  virtual void save_voice(const Voice& voice, const std::string& path) = 0;
+};
+
+// The real engine. load() returns a shared instance per (model directory, device): loading
+// twice with the same settings costs nothing. Throws chatterbox::Error.
+class Engine : public Synthesizer {
+ public:
+  static std::shared_ptr<Engine> load(const EngineConfig& config);
+  // Where load() would look for a model when config.model_dir is empty, in order.
+  static std::vector<std::string> model_search_path();
+};
+
+}  // namespace chatterbox

@@ -1,0 +1,2 @@
+// Parity checks for this model part: see parity.h.
+#include "parity.h"

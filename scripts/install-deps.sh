@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what gst-chatterbox needs to build, test and run on Debian 12 (as root, or via sudo).
+# libopenblas0-pthread matters: without it libtorch falls back to the reference BLAS (~30x slower).
+set -euo pipefail
+packages=(
+  build-essential meson ninja-build pkg-config ccache cmake
+  libtorch-dev libopenblas0-pthread nlohmann-json3-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  libgtest-dev googletest
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

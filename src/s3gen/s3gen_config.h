@@ -12,6 +12,51 @@
 namespace chatterbox {
 
 // ---------------------------------------------------------------------------------------------
+// Flow: CausalMaskedDiffWithXvec (flow.py) = token embedding + UpsampleConformerEncoder
+// (transformer/upsample_encoder.py) + CausalConditionalCFM (flow_matching.py) whose estimator is
+// the causal ConditionalDecoder U-Net (decoder.py).
+// ---------------------------------------------------------------------------------------------
+struct FlowConfig {
+  // CausalMaskedDiffWithXvec
+  int64_t vocab_size = 6561;        // S3 speech tokens (3^8)
+  int64_t input_size = 512;         // token embedding width (= encoder input width)
+  int64_t output_size = 80;         // mel bins
+  int64_t spk_embed_dim = 192;      // CAMPPlus x-vector
+  int64_t token_mel_ratio = 2;      // mel frames per token (25 Hz tokens -> 50 Hz mel)
+  int64_t pre_lookahead_len = 3;    // tokens of look-ahead in the encoder
+
+  // UpsampleConformerEncoder ("linear" input layer, "rel_pos_espnet", "rel_selfattn", swish FFN,
+  // pre-norm, no macaron FFN, no conv module, full attention: static_chunk_size 0)
+  int64_t encoder_output_size = 512;  // D
+  int64_t encoder_heads = 8;          // H (head dim D / H = 64)
+  int64_t encoder_linear_units = 2048;
+  int64_t encoder_num_blocks = 6;     // before the x2 upsample
+  int64_t encoder_num_up_blocks = 4;  // after it
+  int64_t encoder_up_stride = 2;      // nearest x2, then Conv1d(k = 2 * stride + 1)
+  bool encoder_key_bias = true;
+
+  // ConditionalDecoder (causal U-Net estimator)
+  int64_t estimator_in_channels = 320;       // [x, mu, spks, cond] x 80
+  int64_t estimator_out_channels = 80;
+  std::vector<int64_t> estimator_channels{256};  // one level: no real down/up-sampling
+  int64_t estimator_n_blocks = 4;            // transformer blocks per level
+  int64_t estimator_num_mid_blocks = 12;
+  int64_t estimator_num_heads = 8;
+  int64_t estimator_attention_head_dim = 64;
+  int64_t time_embed_dim() const { return estimator_channels.at(0) * 4; }  // 1024
+
+  // CausalConditionalCFM
+  int64_t n_timesteps = 10;           // Euler steps of the English model
+  double inference_cfg_rate = 0.7;    // gamma: v = (1 + gamma) v_cond - gamma v_uncond
+  bool cosine_t_schedule = true;      // t_k = 1 - cos(pi/2 * k/n)
+
+  // Reads the "flow", "encoder", "estimator" and "cfm" objects of s3gen.json. Keys that are
+  // absent keep their default; settings this port does not implement (another input layer,
+  // positional encoding, activation, several U-Net levels, ...) throw Error(kModelFile).
+  static FlowConfig from_json(const nlohmann::json& s3gen_json);
+};
+
+// ---------------------------------------------------------------------------------------------
 // HiFT vocoder: HiFTGenerator (hifigan.py) with SourceModuleHnNSF / SineGen and the
 // ConvRNNF0Predictor (f0_predictor.py), as S3Token2Wav builds it (24 kHz, upsample 8 x 5 x 3,
 // iSTFT n_fft 16 / hop 4: 480 samples per mel frame).

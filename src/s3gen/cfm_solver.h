@@ -1,0 +1,40 @@
+// The CFM sampler: CausalConditionalCFM.forward / ConditionalCFM.solve_euler
+// (chatterbox/models/s3gen/flow_matching.py), explicit Euler with classifier-free guidance.
+//
+//   x = z; for k in 0..n-1: t = t_k, dt = t_{k+1} - t_k
+//     [v_c ; v_u] = estimator([x ; x], [mask ; mask], [mu ; 0], [t ; t], [spks ; 0], [cond ; 0])
+//     x += dt * ((1 + gamma) v_c - gamma v_u)
+#pragma once
+
+#include <ATen/Tensor.h>
+#include <c10/core/TensorOptions.h>
+
+#include <cstdint>
+
+#include "s3gen/cfm_estimator.h"
+
+namespace chatterbox {
+
+// The estimator's inputs and output of one Euler step (oracle keys cfm.step0.*).
+struct CfmStepTrace {
+  at::Tensor x_in;      // [2, 80, F]
+  at::Tensor mask_in;   // [2, 1, F]
+  at::Tensor mu_in;     // [2, 80, F]
+  at::Tensor t_in;      // [2]
+  at::Tensor spks_in;   // [2, 80]
+  at::Tensor cond_in;   // [2, 80, F]
+  at::Tensor dxdt_out;  // [2, 80, F]
+};
+
+// The time grid: linspace(0, 1, n + 1), warped by 1 - cos(pi/2 t) when `cosine`. [n + 1], fp32.
+at::Tensor cfm_t_span(int64_t n_timesteps, bool cosine, c10::TensorOptions options);
+
+// Runs the Euler loop from z. z, mu, cond [1, 80, F]; mask [1, 1, F]; spks [1, 80];
+// t_span [n + 1]. Returns x [1, 80, F]. `step0` (if given) receives the first step's estimator
+// inputs/outputs, `x_after_each_step` (if given) [n, 80, F].
+at::Tensor solve_euler_cfg(const ConditionalDecoder& estimator, const at::Tensor& z, const at::Tensor& mask,
+                           const at::Tensor& mu, const at::Tensor& spks, const at::Tensor& cond,
+                           const at::Tensor& t_span, double cfg_rate, CfmStepTrace* step0 = nullptr,
+                           at::Tensor* x_after_each_step = nullptr);
+
+}  // namespace chatterbox

@@ -1,0 +1,122 @@
+// S3Gen flow: speech tokens -> 80-bin log-mel at 50 Hz.
+// Ports chatterbox/models/s3gen/flow.py (CausalMaskedDiffWithXvec.inference) with its encoder
+// (transformer/upsample_encoder.py) and CFM (flow_matching.py, CausalConditionalCFM + the causal
+// ConditionalDecoder of decoder.py).
+//
+//   tokens [1, Tp + T] --input_embedding--> UpsampleConformerEncoder --> h [1, F, D] (F = 2 (Tp + T))
+//   mu = encoder_proj(h) [1, 80, F]; cond = prompt mel in frames 0..Fp-1, zeros after
+//   x0 = noise [1, 80, F]; 10 Euler steps of the U-Net with CFG (batch of 2) -> mel [1, 80, F]
+//   output: frames Fp..F-1 (the generated part)
+//
+// FlowModel is immutable after load and may be shared by threads (shared_ptr<const FlowModel>);
+// all per-utterance state (the noise) lives in FlowNoise, owned by the caller.
+#pragma once
+
+#include <ATen/Tensor.h>
+#include <c10/core/TensorOptions.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "io/weights.h"
+#include "s3gen/cfm_estimator.h"
+#include "s3gen/cfm_solver.h"
+#include "s3gen/flow_encoder.h"
+#include "s3gen/s3gen_config.h"
+#include "voice/conditioning.h"
+
+namespace chatterbox {
+
+// The CFM start point x0 ~ N(0, 1), indexed by ABSOLUTE mel frame (frame 0 = first prompt frame),
+// so that re-running the flow on a longer token prefix reproduces the same noise for the frames
+// it already covered (streaming depends on it). Owned by the engine, one per utterance.
+//
+// Seeded mode: frames come in fixed blocks of kBlockFrames; block b is drawn from its own CPU
+// generator seeded by mix(seed, b), so any frame range is reproducible without drawing the ones
+// before it, and the values do not depend on the device. Injected mode: a given [1, 80, F]
+// tensor (parity feeds the oracle's recorded noise); asking for frames past F throws.
+//
+// Not thread-safe: one utterance = one thread (the block cache is filled lazily).
+class FlowNoise {
+ public:
+  static constexpr int64_t kBlockFrames = 256;
+  static constexpr int64_t kMelBins = 80;
+
+  FlowNoise() = default;  // empty: frames() throws
+  static FlowNoise seeded(uint64_t seed);
+  static FlowNoise injected(const at::Tensor& noise /*[1, 80, F]*/);
+
+  bool empty() const { return !injected_.defined() && !seeded_; }
+  // Noise for absolute frames [begin, end): [1, 80, end - begin], fp32 on the CPU unless
+  // `options` says otherwise.
+  at::Tensor frames(int64_t begin, int64_t end, c10::TensorOptions options = {}) const;
+
+ private:
+  at::Tensor block(int64_t index) const;  // [80, kBlockFrames]
+
+  bool seeded_ = false;
+  uint64_t seed_ = 0;
+  at::Tensor injected_;                     // [1, 80, F] (injected mode)
+  mutable std::vector<at::Tensor> blocks_;  // lazily drawn blocks (seeded mode)
+};
+
+// Intermediates of one inference call, under the oracle fixture names (s3gen_flow.safetensors).
+// Filled only when a trace is passed; costs nothing otherwise.
+struct FlowTrace {
+  at::Tensor spk_embed_projected;  // [1, 80]
+  at::Tensor encoder_out;          // [1, F, D] (before the finalize trim)
+  at::Tensor encoder_mask;         // [1, 1, F] int64 (before the finalize trim)
+  at::Tensor encoder_proj_out;     // [1, F', 80] (F' = F, or F - 6 when not finalizing)
+  at::Tensor cfm_mu;               // [1, 80, F']
+  at::Tensor cfm_mask;             // [1, 1, F']
+  at::Tensor cfm_spks;             // [1, 80]
+  at::Tensor cfm_cond;             // [1, 80, F']
+  at::Tensor cfm_noise_z;          // [1, 80, F']
+  at::Tensor cfm_t_span;           // [n + 1]
+  CfmStepTrace step0;              // estimator inputs/outputs of the first Euler step
+  at::Tensor x_after_each_step;    // [n, 80, F']
+  at::Tensor output_full;          // [1, 80, F']
+};
+
+class FlowModel {
+ public:
+  // Takes the `flow.*` tensors: `weights` is scoped to "flow.". Problems are recorded in the
+  // reader; the caller calls weights.finish() once the whole file is read. Weights are converted
+  // to `options` (dtype/device; fp32 by default).
+  static FlowModel load(WeightReader& weights, const FlowConfig& config, c10::TensorOptions options);
+
+  // Token -> mel for the generated tokens after the voice's prompt.
+  //   voice.prompt_token [1, Tp] int64, voice.prompt_feat [1, Fp, 80], voice.embedding [1, 192]
+  //   speech_tokens [1, T] int64 (< vocab_size; special tokens must already be dropped)
+  //   finalize: false drops the last pre_lookahead_len * token_mel_ratio (= 6) frames, whose
+  //     look-ahead is not complete yet (streaming); true keeps everything (offline TTS).
+  //   noise: start point, absolute frames 0..F'-1 are used.
+  //   n_timesteps: Euler steps (<= 0: the config's value).
+  // Returns the mel of the generated part, [1, 80, F' - Fp], on the model's device.
+  at::Tensor inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
+                       bool finalize, const FlowNoise& noise, int n_timesteps,
+                       FlowTrace* trace = nullptr) const;
+
+  // spk_embed_affine_layer(L2-normalised x-vector): [1, 192] -> [1, 80]
+  at::Tensor project_speaker(const at::Tensor& embedding) const;
+
+  const FlowConfig& config() const { return config_; }
+  const c10::TensorOptions& options() const { return options_; }
+  const UpsampleConformerEncoder& encoder() const { return encoder_; }
+  const ConditionalDecoder& estimator() const { return estimator_; }
+
+ private:
+  FlowConfig config_;
+  c10::TensorOptions options_;
+  at::Tensor input_embedding_;          // [vocab, input_size]
+  at::Tensor spk_embed_affine_weight_;  // [80, 192]
+  at::Tensor spk_embed_affine_bias_;    // [80]
+  at::Tensor encoder_proj_weight_;      // [80, D]
+  at::Tensor encoder_proj_bias_;        // [80]
+  UpsampleConformerEncoder encoder_;
+  ConditionalDecoder estimator_;
+};
+
+}  // namespace chatterbox

@@ -1,0 +1,145 @@
+#include "stream/chunk_decoder.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "common/error.h"
+
+namespace chatterbox {
+namespace {
+
+// Raised-cosine fade-in of n samples, sampled at half-sample offsets so that
+// fade_in[i] + fade_in[n - 1 - i] == 1 exactly: the fade-out is its mirror image.
+at::Tensor fade_in_window(int64_t n, c10::TensorOptions options) {
+  at::Tensor i = at::arange(n, options.dtype(at::kDouble)).add_(0.5);
+  return (0.5 - 0.5 * at::cos(i * (M_PI / double(n)))).to(options);
+}
+
+std::vector<float> to_vector(const at::Tensor& wav) {
+  at::Tensor flat = wav.detach().to(at::kCPU, at::kFloat).contiguous().view({-1});
+  return std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+}
+
+}  // namespace
+
+at::Tensor trim_fade_window(c10::TensorOptions options) {
+  const int64_t n_trim = kSampleRate / 50;  // 20 ms
+  at::Tensor fade = at::zeros({2 * n_trim}, options.dtype(at::kFloat));
+  // (cos(linspace(pi, 0, n_trim)) + 1) / 2, as the reference writes it.
+  fade.slice(0, n_trim).copy_((at::cos(at::linspace(M_PI, 0.0, n_trim, options.dtype(at::kFloat))) + 1) / 2);
+  return fade.to(options);
+}
+
+ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
+                           const ChunkSchedule& schedule, int cfm_steps, uint64_t seed)
+    : flow_(flow),
+      hift_(hift),
+      voice_(voice),
+      mode_(schedule.mode),
+      overlap_tokens_(schedule.overlap_tokens),
+      cfm_steps_(cfm_steps),
+      noise_(FlowNoise::seeded(seed)),
+      hift_random_(seed ^ 0x9e3779b97f4a7c15ull),
+      prompt_frames_(voice.prompt_feat.size(1)) {}
+
+at::Tensor ChunkDecoder::flow_mel(const std::vector<int64_t>& tokens, int begin, int end, bool finalize) {
+  const auto options = flow_.options();
+  at::Tensor window = at::tensor(std::vector<int64_t>(tokens.begin() + begin, tokens.begin() + end),
+                                 at::TensorOptions().dtype(at::kLong))
+                          .view({1, end - begin})
+                          .to(options.device());
+  // Noise columns by absolute frame: the prompt's frames, then those of the tokens in the
+  // window (frame 2k of generated token k sits after the prompt), so a frame gets the same
+  // noise whichever window it is decoded in.
+  at::Tensor noise = at::cat({noise_.frames(0, prompt_frames_),
+                              noise_.frames(prompt_frames_ + 2 * int64_t(begin), prompt_frames_ + 2 * int64_t(end))},
+                             2);
+  return flow_.inference(voice_, window, finalize, FlowNoise::injected(noise), cfm_steps_);
+}
+
+at::Tensor ChunkDecoder::crossfade_into(const at::Tensor& wav, const at::Tensor& tail) const {
+  const int64_t n = std::min(tail.size(0), wav.size(0));
+  if (n == 0) return wav;
+  at::Tensor fade_in = fade_in_window(n, wav.options());
+  at::Tensor out = wav.clone();
+  out.slice(0, 0, n).mul_(fade_in).add_(tail.slice(0, tail.size(0) - n) * fade_in.flip(0));
+  return out;
+}
+
+void ChunkDecoder::emit(const at::Tensor& wav_in, std::vector<float>& out) {
+  at::Tensor wav = wav_in;
+  const int64_t fade_len = 2 * (kSampleRate / 50);
+  if (emitted_samples_ < fade_len && wav.size(0) > 0) {
+    const int64_t n = std::min(fade_len - emitted_samples_, wav.size(0));
+    wav = wav.clone();
+    wav.slice(0, 0, n).mul_(trim_fade_window(wav.options()).slice(0, emitted_samples_, emitted_samples_ + n));
+  }
+  std::vector<float> samples = to_vector(wav);
+  out.insert(out.end(), samples.begin(), samples.end());
+  emitted_samples_ += wav.size(0);
+}
+
+std::vector<float> ChunkDecoder::decode(const ChunkPlan& plan, const std::vector<int64_t>& tokens) {
+  if (plan.decode_end > static_cast<int>(tokens.size()))
+    throw Error(ErrorKind::kInternal, "chunk plan reaches past the generated tokens");
+  std::vector<float> out;
+  if (plan.emit_end <= plan.emit_begin) {  // empty final chunk: release the held-back tail
+    if (tail_.defined()) emit(tail_, out);
+    tail_ = at::Tensor();
+    return out;
+  }
+
+  const int64_t spf = hift_.samples_per_frame();
+  at::Tensor mel = flow_mel(tokens, plan.window_begin, plan.decode_end, plan.finalize);  // [1, 80, F]
+  // Frames of the emitted tokens, relative to the window.
+  at::Tensor new_mel = mel.slice(2, 2 * int64_t(plan.emit_begin - plan.window_begin),
+                                 2 * int64_t(plan.emit_end - plan.window_begin));
+
+  at::Tensor wav;  // [S] audio of this chunk, before holding back a tail
+  if (mode_ == StitchMode::kContext) {
+    at::Tensor mel_in = mel_cache_.defined() ? at::cat({mel_cache_, new_mel}, 2) : new_mel;
+    const int64_t first_frame = 2 * int64_t(plan.emit_begin) - (mel_cache_.defined() ? mel_cache_.size(2) : 0);
+    HiftOutput h = hift_.inference(mel_in, hift_random_, first_frame * spf, source_cache_);
+    wav = h.wav[0];
+    if (tail_.defined()) wav = crossfade_into(wav, tail_);
+    const int64_t keep = std::min(kHiftCacheFrames, mel_in.size(2));
+    mel_cache_ = mel_in.slice(2, mel_in.size(2) - keep).contiguous();
+    source_cache_ = h.source.slice(2, h.source.size(2) - keep * spf).contiguous();
+    if (!plan.last) {
+      tail_ = wav.slice(0, wav.size(0) - keep * spf).contiguous();
+      wav = wav.slice(0, 0, wav.size(0) - keep * spf);
+    } else {
+      tail_ = at::Tensor();
+    }
+  } else {
+    // Decoded alone (the flow saw only the window, finalized): the excitation starts afresh,
+    // though its noise is still indexed by absolute sample. `mel` covers [window_begin, emit_end).
+    HiftOutput h = hift_.inference(mel, hift_random_, 2 * int64_t(plan.window_begin) * spf);
+    wav = h.wav[0];
+    if (mode_ == StitchMode::kOverlapAdd) {
+      // tail_ holds the previous chunk's audio of tokens [window_begin, emit_begin): the same
+      // tokens this chunk decoded first.
+      if (tail_.defined()) wav = crossfade_into(wav, tail_);
+      tail_ = at::Tensor();
+      if (!plan.last) {
+        const int64_t hold = std::min<int64_t>(overlap_tokens_, plan.emit_end - plan.emit_begin) * 2 * spf;
+        tail_ = wav.slice(0, wav.size(0) - hold).contiguous();
+        wav = wav.slice(0, 0, wav.size(0) - hold);
+      }
+    }
+  }
+  emit(wav, out);
+  return out;
+}
+
+std::vector<float> ChunkDecoder::decode_offline(const std::vector<int64_t>& tokens) {
+  std::vector<float> out;
+  if (tokens.empty()) return out;
+  at::Tensor mel = flow_mel(tokens, 0, static_cast<int>(tokens.size()), /*finalize=*/true);
+  HiftOutput h = hift_.inference(mel, hift_random_, 0);
+  emit(h.wav[0], out);
+  return out;
+}
+
+}  // namespace chatterbox

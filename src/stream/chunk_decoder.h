@@ -1,0 +1,70 @@
+// S3Gen decoding of a growing token stream in chunks, and the stitching of the chunks' audio.
+//
+// One ChunkDecoder per utterance. It owns the utterance's randomness (flow start noise indexed by
+// absolute mel frame, HiFT source draws indexed by absolute sample) and the stitching state of
+// the chosen StitchMode:
+//   context      HiFT continues from the previous chunk: the last kHiftCacheFrames mel frames
+//                are re-vocoded with the previous excitation forced (cache_source), and the
+//                previous chunk's held-back tail crossfades into the re-vocoded start.
+//   overlap-add  each chunk is decoded alone on overlapping tokens; the overlap crossfades.
+//   none         each chunk is decoded alone; chunks are concatenated (the baseline).
+// Crossfades use a raised-cosine pair whose halves sum to exactly one.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "s3gen/flow.h"
+#include "s3gen/hift.h"
+#include "stream/chunk_plan.h"
+#include "voice/conditioning.h"
+
+namespace chatterbox {
+
+class ChunkDecoder {
+ public:
+  static constexpr int64_t kHiftCacheFrames = 8;  // mel frames re-vocoded at each boundary
+  static constexpr int64_t kHiftCacheSamples = kHiftCacheFrames * 480;  // 160 ms
+
+  ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
+               const ChunkSchedule& schedule, int cfm_steps, uint64_t seed);
+
+  // Decodes `plan` (from ChunkPlanner) given all generated speech tokens so far (< 6561) and
+  // returns the audio it releases: 24 kHz mono. The last plan also flushes the held-back tail.
+  std::vector<float> decode(const ChunkPlan& plan, const std::vector<int64_t>& tokens);
+
+  // The whole utterance in one pass with the same randomness: what streaming approximates.
+  std::vector<float> decode_offline(const std::vector<int64_t>& tokens);
+
+ private:
+  // Flow on tokens[begin, end) after the voice prompt, with this utterance's noise columns.
+  at::Tensor flow_mel(const std::vector<int64_t>& tokens, int begin, int end, bool finalize);  // [1, 80, F]
+  // Appends `wav` to `out`, applying the start-of-utterance trim/fade to the first samples.
+  void emit(const at::Tensor& wav, std::vector<float>& out);
+  // out[0:n] = wav[0:n] * fade_in + tail * fade_out, n = tail length.
+  at::Tensor crossfade_into(const at::Tensor& wav, const at::Tensor& tail) const;
+
+  const FlowModel& flow_;
+  const HiftModel& hift_;
+  const VoiceConditioning& voice_;
+  StitchMode mode_;
+  int overlap_tokens_;
+  int cfm_steps_;
+  FlowNoise noise_;          // absolute mel frames, prompt frames first
+  HiftRandom hift_random_;   // absolute output samples
+  int64_t prompt_frames_;    // Fp = voice.prompt_feat.size(1)
+
+  // Stitching state.
+  int64_t emitted_samples_ = 0;  // samples released so far (for the trim/fade)
+  at::Tensor tail_;              // [S_tail] audio held back for the next crossfade
+  at::Tensor mel_cache_;         // [1, 80, kHiftCacheFrames] context mode
+  at::Tensor source_cache_;      // [1, 1, kHiftCacheSamples] context mode
+};
+
+// The start-of-utterance trim/fade (S3Gen.inference): 480 zeros then a 480-sample raised-cosine
+// fade-in, multiplied onto the first 960 samples.
+at::Tensor trim_fade_window(c10::TensorOptions options);
+
+}  // namespace chatterbox

@@ -1,0 +1,191 @@
+// chatterbox-seam-check: how seamless is streamed S3Gen audio?
+//
+//   chatterbox-seam-check --model DIR [--tokens N] [--seed S] [--sweep] [--json]
+//                         [--min-context-snr DB]
+//
+// Decodes one speech-token sequence offline (one pass, finalize) and streamed in each stitch
+// mode with the same randomness (flow noise by absolute mel frame, HiFT draws by absolute
+// sample), then compares each stream with the offline audio:
+//   snr_db        10 log10(sum offline^2 / sum (streamed - offline)^2) over the whole utterance
+//   jump_ratio    mean over chunk boundaries b of |x[b] - x[b-1]|, divided by the median
+//                 sample-to-sample jump of the same signal elsewhere (1 = a boundary looks like
+//                 any other sample; a click is >> 1)
+//   boundary_logmel_l1  mean |log-mel(streamed) - log-mel(offline)| over the mel frames within
+//                 40 ms of a boundary, and the same away from boundaries (for scale)
+// The tokens are random codec ids (random-weight models make noise-like audio anyway, so only
+// the comparison with offline discriminates). --sweep measures context-mode SNR against the left
+// context and look-ahead sizes. --min-context-snr makes the program fail (exit 1) unless
+// context > overlap-add > none in SNR and context reaches the floor.
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "model.h"
+#include "stream/chunk_decoder.h"
+#include "stream/chunk_plan.h"
+#include "voice/mel.h"
+
+using namespace chatterbox;
+
+namespace {
+
+struct Streamed {
+  std::vector<float> audio;
+  std::vector<int64_t> boundaries;  // sample index of each chunk start after the first
+};
+
+Streamed stream(const LoadedModel& model, const std::vector<int64_t>& tokens, const ChunkSchedule& schedule,
+                int cfm_steps, uint64_t seed) {
+  ChunkPlanner planner(schedule);
+  ChunkDecoder decoder(*model.flow, *model.hift, model.builtin_voice, planner.schedule(), cfm_steps, seed);
+  Streamed out;
+  ChunkPlan plan;
+  // All tokens exist from the start, but chunk decisions depend only on token counts, so the
+  // schedule is the one a live T3 stream would get.
+  while (planner.next(int(tokens.size()), /*done=*/true, plan)) {
+    std::vector<float> chunk = decoder.decode(plan, tokens);
+    if (!out.audio.empty() && !chunk.empty()) out.boundaries.push_back(int64_t(out.audio.size()));
+    out.audio.insert(out.audio.end(), chunk.begin(), chunk.end());
+    if (plan.last) break;
+  }
+  return out;
+}
+
+struct Metrics {
+  double snr_db = 0, jump_ratio = 0, boundary_logmel_l1 = 0, interior_logmel_l1 = 0;
+  int64_t length_diff = 0;
+};
+
+Metrics measure(const std::vector<float>& offline, const Streamed& s, const S3GenMel& mel) {
+  Metrics m;
+  m.length_diff = int64_t(s.audio.size()) - int64_t(offline.size());
+  const size_t n = std::min(offline.size(), s.audio.size());
+  double signal = 0, noise = 0;
+  for (size_t i = 0; i < n; ++i) {
+    signal += double(offline[i]) * offline[i];
+    noise += double(s.audio[i] - offline[i]) * (s.audio[i] - offline[i]);
+  }
+  m.snr_db = noise > 0 ? 10.0 * std::log10(signal / noise) : 200.0;
+
+  std::vector<double> jumps;
+  for (size_t i = 1; i < s.audio.size(); ++i) jumps.push_back(std::fabs(double(s.audio[i]) - s.audio[i - 1]));
+  std::vector<double> sorted = jumps;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  const double median = std::max(sorted[sorted.size() / 2], 1e-12);
+  double sum = 0;
+  for (int64_t b : s.boundaries) sum += jumps[size_t(b - 1)] / median;
+  m.jump_ratio = s.boundaries.empty() ? 1.0 : sum / double(s.boundaries.size());
+
+  at::Tensor a = at::from_blob(const_cast<float*>(offline.data()), {1, int64_t(n)}, at::kFloat).clone();
+  at::Tensor b = at::from_blob(const_cast<float*>(s.audio.data()), {1, int64_t(n)}, at::kFloat).clone();
+  at::Tensor diff = (mel(b) - mel(a)).abs().mean(1)[0];  // [F] per-frame mean |log-mel difference|
+  at::Tensor near = at::zeros({diff.size(0)}, at::kBool);
+  for (int64_t boundary : s.boundaries) {
+    const int64_t f = boundary / 480;
+    near.slice(0, std::max<int64_t>(0, f - 2), std::min<int64_t>(diff.size(0), f + 2)).fill_(true);
+  }
+  m.boundary_logmel_l1 = near.any().item<bool>() ? diff.masked_select(near).mean().item<double>() : 0.0;
+  at::Tensor far = near.logical_not();
+  m.interior_logmel_l1 = far.any().item<bool>() ? diff.masked_select(far).mean().item<double>() : 0.0;
+  return m;
+}
+
+const char* mode_name(StitchMode mode) {
+  switch (mode) {
+    case StitchMode::kNone: return "none";
+    case StitchMode::kOverlapAdd: return "overlap-add";
+    case StitchMode::kContext: return "context";
+  }
+  return "?";
+}
+
+void print(const char* mode, const ChunkSchedule& s, const Metrics& m, size_t chunks) {
+  std::printf(
+      "{\"mode\":\"%s\",\"first_chunk\":%d,\"chunk\":%d,\"left_context\":%d,\"lookahead\":%d,\"overlap\":%d,"
+      "\"chunks\":%zu,\"snr_db\":%.2f,\"jump_ratio\":%.3f,\"boundary_logmel_l1\":%.4f,\"interior_logmel_l1\":%.4f,"
+      "\"length_diff\":%lld}\n",
+      mode, s.first_chunk_tokens, s.chunk_tokens, s.left_context_tokens, s.lookahead_tokens, s.overlap_tokens, chunks,
+      m.snr_db, m.jump_ratio, m.boundary_logmel_l1, m.interior_logmel_l1, (long long)m.length_diff);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_dir;
+  int n_tokens = 150, cfm_steps = 10;
+  uint64_t seed = 1234;
+  bool sweep = false;
+  double min_context_snr = NAN;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--model" && i + 1 < argc) model_dir = argv[++i];
+    else if (a == "--tokens" && i + 1 < argc) n_tokens = std::atoi(argv[++i]);
+    else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--cfm-steps" && i + 1 < argc) cfm_steps = std::atoi(argv[++i]);
+    else if (a == "--sweep") sweep = true;
+    else if (a == "--min-context-snr" && i + 1 < argc) min_context_snr = std::atof(argv[++i]);
+    else {
+      std::fprintf(stderr,
+                   "usage: %s --model DIR [--tokens N] [--seed S] [--cfm-steps N] [--sweep] [--min-context-snr DB]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  try {
+    c10::InferenceMode inference_mode;
+    EngineConfig config;
+    config.model_dir = model_dir;
+    config.device = "cpu";
+    auto model = load_model(config);
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    at::Tensor ids = at::randint(0, model->flow->config().vocab_size, {n_tokens}, gen, at::kLong);
+    std::vector<int64_t> tokens(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + n_tokens);
+
+    ChunkSchedule defaults;  // the engine's defaults
+    ChunkDecoder offline_decoder(*model->flow, *model->hift, model->builtin_voice, defaults, cfm_steps, seed);
+    const std::vector<float> offline = offline_decoder.decode_offline(tokens);
+    S3GenMel mel(at::TensorOptions().dtype(at::kFloat));
+
+    double snr[3] = {0, 0, 0};
+    for (StitchMode mode : {StitchMode::kNone, StitchMode::kOverlapAdd, StitchMode::kContext}) {
+      ChunkSchedule s = defaults;
+      s.mode = mode;
+      Streamed st = stream(*model, tokens, s, cfm_steps, seed);
+      Metrics m = measure(offline, st, mel);
+      snr[int(mode)] = m.snr_db;
+      print(mode_name(mode), ChunkPlanner(s).schedule(), m, st.boundaries.size() + 1);
+    }
+    if (sweep) {
+      for (int lookahead : {3, 5, 8, 12}) {
+        for (int left : {0, 5, 10, 25, 50, 100, 1000}) {
+          ChunkSchedule s = defaults;
+          s.mode = StitchMode::kContext;
+          s.left_context_tokens = left;
+          s.lookahead_tokens = lookahead;
+          Streamed st = stream(*model, tokens, s, cfm_steps, seed);
+          print("context", s, measure(offline, st, mel), st.boundaries.size() + 1);
+        }
+      }
+    }
+    if (!std::isnan(min_context_snr)) {
+      const double none = snr[int(StitchMode::kNone)], ola = snr[int(StitchMode::kOverlapAdd)],
+                   ctx = snr[int(StitchMode::kContext)];
+      const bool ok = ctx > ola && ola > none && ctx >= min_context_snr;
+      std::printf("%s: SNR context %.2f dB > overlap-add %.2f dB > none %.2f dB, context floor %.2f dB\n",
+                  ok ? "PASS" : "FAIL", ctx, ola, none, min_context_snr);
+      return ok ? 0 : 1;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "chatterbox-seam-check: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

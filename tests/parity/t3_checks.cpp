@@ -1,2 +1,188 @@
-// Parity checks for this model part: see parity.h.
+// Parity checks for T3 (src/t3/): fixtures t3_cond, t3_forward, t3_inference, and the token
+// post-processing recorded in e2e. See parity.h.
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "parity.h"
+#include "t3/t3.h"
+
+namespace {
+
+using chatterbox::T3Config;
+using chatterbox::T3Model;
+
+std::shared_ptr<const T3Model> load_t3(parity::Context& ctx, T3Config* config_out = nullptr) {
+  T3Config config = T3Config::from_json(ctx.weights_config("t3_cfg"));
+  if (config_out) *config_out = config;
+  return T3Model::load(ctx.weights("t3_cfg"), config, at::TensorOptions().dtype(at::kFloat));
+}
+
+// The voice of every T3 fixture: conds.t3 (recorded as t3_cond's inputs).
+chatterbox::VoiceConditioning t3_voice(parity::Context& ctx) {
+  chatterbox::VoiceConditioning v;
+  v.speaker_emb = ctx.input("t3_cond", "input.speaker_emb");
+  v.cond_prompt_speech_tokens = ctx.input("t3_cond", "input.cond_prompt_speech_tokens");
+  v.exaggeration = ctx.input("t3_cond", "input.emotion_adv").item<float>();
+  return v;
+}
+
+std::vector<int64_t> to_vector(const at::Tensor& t) {
+  at::Tensor c = t.to(at::kLong).contiguous().view({-1});
+  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
+// Records tap values by name and index.
+struct TapRecorder {
+  std::map<std::string, std::map<int64_t, at::Tensor>> values;
+  chatterbox::TensorTap tap() {
+    return [this](const std::string& name, int64_t index, const at::Tensor& t) {
+      values[name][index] = t.detach().to(at::kCPU).clone();
+    };
+  }
+  at::Tensor stacked(const std::string& name) const {
+    std::vector<at::Tensor> parts;
+    for (const auto& [i, t] : values.at(name)) parts.push_back(t);
+    return at::stack(parts, 0);
+  }
+};
+
+}  // namespace
+
+PARITY_CHECK(t3_cond) {
+  c10::InferenceMode guard;
+  auto model = load_t3(ctx);
+  chatterbox::VoiceConditioning voice = t3_voice(ctx);
+  chatterbox::CondEncoderParts parts;
+  at::Tensor prompt_emb;
+  at::Tensor cond = model->cond_embedding(voice.speaker_emb, voice.cond_prompt_speech_tokens, voice.exaggeration,
+                                          &parts, &prompt_emb);
+  ctx.compare("t3_cond", "spkr_enc_out", parts.spkr_enc_out);
+  ctx.compare("t3_cond", "prompt_speech_emb", prompt_emb);
+  ctx.compare("t3_cond", "perceiver_out", parts.perceiver_out);
+  ctx.compare("t3_cond", "emotion_adv_out", parts.emotion_adv_out);
+  ctx.compare("t3_cond", "cond_emb", cond);
+  // The VoiceConditioning entry point must give the same prefix.
+  at::Tensor via_voice = model->cond_embedding(voice, voice.exaggeration);
+  ctx.report("t3_cond:cond_emb via VoiceConditioning (max diff)", (via_voice - cond).abs().max().item<double>(), 0.0,
+             at::equal(via_voice, cond));
+}
+
+PARITY_CHECK(t3_forward) {
+  c10::InferenceMode guard;
+  auto model = load_t3(ctx);
+  chatterbox::VoiceConditioning voice = t3_voice(ctx);
+  at::Tensor cond = model->cond_embedding(voice, voice.exaggeration);
+  chatterbox::T3ForwardOutput out = model->forward(cond, ctx.input("t3_forward", "input.text_tokens"),
+                                                   ctx.input("t3_forward", "input.speech_tokens"));
+  ctx.compare("t3_forward", "text_logits", out.text_logits);
+  ctx.compare("t3_forward", "speech_logits", out.speech_logits);
+  ctx.compare("t3_forward", "hidden_states", out.hidden_states);
+}
+
+PARITY_CHECK(t3_inference) {
+  c10::InferenceMode guard;
+  T3Config config;
+  auto model = load_t3(ctx, &config);
+  chatterbox::VoiceConditioning voice = t3_voice(ctx);
+  const std::string fx = "t3_inference";
+
+  // RoPE tables: this model's and the official configuration's.
+  ctx.compare(fx, "rope_inv_freq_tiny", chatterbox::rope_inv_freq(config));
+  ctx.compare(fx, "rope_inv_freq_real_llama520m", chatterbox::rope_inv_freq(T3Config{}));
+  ctx.compare(fx, "rope_attention_scaling_real", at::ones({1}));  // llama3 scaling keeps attention scale 1
+
+  // Text ids wrapped as ChatterboxTTS.generate does: [start_text, ids..., stop_text], both CFG rows.
+  std::vector<int64_t> text = to_vector(ctx.input(fx, "input.text_ids"));
+  text.insert(text.begin(), config.start_text_token);
+  text.push_back(config.stop_text_token);
+  at::Tensor wrapped = at::tensor(text, at::kLong).unsqueeze(0);
+  ctx.compare(fx, "input.text_tokens_cfg", at::cat({wrapped, wrapped}, 0));
+
+  chatterbox::T3SamplingParams params;
+  params.cfg_weight = ctx.input(fx, "input.cfg_weight").item<float>();
+  params.temperature = ctx.input(fx, "input.temperature").item<float>();
+  params.top_p = ctx.input(fx, "input.top_p").item<float>();
+  params.min_p = ctx.input(fx, "input.min_p").item<float>();
+  params.repetition_penalty = ctx.input(fx, "input.repetition_penalty").item<float>();
+  params.seed = uint64_t(ctx.input(fx, "input.sampling_seed").item<int64_t>());
+  // Teacher forcing with the reference's draws; generation must not stop before them.
+  const std::vector<int64_t> reference_tokens = to_vector(ctx.input(fx, "sampled_tokens"));
+  params.max_new_tokens = int64_t(reference_tokens.size());
+
+  TapRecorder rec;
+  chatterbox::T3Session session(model, voice, voice.exaggeration, text, params);
+  session.set_tap(rec.tap());
+  for (int64_t tok : reference_tokens) {
+    if (session.finished()) break;
+    session.step_forced(tok);
+  }
+  if (session.tokens().size() != reference_tokens.size()) {
+    ctx.fail_check("t3_inference", "session stopped after " + std::to_string(session.tokens().size()) + " tokens");
+    return;
+  }
+
+  ctx.compare(fx, "len_cond", at::full({1}, config.cond_len(), at::kLong));
+  ctx.compare(fx, "input_embeds", rec.values["input_embeds"][-1]);
+  ctx.compare(fx, "prefill_embeds_with_bos", rec.values["prefill_embeds_with_bos"][-1]);
+  // HF hidden_states: the input, the output of every layer but the last, then the last layer's
+  // output after the final norm.
+  std::vector<at::Tensor> hs;
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) hs.push_back(rec.values["hidden_states"][i]);
+  hs.push_back(rec.values["prefill_final_hidden"][-1]);
+  ctx.compare(fx, "prefill_hidden_states", at::stack(hs, 0));
+  for (const char* key : {"step_logits_raw", "step_logits_cfg", "step_logits_after_rep_penalty",
+                          "step_logits_after_temperature", "step_logits_after_min_p", "step_logits_after_top_p",
+                          "step_probs"})
+    ctx.compare(fx, key, rec.stacked(key));
+
+  // sampled_tokens: the session's own draws (same seed, same probabilities) must be valid
+  // samples, i.e. have non-zero probability, and a free-running session must be deterministic.
+  at::Tensor probs = rec.stacked("step_probs");           // [N, V]
+  at::Tensor drawn = rec.stacked("sampled_token");         // [N]
+  at::Tensor ref = at::tensor(reference_tokens, at::kLong);
+  at::Tensor p_drawn = probs.gather(1, drawn.unsqueeze(1)).squeeze(1);
+  at::Tensor p_ref = probs.gather(1, ref.unsqueeze(1)).squeeze(1);
+  const int64_t invalid = (p_drawn <= 0).sum().item<int64_t>() + (p_ref <= 0).sum().item<int64_t>();
+  ctx.report("t3_inference:sampled_tokens (draws with zero probability)", double(invalid), 0.0, invalid == 0);
+  const int64_t agree = drawn.eq(ref).sum().item<int64_t>();
+  std::printf("  t3_inference: %lld of %lld generator draws equal the reference's torch draws (informational)\n",
+              (long long)agree, (long long)ref.numel());
+  auto run_free = [&](uint64_t seed) {
+    chatterbox::T3SamplingParams p = params;
+    p.seed = seed;
+    chatterbox::T3Session s(model, voice, voice.exaggeration, text, p);
+    while (!s.finished()) s.step();
+    return s.tokens();
+  };
+  const auto a = run_free(params.seed), b = run_free(params.seed);
+  ctx.report("t3_inference:sampled_tokens (free-running, same seed twice: mismatches)", a == b ? 0.0 : 1.0, 0.0,
+             a == b && !a.empty());
+  ctx.mark_used(fx, "sampled_tokens");
+
+  // cfg_weight = 0 runs a single conditional row: its raw logits equal row 0 of the CFG batch.
+  {
+    chatterbox::T3SamplingParams p = params;
+    p.cfg_weight = 0.0f;
+    TapRecorder rec1;
+    chatterbox::T3Session s(model, voice, voice.exaggeration, text, p);
+    s.set_tap(rec1.tap());
+    for (size_t i = 0; i < 3 && i < reference_tokens.size(); ++i) s.step_forced(reference_tokens[i]);
+    at::Tensor single = rec1.stacked("step_logits_raw").select(1, 0);
+    at::Tensor batched = rec.stacked("step_logits_raw").narrow(0, 0, single.size(0)).select(1, 0);
+    const double err = (single - batched).abs().max().item<double>();
+    const double tol = 1e-4 * batched.abs().max().item<double>();
+    ctx.report("t3_inference:cfg_weight=0 single row vs CFG row 0", err, tol, err <= tol);
+  }
+}
+
+PARITY_CHECK(t3_tokens_for_s3gen) {
+  // ChatterboxTTS.generate: drop start/stop and ids >= 6561 before S3Gen.
+  std::vector<int64_t> raw = to_vector(ctx.input("e2e", "t3_sampled_tokens"));
+  std::vector<int64_t> out = chatterbox::t3_tokens_for_s3gen(raw);
+  ctx.compare("e2e", "s3gen_input_tokens", at::tensor(out, at::kLong).unsqueeze(0));
+}

@@ -1,0 +1,80 @@
+// T3CondEnc and its Perceiver (see cond_encoder.h).
+#include "t3/cond_encoder.h"
+
+#include <cmath>
+
+namespace chatterbox {
+
+void PerceiverAttention::load(WeightReader& r, const T3Config& c) {
+  const int64_t D = c.perceiver_query_size;
+  heads = c.perceiver_heads;
+  norm_weight = r.take("norm.weight", {D});
+  norm_bias = r.take("norm.bias", {D});
+  to_q_weight = r.take("to_q.weight", {D, D});
+  to_q_bias = r.take("to_q.bias", {D});
+  to_k_weight = r.take("to_k.weight", {D, D});
+  to_k_bias = r.take("to_k.bias", {D});
+  to_v_weight = r.take("to_v.weight", {D, D});
+  to_v_bias = r.take("to_v.bias", {D});
+  proj_out_weight = r.take("proj_out.weight", {D, D});
+  proj_out_bias = r.take("proj_out.bias", {D});
+}
+
+at::Tensor PerceiverAttention::forward(const at::Tensor& x1, const at::Tensor& x2) const {
+  const int64_t B = x1.size(0), T1 = x1.size(1), T2 = x2.size(1), D = x1.size(2), Dh = D / heads;
+  at::Tensor n1 = at::layer_norm(x1, {D}, norm_weight, norm_bias, 1e-5);
+  at::Tensor n2 = at::layer_norm(x2, {D}, norm_weight, norm_bias, 1e-5);
+  // split_heads: [B, T, D] -> [B, H, T, Dh]
+  at::Tensor q = at::linear(n1, to_q_weight, to_q_bias).view({B, T1, heads, Dh}).permute({0, 2, 1, 3});
+  at::Tensor k = at::linear(n2, to_k_weight, to_k_bias).view({B, T2, heads, Dh}).permute({0, 2, 1, 3});
+  at::Tensor v = at::linear(n2, to_v_weight, to_v_bias).view({B, T2, heads, Dh}).permute({0, 2, 1, 3});
+  // scaled_dot_product_attention: softmax(q k^T / sqrt(Dh)) v
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(Dh)));  // [B, H, T1, T2]
+  at::Tensor h = at::matmul(at::softmax(scores, -1), v);                                 // [B, H, T1, Dh]
+  h = h.permute({0, 2, 1, 3}).reshape({B, T1, D});                                       // combine_heads
+  return x1 + at::linear(h, proj_out_weight, proj_out_bias);
+}
+
+void T3CondEnc::load(WeightReader& r, const T3Config& c) {
+  const int64_t D = c.hidden_size;
+  use_perceiver = c.use_perceiver_resampler;
+  use_emotion_adv = c.emotion_adv;
+  spkr_enc_weight = r.take("spkr_enc.weight", {D, c.speaker_embed_size});
+  spkr_enc_bias = r.take("spkr_enc.bias", {D});
+  if (use_emotion_adv) emotion_adv_fc = r.take("emotion_adv_fc.weight", {D, 1});
+  if (use_perceiver) {
+    pre_attention_query = r.take("perceiver.pre_attention_query", {1, c.perceiver_query_tokens, c.perceiver_query_size});
+    WeightReader ar = r.scoped("perceiver.attn.");
+    attn.load(ar, c);
+  }
+}
+
+at::Tensor T3CondEnc::forward(const at::Tensor& speaker_emb, const at::Tensor& prompt_speech_emb,
+                              const at::Tensor& emotion_adv, CondEncoderParts* parts) const {
+  const int64_t B = speaker_emb.size(0);
+  // cond_spkr = spkr_enc(speaker_emb.view(-1, 256))[:, None]
+  at::Tensor spkr = at::linear(speaker_emb.reshape({B, -1}), spkr_enc_weight, spkr_enc_bias).unsqueeze(1);
+  std::vector<at::Tensor> pieces{spkr};
+  at::Tensor perceiver_out, emotion_out;
+  if (prompt_speech_emb.defined() && prompt_speech_emb.size(1) > 0) {
+    if (use_perceiver) {
+      // Perceiver.forward: cross-attention of the learned queries over the prompt, then
+      // self-attention of the result, with the same block.
+      at::Tensor query = pre_attention_query.expand({B, -1, -1});
+      at::Tensor pre_att = attn.forward(query, prompt_speech_emb);
+      perceiver_out = attn.forward(pre_att, pre_att);
+    } else {
+      perceiver_out = prompt_speech_emb;
+    }
+    pieces.push_back(perceiver_out);
+  }
+  if (use_emotion_adv) {
+    // emotion_adv_fc(emotion_adv.view(-1, 1, 1)): Linear(1, D, bias=False)
+    emotion_out = at::linear(emotion_adv.reshape({B, 1, 1}).to(spkr.options()), emotion_adv_fc);
+    pieces.push_back(emotion_out);
+  }
+  if (parts) *parts = {spkr, perceiver_out, emotion_out};
+  return at::cat(pieces, 1);
+}
+
+}  // namespace chatterbox

@@ -1,0 +1,75 @@
+// The T3 backbone: HF transformers LlamaModel as configured by Chatterbox ("Llama_520M"),
+// driven with inputs_embeds only (its own token embedding is never used).
+// Ports transformers/models/llama/modeling_llama.py: LlamaRMSNorm, LlamaRotaryEmbedding
+// (rope_type "llama3", transformers/modeling_rope_utils.py _compute_llama3_parameters),
+// LlamaSdpaAttention (causal, no GQA), LlamaMLP (SwiGLU), LlamaDecoderLayer, LlamaModel.forward
+// with hidden_states[-1] = the final RMSNorm output.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/weights.h"
+#include "t3/kv_cache.h"
+#include "t3/t3_config.h"
+
+namespace chatterbox {
+
+// Optional observer of intermediates (llama.cpp's cb()): called with a name, an index (layer,
+// step, or -1) and the tensor. Used by the parity tools; costs nothing when empty.
+using TensorTap = std::function<void(const std::string& name, int64_t index, const at::Tensor& value)>;
+
+// RMSNorm in fp32: w * x * rsqrt(mean(x^2) + eps).  x [..., D], w [D]
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+// Inverse RoPE frequencies [Dh/2] float32 on the CPU, with llama3 scaling when configured
+// (computed with the same float32 tensor ops as transformers, so the table matches bit-exactly).
+at::Tensor rope_inv_freq(const T3Config& config);
+
+// cos/sin tables [T, Dh] for absolute positions [start, start + T), "rotate-half" layout
+// ([a_0..a_{Dh/2-1}, a_0..a_{Dh/2-1}]).
+struct RopeTable {
+  at::Tensor cos;  // [T, Dh]
+  at::Tensor sin;  // [T, Dh]
+};
+RopeTable rope_table(const at::Tensor& inv_freq, int64_t start, int64_t length, const c10::TensorOptions& options);
+
+// A private, contiguous copy of t in `dtype` (the hot-loop weights never alias the file mapping).
+at::Tensor owned(const at::Tensor& t, at::ScalarType dtype);
+
+// One LlamaDecoderLayer. q/k/v and gate/up are packed into one matrix each at load, so a decode
+// step reads each layer in 3 products (qkv, o, gate_up) + 1 (down).
+struct LlamaLayer {
+  at::Tensor input_layernorm;           // [D]        input_layernorm.weight
+  at::Tensor qkv_proj;                  // [3*H*Dh, D] cat(self_attn.{q,k,v}_proj.weight)
+  at::Tensor o_proj;                    // [D, H*Dh]  self_attn.o_proj.weight
+  at::Tensor post_attention_layernorm;  // [D]        post_attention_layernorm.weight
+  at::Tensor gate_up_proj;              // [2*I, D]   cat(mlp.gate_proj.weight, mlp.up_proj.weight)
+  at::Tensor down_proj;                 // [D, I]     mlp.down_proj.weight
+
+  // `r` is scoped to "tfmr.layers.N."; matmul weights are stored as `matmul_dtype`.
+  void load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype);
+};
+
+struct LlamaBackbone {
+  std::vector<LlamaLayer> layers;  // tfmr.layers.*
+  at::Tensor norm;                 // [D] tfmr.norm.weight
+  at::Tensor inv_freq;             // [Dh/2] float32 (not in the checkpoint: computed)
+  int64_t heads = 0;
+  int64_t head_dim = 0;
+  double eps = 1e-5;
+
+  // `r` is scoped to "tfmr.".
+  void load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype);
+
+  // x [B, T, D] = input embeddings at absolute positions [cache.length(), + T). Appends this
+  // chunk's keys/values to `cache` (causal attention over everything cached) and returns the
+  // final-RMSNorm output [B, T, D]. tap: "hidden_states" index 0 = x, index i + 1 = after layer i
+  // (residual stream, before the final norm).
+  at::Tensor forward(const at::Tensor& x, KvCache& cache, const TensorTap* tap = nullptr) const;
+};
+
+}  // namespace chatterbox

@@ -1,0 +1,138 @@
+// small_linear: one pass over the weight for all (few) rows of x. See small_linear.h.
+#include "t3/small_linear.h"
+
+#include <ATen/Parallel.h>
+
+#include <cstdint>
+
+#if defined(__x86_64__) || defined(_M_X64)
+// GCC 12 warns inside its own AVX-512 headers (_mm512_reduce_add_ps, _mm512_setzero_ps): a
+// known false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#define CHATTERBOX_X86 1
+#endif
+
+namespace chatterbox {
+namespace {
+
+#ifdef CHATTERBOX_X86
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+// 16 weights starting at p, widened to fp32. Tail: only the first `n` lanes (masked load).
+AVX512_TARGET inline __m512 load_w(const float* p) { return _mm512_loadu_ps(p); }
+AVX512_TARGET inline __m512 load_w_tail(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+AVX512_TARGET inline __m512 load_w(const c10::BFloat16* p) {
+  // bf16 is the top half of an fp32: zero-extend to 32 bits and shift up.
+  __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+AVX512_TARGET inline __m512 load_w_tail(const c10::BFloat16* p, __mmask16 m) {
+  __m256i h = _mm256_maskz_loadu_epi16(m, p);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// Rows [n0, n1) of y[M, N] = x[M, K] w[N, K]^T. Four weight rows at a time share each x load;
+// every weight element is loaded exactly once.
+template <int M, typename W>
+AVX512_TARGET void kernel_rows(const W* w, const float* x, float* y, int64_t K, int64_t N, int64_t n0, int64_t n1) {
+  const int64_t k16 = K & ~int64_t(15);
+  const __mmask16 tail = static_cast<__mmask16>((1u << (K - k16)) - 1u);
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    __m512 acc[4][M];
+    for (int r = 0; r < 4; ++r)
+      for (int m = 0; m < M; ++m) acc[r][m] = _mm512_setzero_ps();
+    const W* w0 = w + n * K;
+    for (int64_t i = 0; i < k16; i += 16) {
+      __m512 xv[M];
+      for (int m = 0; m < M; ++m) xv[m] = _mm512_loadu_ps(x + m * K + i);
+      for (int r = 0; r < 4; ++r) {
+        __m512 wv = load_w(w0 + r * K + i);
+        for (int m = 0; m < M; ++m) acc[r][m] = _mm512_fmadd_ps(wv, xv[m], acc[r][m]);
+      }
+    }
+    if (tail) {
+      __m512 xv[M];
+      for (int m = 0; m < M; ++m) xv[m] = _mm512_maskz_loadu_ps(tail, x + m * K + k16);
+      for (int r = 0; r < 4; ++r) {
+        __m512 wv = load_w_tail(w0 + r * K + k16, tail);
+        for (int m = 0; m < M; ++m) acc[r][m] = _mm512_fmadd_ps(wv, xv[m], acc[r][m]);
+      }
+    }
+    for (int r = 0; r < 4; ++r)
+      for (int m = 0; m < M; ++m) y[m * N + n + r] = _mm512_reduce_add_ps(acc[r][m]);
+  }
+  for (; n < n1; ++n) {
+    __m512 acc[M];
+    for (int m = 0; m < M; ++m) acc[m] = _mm512_setzero_ps();
+    const W* wr = w + n * K;
+    for (int64_t i = 0; i < k16; i += 16) {
+      __m512 wv = load_w(wr + i);
+      for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + m * K + i), acc[m]);
+    }
+    if (tail) {
+      __m512 wv = load_w_tail(wr + k16, tail);
+      for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(tail, x + m * K + k16), acc[m]);
+    }
+    for (int m = 0; m < M; ++m) y[m * N + n] = _mm512_reduce_add_ps(acc[m]);
+  }
+}
+
+template <typename W>
+void run_kernel(const W* w, const float* x, float* y, int64_t M, int64_t K, int64_t N) {
+  // Blocks of 64 output rows: big enough to amortise the thread hand-off, small enough that
+  // both threads get equal shares of every matrix in T3 (N >= 1024).
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (N + kBlock - 1) / kBlock;
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
+    switch (M) {
+      case 1: kernel_rows<1>(w, x, y, K, N, n0, n1); break;
+      case 2: kernel_rows<2>(w, x, y, K, N, n0, n1); break;
+      case 3: kernel_rows<3>(w, x, y, K, N, n0, n1); break;
+      default: kernel_rows<4>(w, x, y, K, N, n0, n1); break;
+    }
+  });
+}
+#endif  // CHATTERBOX_X86
+
+}  // namespace
+
+bool small_linear_kernel_available() {
+#ifdef CHATTERBOX_X86
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vl");
+  return ok;
+#else
+  return false;
+#endif
+}
+
+at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w) {
+  const int64_t K = w.size(1), N = w.size(0);
+  const int64_t M = x.numel() / K;
+  const bool fast = small_linear_kernel_available() && x.device().is_cpu() && w.device().is_cpu() &&
+                    x.scalar_type() == at::kFloat && M >= 1 && M <= kSmallLinearMaxRows && w.is_contiguous() &&
+                    (w.scalar_type() == at::kFloat || w.scalar_type() == at::kBFloat16);
+  if (!fast) {
+    // GEMM path (prefill, other devices). bf16 weights are widened per call: only prefill
+    // takes this path on CPU, where the GEMM itself dominates.
+    return at::linear(x, w.scalar_type() == x.scalar_type() ? w : w.to(x.scalar_type()));
+  }
+#ifdef CHATTERBOX_X86
+  std::vector<int64_t> out_shape = x.sizes().vec();
+  out_shape.back() = N;
+  at::Tensor xc = x.contiguous();
+  at::Tensor y = at::empty(out_shape, x.options());
+  if (w.scalar_type() == at::kFloat)
+    run_kernel(w.data_ptr<float>(), xc.data_ptr<float>(), y.data_ptr<float>(), M, K, N);
+  else
+    run_kernel(w.data_ptr<c10::BFloat16>(), xc.data_ptr<float>(), y.data_ptr<float>(), M, K, N);
+  return y;
+#else
+  return at::linear(x, w);
+#endif
+}
+
+}  // namespace chatterbox

@@ -1,0 +1,220 @@
+// Text handling of the chatterboxtts sink pad (see chatterboxtext.h).
+#include "chatterboxtext.h"
+
+#include <glib.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace chatterbox {
+
+namespace {
+
+// Longest entity we wait for (&#x10FFFF; is 10 bytes); a longer '&' run is literal text.
+constexpr size_t kMaxEntityLength = 12;
+
+// Where an unfinished tag or entity starts in `text`, or npos. Called on the text that has
+// arrived so far; the tail from that point waits for more input.
+size_t unfinished_markup_start(const std::string& text)
+{
+  size_t lt = text.rfind('<');
+  if (lt != std::string::npos && text.find('>', lt) == std::string::npos)
+    return lt;
+  size_t amp = text.rfind('&');
+  if (amp != std::string::npos && text.find(';', amp) == std::string::npos &&
+      text.size() - amp < kMaxEntityLength)
+    return amp;
+  return std::string::npos;
+}
+
+void append_unichar(std::string& out, gunichar c)
+{
+  char buf[6];
+  int n = g_unichar_to_utf8(c, buf);
+  out.append(buf, n);
+}
+
+bool is_terminator(gunichar c)
+{
+  switch (c) {
+    case '.': case '!': case '?':
+    case 0x2026:  // … HORIZONTAL ELLIPSIS
+    case 0x3002:  // 。 IDEOGRAPHIC FULL STOP
+    case 0xFF01:  // ！ FULLWIDTH EXCLAMATION MARK
+    case 0xFF1F:  // ？ FULLWIDTH QUESTION MARK
+      return true;
+    default:
+      return false;
+  }
+}
+
+// CJK terminators end a sentence without a following space.
+bool is_wide_terminator(gunichar c)
+{
+  return c == 0x3002 || c == 0xFF01 || c == 0xFF1F;
+}
+
+bool is_closing(gunichar c)
+{
+  switch (c) {
+    case '"': case '\'': case ')': case ']': case '}':
+    case 0x2019: case 0x201D: case 0x00BB: case 0x300D: case 0x300F: case 0xFF09:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+TextDecoder::Result TextDecoder::push(const char* data, size_t size, bool markup, bool final)
+{
+  Result result;
+  std::string bytes;
+  bytes.swap(utf8_tail_);
+  bytes.append(data, size);
+
+  // Validate character by character: drop invalid bytes one at a time (so the rest of a
+  // damaged sequence is re-examined) and keep an incomplete sequence at the very end.
+  std::string text;
+  text.reserve(bytes.size());
+  const char* p = bytes.data();
+  const char* end = p + bytes.size();
+  while (p < end) {
+    gunichar c = g_utf8_get_char_validated(p, end - p);
+    if (c == (gunichar) -2) {  // incomplete sequence at the end of the input
+      if (final)
+        result.invalid_bytes += end - p;
+      else
+        utf8_tail_.assign(p, end - p);
+      break;
+    }
+    if (c == (gunichar) -1 || c == 0) {  // invalid (NUL counts: it is not text)
+      ++result.invalid_bytes;
+      ++p;
+      continue;
+    }
+    const char* next = g_utf8_next_char(p);
+    text.append(p, next - p);
+    p = next;
+  }
+
+  if (!markup) {
+    result.text = std::move(text);
+    return result;
+  }
+  std::string all = markup_tail_ + text;
+  markup_tail_.clear();
+  if (!final) {
+    size_t cut = unfinished_markup_start(all);
+    if (cut != std::string::npos) {
+      markup_tail_ = all.substr(cut);
+      all.resize(cut);
+    }
+  }
+  result.text = strip_pango_markup(all);
+  return result;
+}
+
+void TextDecoder::reset()
+{
+  utf8_tail_.clear();
+  markup_tail_.clear();
+}
+
+std::string strip_pango_markup(const std::string& text)
+{
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    char ch = text[i];
+    if (ch == '<') {
+      size_t close = text.find('>', i);
+      if (close == std::string::npos)
+        break;  // an unclosed tag at the very end is dropped
+      i = close + 1;
+      continue;
+    }
+    if (ch == '&') {
+      size_t semi = text.find(';', i);
+      if (semi != std::string::npos && semi - i <= kMaxEntityLength) {
+        std::string name = text.substr(i + 1, semi - i - 1);
+        gunichar c = 0;
+        if (name == "amp") c = '&';
+        else if (name == "lt") c = '<';
+        else if (name == "gt") c = '>';
+        else if (name == "quot") c = '"';
+        else if (name == "apos") c = '\'';
+        else if (name.size() > 1 && name[0] == '#') {
+          const char* digits = name.c_str() + 1;
+          int base = 10;
+          if (*digits == 'x' || *digits == 'X') {
+            base = 16;
+            ++digits;
+          }
+          char* endp = nullptr;
+          unsigned long v = std::strtoul(digits, &endp, base);
+          if (endp && *endp == '\0' && *digits && g_unichar_validate((gunichar) v) && v != 0)
+            c = (gunichar) v;
+        }
+        if (c != 0) {
+          append_unichar(out, c);
+          i = semi + 1;
+          continue;
+        }
+      }
+    }
+    out.push_back(ch);
+    ++i;
+  }
+  return out;
+}
+
+size_t complete_sentences_end(const std::string& text, size_t max_pending)
+{
+  size_t boundary = 0;
+  const char* begin = text.c_str();
+  const char* end = begin + text.size();
+  const char* p = begin;
+  while (p < end) {
+    gunichar c = g_utf8_get_char(p);
+    const char* next = g_utf8_next_char(p);
+    if (c == '\n') {
+      boundary = next - begin;
+    } else if (is_terminator(c)) {
+      const char* q = next;
+      // Runs such as "?!" or "..." and closing quotes belong to the sentence.
+      while (q < end && (is_terminator(g_utf8_get_char(q)) || is_closing(g_utf8_get_char(q))))
+        q = g_utf8_next_char(q);
+      if (q < end && g_unichar_isspace(g_utf8_get_char(q)))
+        boundary = q - begin;
+      else if (is_wide_terminator(c))
+        boundary = q - begin;
+      next = q;
+    }
+    p = next;
+  }
+  if (text.size() - boundary > max_pending) {
+    size_t space = text.find_last_of(" \t\r\n");
+    if (space != std::string::npos && space > boundary)
+      boundary = space + 1;
+    else
+      boundary = text.size();  // one enormous word: speak it rather than grow forever
+  }
+  return boundary;
+}
+
+bool is_blank(const std::string& text)
+{
+  const char* p = text.c_str();
+  const char* end = p + text.size();
+  while (p < end) {
+    if (!g_unichar_isspace(g_utf8_get_char(p)))
+      return false;
+    p = g_utf8_next_char(p);
+  }
+  return true;
+}
+
+}  // namespace chatterbox

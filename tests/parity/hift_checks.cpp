@@ -2,8 +2,13 @@
 // e2e. Each stage is fed the fixture's own inputs; the sine-generator draws are injected.
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "parity.h"
 #include "s3gen/hift.h"
+#include "s3gen/s3gen.h"
+#include "voice/conditioning.h"
 
 namespace {
 
@@ -17,6 +22,30 @@ HiftModel load_hift(parity::Context& ctx) {
   HiftModel model = HiftModel::load(reader.scoped("mel2wav."), HiftConfig::from_json(ctx.weights_config("s3gen")));
   reader.finish();
   return model;
+}
+
+// The S3Gen side of fixtures/conds.safetensors (the analogue of conds.pt's "gen" dict).
+chatterbox::VoiceConditioning fixture_voice(parity::Context& ctx) {
+  chatterbox::VoiceConditioning v;
+  v.prompt_token = ctx.input("conds", "gen.prompt_token");
+  v.prompt_feat = ctx.input("conds", "gen.prompt_feat");
+  v.embedding = ctx.input("conds", "gen.embedding");
+  return v;
+}
+
+// ChatterboxTTS.generate's token clean-up before S3Gen (chatterbox-model.md §3.6): drop up to and
+// including the first start-speech id (6561), cut at the first stop-speech id (6562), keep ids
+// < 6561. Kept local so this check does not depend on the T3 part.
+at::Tensor tokens_for_s3gen(const at::Tensor& raw_in) {
+  constexpr int64_t kStart = 6561, kStop = 6562;
+  at::Tensor raw = raw_in.reshape({-1}).to(at::kLong).contiguous();
+  std::vector<int64_t> ids(raw.data_ptr<int64_t>(), raw.data_ptr<int64_t>() + raw.numel());
+  auto start = std::find(ids.begin(), ids.end(), kStart);
+  if (start != ids.end()) ids.erase(ids.begin(), start + 1);
+  auto stop = std::find(ids.begin(), ids.end(), kStop);
+  ids.erase(stop, ids.end());
+  ids.erase(std::remove_if(ids.begin(), ids.end(), [](int64_t t) { return t >= kStart; }), ids.end());
+  return at::tensor(ids, at::kLong).view({1, -1});
 }
 
 HiftRandom injected_draws(parity::Context& ctx, const std::string& fixture) {
@@ -79,4 +108,39 @@ PARITY_CHECK(hift_random_seeded) {
   const bool differs = !at::equal(c.noise(0, 64, h, at::TensorOptions()), whole.narrow(2, 0, 64));
   const bool in_range = a.phases(h, at::TensorOptions()).abs().max().item<double>() <= M_PI;
   ctx.report("hift:random_reproducible_by_absolute_sample", err, 0.0, err == 0.0 && differs && in_range);
+}
+
+PARITY_CHECK(s3gen_inference) {
+  // S3Gen.inference(speech_tokens, ref_dict=conds.gen): flow (finalize) -> HiFT -> trim/fade,
+  // with the recorded CFM start noise and sine-source draws injected.
+  const std::string fx = "s3gen_inference";
+  c10::InferenceMode guard;
+  auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen"), ctx.weights_config("s3gen"),
+                                            at::TensorOptions().dtype(at::kFloat));
+  ctx.compare(fx, "trim_fade", model->trim_fade(), parity::kModelOutput);
+  chatterbox::VoiceConditioning voice = fixture_voice(ctx);
+  auto noise = chatterbox::FlowNoise::injected(ctx.input(fx, "cfm.noise_z"));
+  HiftRandom random = injected_draws(ctx, fx);
+  chatterbox::S3GenTrace trace;
+  at::Tensor wav = model->inference(voice, ctx.input(fx, "input.speech_tokens"), noise, random, 0, &trace);
+  ctx.compare(fx, "output_wav", wav, parity::kWaveform);
+  ctx.compare(fx, "output_source", trace.source, parity::kWaveform);
+  ctx.mark_used(fx, "input.noise_seed");
+  ctx.mark_used(fx, "source_module.noise_randn_unused");
+}
+
+PARITY_CHECK(s3gen_e2e) {
+  // The body of ChatterboxTTS.generate after T3: token clean-up, then S3Gen.inference.
+  const std::string fx = "e2e";
+  c10::InferenceMode guard;
+  auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen"), ctx.weights_config("s3gen"),
+                                            at::TensorOptions().dtype(at::kFloat));
+  at::Tensor tokens = tokens_for_s3gen(ctx.input(fx, "t3_sampled_tokens"));
+  ctx.compare(fx, "s3gen_input_tokens", tokens);
+  chatterbox::VoiceConditioning voice = fixture_voice(ctx);
+  auto noise = chatterbox::FlowNoise::injected(ctx.input(fx, "cfm.noise_z"));
+  HiftRandom random = injected_draws(ctx, fx);
+  at::Tensor wav = model->inference(voice, tokens, noise, random);
+  ctx.compare(fx, "output_wav", wav, parity::kWaveform);
+  ctx.mark_used(fx, "noise_seed");
 }

@@ -1,0 +1,339 @@
+// Random-weight Chatterbox model directories for tests (see test_model.h). The initialisation
+// follows the oracle's recipe (oracle README, "Weights") so that a tiny model's audio is finite
+// and not trivially silent: the module classes' own initialisers, then norm weights
+// ~ 1 + 0.1 N, biases ~ 0.05 N, BatchNorm running mean ~ 0.1 N / var ~ U(0.7, 1.3),
+// weight-norm g = ||v|| (1 + 0.1 N), Snake alpha ~ U(0.9, 1.1); T3 projections N(0, 1/fan_in),
+// token embeddings 0.5 N, position embeddings 0.2 N, heads 3 N / sqrt(D); HiFT F0 head
+// N(0, 150^2) (scaled to keep the same output spread at full width), bias 60.
+#include "test_model.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+#include "io/conds.h"
+#include "io/safetensors.h"
+#include "test_model_data.h"
+#include "voice/conditioning.h"
+
+namespace chatterbox::testmodel {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// FNV-1a: a per-tensor seed that does not depend on generation order or thread count.
+uint64_t name_seed(uint64_t seed, const std::string& name) {
+  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::vector<TensorSpec> parse_layout(const char* text) {
+  std::vector<TensorSpec> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    TensorSpec s;
+    std::string shape;
+    std::getline(fields, s.file, '\t');
+    std::getline(fields, s.name, '\t');
+    std::getline(fields, s.dtype, '\t');
+    std::getline(fields, shape, '\t');
+    std::istringstream dims(shape);
+    std::string d;
+    while (std::getline(dims, d, ','))
+      if (!d.empty()) s.shape.push_back(std::stoll(d));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// PyTorch's fan_in: dim 1 times the kernel dims (for ConvTranspose weights [in, out, k] that is
+// out * k, as torch.nn.init computes it).
+double fan_in(const std::vector<int64_t>& shape) {
+  double f = shape.size() > 1 ? static_cast<double>(shape[1]) : 1.0;
+  for (size_t i = 2; i < shape.size(); ++i) f *= static_cast<double>(shape[i]);
+  return std::max(f, 1.0);
+}
+
+at::Tensor init_tensor(const TensorSpec& s, uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(name_seed(seed, s.file + "/" + s.name));
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  const std::vector<int64_t>& shape = s.shape;
+  auto normal = [&](double mean, double std) { return at::randn(shape, gen, f32).mul_(std).add_(mean); };
+  auto uniform = [&](double lo, double hi) { return at::rand(shape, gen, f32).mul_(hi - lo).add_(lo); };
+  const std::string& n = s.name;
+
+  if (s.dtype == "I64") return at::zeros(shape, at::kLong);  // num_batches_tracked: unused
+  if (s.dtype != "F32") throw Error(ErrorKind::kInternal, "test model: unexpected dtype " + s.dtype + " for " + n);
+  if (ends_with(n, "running_mean")) return normal(0.0, 0.1);
+  if (ends_with(n, "running_var")) return uniform(0.7, 1.3);
+  if (ends_with(n, ".alpha")) return uniform(0.9, 1.1);  // Snake, linear scale
+  if (n == "mel2wav.f0_predictor.classifier.weight") return normal(0.0, 150.0 * std::sqrt(64.0 / fan_in(shape)));
+  if (n == "mel2wav.f0_predictor.classifier.bias") return at::full(shape, 60.0f, f32);
+  if (n == "similarity_weight") return at::full(shape, 10.0f, f32);   // VoiceEncoder's own init
+  if (n == "similarity_bias") return at::full(shape, -5.0f, f32);
+  if (n == "tokenizer.window") return at::hann_window(shape[0], /*periodic=*/true, f32);
+  if (n == "tokenizer._mel_filters") return uniform(0.0, 0.01);  // stand-in; loaders recompute it
+  if (ends_with(n, ".bias")) {
+    if (starts_with(n, "lstm.")) return uniform(-1.0, 1.0).mul_(1.0 / std::sqrt(shape[0] / 4.0));
+    return normal(0.0, 0.05);
+  }
+  if (shape.size() == 1 && ends_with(n, ".weight")) return normal(1.0, 0.1);  // LayerNorm/RMSNorm/BN
+
+  if (s.file == "t3_cfg.safetensors") {
+    if (n == "text_emb.weight" || n == "speech_emb.weight" || n == "tfmr.embed_tokens.weight") return normal(0.0, 0.5);
+    if (ends_with(n, "pos_emb.emb.weight")) return normal(0.0, 0.2);
+    if (n == "text_head.weight" || n == "speech_head.weight") return normal(0.0, 3.0 / std::sqrt(static_cast<double>(shape[1])));
+    if (n == "cond_enc.perceiver.pre_attention_query") {
+      const double v = std::sqrt(3.0) * std::sqrt(2.0 / (2.0 * static_cast<double>(shape[1])));
+      return uniform(-v, v);  // Perceiver's own init
+    }
+    return normal(0.0, 1.0 / std::sqrt(fan_in(shape)));
+  }
+  if (starts_with(n, "lstm.")) {  // nn.LSTM: U(+-1/sqrt(hidden))
+    const double b = 1.0 / std::sqrt(shape[0] / 4.0);
+    return uniform(-b, b);
+  }
+  if (n == "flow.input_embedding.weight") return normal(0.0, 1.0);  // nn.Embedding
+  if (starts_with(n, "speaker_encoder.") || starts_with(n, "flow.decoder.estimator."))
+    return normal(0.0, std::sqrt(2.0 / fan_in(shape)));  // kaiming_normal_ in CAMPPlus / ConditionalDecoder
+  if (ends_with(n, "pos_bias_u") || ends_with(n, "pos_bias_v")) {  // xavier_uniform_
+    const double b = std::sqrt(6.0 / static_cast<double>(shape[0] + shape[1]));
+    return uniform(-b, b);
+  }
+  const double b = 1.0 / std::sqrt(fan_in(shape));  // nn.Linear / nn.Conv default (kaiming a=sqrt(5))
+  return uniform(-b, b);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> make_file(const std::vector<TensorSpec>& layout,
+                                                          const std::string& file, uint64_t seed) {
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  std::map<std::string, size_t> index;
+  for (const auto& s : layout) {
+    if (s.file != file) continue;
+    index[s.name] = tensors.size();
+    tensors.emplace_back(s.name, init_tensor(s, seed));
+  }
+  // Weight norm: g starts at ||v|| (per index of dim 0) as weight_norm() sets it, then is
+  // perturbed so that g carries information of its own.
+  const std::string g_suffix = ".parametrizations.weight.original0";
+  for (auto& [name, g] : tensors) {
+    if (!ends_with(name, g_suffix)) continue;
+    const std::string v_name = name.substr(0, name.size() - 1) + "1";
+    auto it = index.find(v_name);
+    if (it == index.end()) throw Error(ErrorKind::kInternal, "test model: no " + v_name);
+    const at::Tensor& v = tensors[it->second].second;
+    std::vector<int64_t> dims;
+    for (int64_t d = 1; d < v.dim(); ++d) dims.push_back(d);
+    at::Tensor norm = v.pow(2).sum(dims, /*keepdim=*/true).sqrt();
+    at::Generator gen = at::detail::createCPUGenerator(name_seed(seed, file + "/" + name + "#g"));
+    g = (norm * (1.0 + 0.1 * at::randn(g.sizes(), gen, at::kFloat))).reshape(g.sizes()).contiguous();
+  }
+  return tensors;
+}
+
+// A little English to learn merges from (written for this file).
+constexpr const char* kCorpus =
+    "The quick brown fox jumps over the lazy dog. This is a small test of the text tokenizer, "
+    "and it should be able to say anything that you would like it to say. When the weather is "
+    "nice, we like to walk along the river and talk about the things that matter to us: music, "
+    "books, friends, and the places where we have been. She said that there were three hundred "
+    "and forty two people in the hall, which was more than anyone had expected. Please read the "
+    "instructions carefully before you start the machine; otherwise something might go wrong. "
+    "Speech synthesis turns written words into sound. A good voice sounds natural, clear and "
+    "expressive, with the right rhythm and intonation for every sentence it reads. How are you "
+    "today? I am fine, thank you! Would you like some tea or coffee with your breakfast? Numbers "
+    "such as 1, 2, 3, 10, 42, 100 and 2024 appear in many texts, as do dates and times like "
+    "12:30. Children often ask why the sky is blue and why the sea is salty. Nobody really knows "
+    "everything, but we can always learn something new every single day. Their house stands "
+    "between the old church and the new station, just behind the market square. Information, "
+    "communication, education and imagination are important words in this sentence. We were "
+    "walking, talking, thinking and laughing together until the evening came.";
+
+// Whitespace pre-tokenization for ASCII text: alphanumeric runs and punctuation runs.
+std::vector<std::string> corpus_words() {
+  std::vector<std::string> words;
+  std::string cur;
+  int kind = 0;  // 1 word, 2 punctuation
+  for (const char* p = kCorpus;; ++p) {
+    const char c = *p;
+    const int k = c == 0 || c == ' ' ? 0 : (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? 1 : 2;
+    if (k != kind && !cur.empty()) {
+      words.push_back(cur);
+      cur.clear();
+    }
+    if (k) cur.push_back(c);
+    kind = k;
+    if (c == 0) break;
+  }
+  return words;
+}
+
+}  // namespace
+
+std::vector<TensorSpec> planned_layout(Size size) {
+  return parse_layout(size == Size::kFull ? kLayoutFull : kLayoutTiny);
+}
+
+std::string tokenizer_json() {
+  constexpr int kVocab = 704;
+  const std::vector<std::pair<std::string, int>> specials = {
+      {"[STOP]", 0}, {"[UNK]", 1}, {"[SPACE]", 2}, {"[START]", 255},
+      {"[PAD]", 700}, {"[SEP]", 701}, {"[CLS]", 702}, {"[MASK]", 703}};
+  std::set<int> reserved;
+  for (const auto& s : specials) reserved.insert(s.second);
+
+  std::vector<std::string> tokens;  // regular tokens in id order
+  for (char c = 'a'; c <= 'z'; ++c) tokens.emplace_back(1, c);
+  for (char c = 'A'; c <= 'Z'; ++c) tokens.emplace_back(1, c);
+  for (char c = '0'; c <= '9'; ++c) tokens.emplace_back(1, c);
+  for (const char* p = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"; *p; ++p) tokens.emplace_back(1, *p);
+  for (const char* a : {"é", "è", "ê", "ë", "à", "â", "ä", "á", "ç", "î", "ï", "í", "ô", "ö", "ó", "û", "ü", "ú",
+                        "ñ", "É", "À", "Ç", "Ü", "Ö", "Ä", "ß", "œ", "æ", "ø", "å"})
+    tokens.emplace_back(a);
+  std::set<std::string> known(tokens.begin(), tokens.end());
+
+  // Learn merges: most frequent adjacent pair first, ties broken by the pair's text.
+  const int regular = kVocab - static_cast<int>(specials.size());
+  std::map<std::vector<std::string>, int> words;
+  for (const auto& w : corpus_words()) {
+    std::vector<std::string> chars;
+    for (char c : w) chars.emplace_back(1, c);
+    ++words[chars];
+  }
+  std::vector<std::pair<std::string, std::string>> merges;
+  while (static_cast<int>(tokens.size()) < regular) {
+    std::map<std::pair<std::string, std::string>, int> counts;
+    for (const auto& [w, n] : words)
+      for (size_t i = 0; i + 1 < w.size(); ++i) counts[{w[i], w[i + 1]}] += n;
+    if (counts.empty()) break;
+    auto best = counts.begin();
+    for (auto it = counts.begin(); it != counts.end(); ++it)
+      if (it->second > best->second) best = it;
+    const auto pair = best->first;
+    merges.push_back(pair);
+    const std::string merged = pair.first + pair.second;
+    if (known.insert(merged).second) tokens.push_back(merged);
+    std::map<std::vector<std::string>, int> next;
+    for (const auto& [w, n] : words) {
+      std::vector<std::string> out;
+      for (size_t i = 0; i < w.size(); ++i) {
+        if (i + 1 < w.size() && w[i] == pair.first && w[i + 1] == pair.second) {
+          out.push_back(merged);
+          ++i;
+        } else {
+          out.push_back(w[i]);
+        }
+      }
+      next[out] += n;
+    }
+    words = std::move(next);
+  }
+  // If the corpus runs out of pairs, fill the rest with more single letters.
+  for (char32_t cp = 0x100; static_cast<int>(tokens.size()) < regular; ++cp) {
+    std::string s;
+    if (cp < 0x800) {
+      s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+    if (known.insert(s).second) tokens.push_back(s);
+  }
+
+  nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
+  std::map<int, std::string> by_id;
+  for (const auto& s : specials) by_id[s.second] = s.first;
+  int id = 0;
+  for (const auto& t : tokens) {
+    while (reserved.count(id)) ++id;
+    by_id[id++] = t;
+  }
+  for (const auto& [i, t] : by_id) vocab[t] = i;
+
+  nlohmann::ordered_json added = nlohmann::ordered_json::array();
+  for (const auto& [content, i] : specials)
+    added.push_back({{"id", i}, {"content", content}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  nlohmann::ordered_json merge_list = nlohmann::ordered_json::array();
+  for (const auto& [a, b] : merges) merge_list.push_back(a + " " + b);
+
+  nlohmann::ordered_json j;
+  j["version"] = "1.0";
+  j["truncation"] = nullptr;
+  j["padding"] = nullptr;
+  j["added_tokens"] = added;
+  j["normalizer"] = nullptr;
+  j["pre_tokenizer"] = {{"type", "Whitespace"}};
+  j["post_processor"] = nullptr;
+  j["decoder"] = nullptr;
+  j["model"] = {{"type", "BPE"},
+                {"dropout", nullptr},
+                {"unk_token", "[UNK]"},
+                {"continuing_subword_prefix", nullptr},
+                {"end_of_word_suffix", nullptr},
+                {"fuse_unk", false},
+                {"byte_fallback", false},
+                {"vocab", vocab},
+                {"merges", merge_list}};
+  return j.dump(1);
+}
+
+void write_test_model(const std::string& dir, Size size, uint64_t seed) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(ErrorKind::kIo, dir + ": cannot create directory: " + ec.message());
+  const auto layout = planned_layout(size);
+  // One file at a time keeps the peak memory at the largest file (T3, 2.1 GB at full size).
+  for (const char* file : {"ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors"}) {
+    auto tensors = make_file(layout, file, seed);
+    write_safetensors((fs::path(dir) / file).string(), tensors,
+                      {{"format", "pt"}, {"generator", "chatterbox-make-test-model"}});
+  }
+
+  auto write_text = [&](const std::string& name, const std::string& text) {
+    std::ofstream out(fs::path(dir) / name, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw Error(ErrorKind::kIo, (fs::path(dir) / name).string() + ": write failed");
+  };
+  write_text("tokenizer.json", tokenizer_json());
+  if (size == Size::kTiny) {
+    const std::pair<const char*, const char*> configs[] = {
+        {"t3_cfg.json", kTinyT3Config}, {"s3gen.json", kTinyS3GenConfig}, {"ve.json", kTinyVeConfig}};
+    for (const auto& [name, text] : configs) {
+      auto j = nlohmann::ordered_json::parse(text);
+      j["seed"] = seed;
+      write_text(name, j.dump(1));
+    }
+  }
+
+  // conds.pt: random but valid (L2-normalised non-negative speaker embedding as the VE's final
+  // ReLU gives, tokens inside the codebook, log-mel-like prompt features, 2 frames per token).
+  at::Generator gen = at::detail::createCPUGenerator(name_seed(seed, "conds.pt"));
+  const int64_t tg = size == Size::kFull ? 157 : 40;
+  VoiceConditioning c;
+  c.speaker_emb = at::randn({1, 256}, gen, at::kFloat).abs();
+  c.speaker_emb = c.speaker_emb / c.speaker_emb.norm();
+  c.cond_prompt_speech_tokens = at::randint(0, 6561, {1, 150}, gen, at::kLong);
+  c.exaggeration = 0.5f;
+  c.prompt_token = at::randint(0, 6561, {1, tg}, gen, at::kLong);
+  c.prompt_feat = (at::randn({1, 2 * tg, 80}, gen, at::kFloat) * 2.0 - 6.0).clamp(std::log(1e-5), 2.0);
+  c.embedding = at::randn({1, 192}, gen, at::kFloat);
+  save_conds(c, (fs::path(dir) / "conds.pt").string());
+}
+
+}  // namespace chatterbox::testmodel

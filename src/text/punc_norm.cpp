@@ -1,0 +1,67 @@
+// Port of punc_norm() in chatterbox/tts.py (English ChatterboxTTS).
+#include "text/punc_norm.h"
+
+#include <utility>
+
+#include "text/unicode.h"
+
+namespace chatterbox {
+namespace {
+
+void replace_all(std::u32string& s, const std::u32string& from, const std::u32string& to) {
+  // Python str.replace: non-overlapping, left to right, the result is not re-scanned.
+  std::u32string out;
+  size_t pos = 0;
+  while (true) {
+    size_t hit = s.find(from, pos);
+    if (hit == std::u32string::npos) break;
+    out.append(s, pos, hit - pos);
+    out += to;
+    pos = hit + from.size();
+  }
+  if (pos == 0) return;
+  out.append(s, pos, std::u32string::npos);
+  s = std::move(out);
+}
+
+}  // namespace
+
+std::string punc_norm(const std::string& text) {
+  std::u32string s = decode_utf8(text);
+  if (s.empty()) return "You need to add some text for me to talk.";
+
+  // Capitalise the first character (Python: text[0].islower() -> text[0].upper()). This runs
+  // before the whitespace collapse, so a leading space keeps the next letter lowercase.
+  s = python_upper_if_lower(s[0]) + s.substr(1);
+
+  // " ".join(text.split()): split on runs of Python whitespace, drop empty pieces.
+  {
+    std::u32string joined;
+    size_t i = 0;
+    while (i < s.size()) {
+      while (i < s.size() && is_python_space(s[i])) ++i;
+      size_t start = i;
+      while (i < s.size() && !is_python_space(s[i])) ++i;
+      if (i > start) {
+        if (!joined.empty()) joined.push_back(U' ');
+        joined.append(s, start, i - start);
+      }
+    }
+    s = std::move(joined);
+  }
+
+  static const std::pair<std::u32string, std::u32string> kReplacements[] = {
+      {U"...", U", "}, {U"\u2026", U", "}, {U":", U","},      {U" - ", U", "},
+      {U";", U", "},   {U"\u2014", U"-"},  {U"\u2013", U"-"}, {U" ,", U","},
+      {U"\u201C", U"\""}, {U"\u201D", U"\""}, {U"\u2018", U"'"}, {U"\u2019", U"'"},
+  };
+  for (const auto& [from, to] : kReplacements) replace_all(s, from, to);
+
+  // text.rstrip(" ") then append "." unless it ends with sentence punctuation.
+  while (!s.empty() && s.back() == U' ') s.pop_back();
+  static const std::u32string kEnders = U".!?-,";
+  if (s.empty() || kEnders.find(s.back()) == std::u32string::npos) s.push_back(U'.');
+  return encode_utf8(s);
+}
+
+}  // namespace chatterbox

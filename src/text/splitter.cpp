@@ -1,0 +1,192 @@
+// Sentence splitter for long text (see splitter.h; no Python counterpart).
+#include "text/splitter.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "common/error.h"
+#include "text/punc_norm.h"
+#include "text/unicode.h"
+
+namespace chatterbox {
+namespace {
+
+struct Range {
+  size_t begin;
+  size_t end;  // exclusive
+};
+
+bool is_terminator(char32_t c) {
+  return c == U'.' || c == U'!' || c == U'?' || c == U'\u2026' || c == U'\u3002' || c == U'\uFF01' ||
+         c == U'\uFF1F';
+}
+bool is_cjk_terminator(char32_t c) { return c == U'\u3002' || c == U'\uFF01' || c == U'\uFF1F'; }
+bool is_closer(char32_t c) {
+  return c == U'"' || c == U'\'' || c == U')' || c == U']' || c == U'}' || c == U'\u201D' || c == U'\u2019' ||
+         c == U'\u00BB' || c == U'\u300D' || c == U'\u300F';
+}
+bool is_clause_mark(char32_t c) {
+  return c == U',' || c == U';' || c == U':' || c == U'\u2014' || c == U'\u2013' || c == U'-' ||
+         c == U'\u3001' || c == U'\uFF0C';
+}
+
+// A "." after these does not end a sentence ("Dr. Smith", "e.g. this").
+bool is_abbreviation(const std::u32string& word) {
+  static const char32_t* const kAbbreviations[] = {
+      U"mr", U"mrs", U"ms", U"dr", U"prof", U"st", U"jr", U"sr", U"vs", U"etc", U"e.g", U"i.e",
+      U"no", U"mt", U"fig", U"approx", U"inc", U"ltd", U"co", U"gen", U"col", U"lt", U"sgt", U"rev"};
+  std::u32string lower;
+  for (char32_t c : word) lower.push_back(c < 0x80 ? static_cast<char32_t>(std::tolower(static_cast<int>(c))) : c);
+  for (const char32_t* a : kAbbreviations)
+    if (lower == a) return true;
+  // Dotted abbreviations ("p.m.", "U.S.") and single-letter initials ("J. R. R. Tolkien").
+  if (word.find(U'.') != std::u32string::npos) return true;
+  return word.size() == 1 && word[0] < 0x80 && std::isupper(static_cast<int>(word[0]));
+}
+
+Range trim(const std::u32string& s, Range r) {
+  while (r.begin < r.end && is_python_space(s[r.begin])) ++r.begin;
+  while (r.end > r.begin && is_python_space(s[r.end - 1])) --r.end;
+  return r;
+}
+
+std::vector<Range> sentences(const std::u32string& s) {
+  std::vector<Range> out;
+  auto push = [&](size_t begin, size_t end) {
+    Range r = trim(s, {begin, end});
+    if (r.end > r.begin) out.push_back(r);
+  };
+  const size_t n = s.size();
+  size_t start = 0, i = 0;
+  while (i < n) {
+    if (s[i] == U'\n') {
+      // Blank line: a newline, optional spaces, another newline.
+      size_t j = i + 1;
+      while (j < n && s[j] != U'\n' && is_python_space(s[j])) ++j;
+      if (j < n && s[j] == U'\n') {
+        push(start, i);
+        start = j;
+        i = j + 1;
+        continue;
+      }
+      ++i;
+      continue;
+    }
+    if (!is_terminator(s[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < n && is_terminator(s[j])) ++j;
+    while (j < n && is_closer(s[j])) ++j;
+    bool boundary = j == n || is_python_space(s[j]) || is_cjk_terminator(s[j - 1]);
+    if (boundary && s[i] == U'.' && j == i + 1) {
+      size_t w = i;
+      while (w > start && !is_python_space(s[w - 1])) --w;
+      boundary = !is_abbreviation(s.substr(w, i - w));
+    }
+    if (boundary) {
+      push(start, j);
+      start = j;
+    }
+    i = j;
+  }
+  push(start, n);
+  return out;
+}
+
+class Packer {
+ public:
+  Packer(const std::u32string& text, const TextTokenizer& tokenizer, size_t max_tokens,
+         std::vector<std::string>& out)
+      : text_(text), tokenizer_(tokenizer), max_(max_tokens), out_(out) {}
+
+  size_t count(Range r) const {
+    return tokenizer_.encode(punc_norm(encode_utf8(text_.substr(r.begin, r.end - r.begin)))).size();
+  }
+
+  // Emits `r` whole if it fits, else cut at the finest level needed.
+  void emit(Range r, int level) {
+    r = trim(text_, r);
+    if (r.end <= r.begin) return;
+    if (count(r) <= max_) {
+      out_.push_back(encode_utf8(text_.substr(r.begin, r.end - r.begin)));
+      return;
+    }
+    pack(pieces(r, level), level + 1);
+  }
+
+ private:
+  // Sub-pieces of `r` one level finer: 0 -> clauses, 1 -> words, 2+ -> code points.
+  std::vector<Range> pieces(Range r, int level) const {
+    std::vector<Range> out;
+    size_t start = r.begin;
+    for (size_t i = r.begin; i < r.end; ++i) {
+      bool cut_after = false;
+      if (level == 0)
+        cut_after = is_clause_mark(text_[i]) && i + 1 < r.end && is_python_space(text_[i + 1]);
+      else if (level == 1)
+        cut_after = !is_python_space(text_[i]) && i + 1 < r.end && is_python_space(text_[i + 1]);
+      else
+        cut_after = true;
+      if (cut_after) {
+        out.push_back({start, i + 1});
+        start = i + 1;
+      }
+    }
+    if (start < r.end) out.push_back({start, r.end});
+    return out;
+  }
+
+  // Greedily joins consecutive pieces into chunks under the cap. A cheap per-piece estimate
+  // proposes the chunk, an exact count of the joined text (punc_norm can change a few tokens
+  // at the edges) confirms it, backing off by binary search.
+  void pack(const std::vector<Range>& p, int level) {
+    std::vector<size_t> cost(p.size());
+    for (size_t k = 0; k < p.size(); ++k) cost[k] = count(trim(text_, p[k])) + 1;
+    size_t i = 0;
+    while (i < p.size()) {
+      size_t j = i + 1, estimate = cost[i];
+      while (j < p.size() && estimate + cost[j] <= max_) estimate += cost[j++];
+      auto fits = [&](size_t end) { return count(trim(text_, {p[i].begin, p[end - 1].end})) <= max_; };
+      if (!fits(j)) {
+        size_t lo = i + 1, hi = j;  // fits(lo) unknown, !fits(hi)
+        if (!fits(lo)) {
+          emit(p[i], level);  // a single piece over the cap: cut it finer
+          i = i + 1;
+          continue;
+        }
+        while (hi - lo > 1) {
+          const size_t mid = lo + (hi - lo) / 2;
+          (fits(mid) ? lo : hi) = mid;
+        }
+        j = lo;
+      }
+      Range r = trim(text_, {p[i].begin, p[j - 1].end});
+      if (r.end > r.begin) out_.push_back(encode_utf8(text_.substr(r.begin, r.end - r.begin)));
+      i = j;
+    }
+  }
+
+  const std::u32string& text_;
+  const TextTokenizer& tokenizer_;
+  size_t max_;
+  std::vector<std::string>& out_;
+};
+
+}  // namespace
+
+std::vector<std::string> split_utterances(const std::string& text, const TextTokenizer& tokenizer,
+                                          int max_tokens) {
+  // punc_norm turns one character into at most a few tokens ("ß" -> "SS."), so 16 always
+  // leaves room for a single code point.
+  if (max_tokens < 16)
+    throw Error(ErrorKind::kInvalidInput, "utterance token cap " + std::to_string(max_tokens) + " is below 16");
+  const std::u32string s = decode_utf8(text);
+  std::vector<std::string> out;
+  Packer packer(s, tokenizer, static_cast<size_t>(max_tokens), out);
+  for (const Range& r : sentences(s)) packer.emit(r, 0);
+  return out;
+}
+
+}  // namespace chatterbox

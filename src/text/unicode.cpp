@@ -1,0 +1,120 @@
+#include "text/unicode.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace chatterbox {
+namespace {
+
+struct CodeRange {
+  char32_t first;
+  char32_t last;
+};
+struct UpperMapping {
+  char32_t lower;
+  char32_t upper[3];
+};
+
+#include "text/unicode_tables.inc"
+
+[[noreturn]] void bad_utf8(size_t offset, const char* why) {
+  throw Error(ErrorKind::kInvalidInput,
+              "text is not valid UTF-8: " + std::string(why) + " at byte " + std::to_string(offset));
+}
+
+}  // namespace
+
+std::u32string decode_utf8(const std::string& text) {
+  std::u32string out;
+  out.reserve(text.size());
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char b0 = s[i];
+    if (b0 < 0x80) {
+      out.push_back(b0);
+      ++i;
+      continue;
+    }
+    size_t len;
+    char32_t cp;
+    char32_t min;
+    if ((b0 & 0xE0) == 0xC0) {
+      len = 2, cp = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3, cp = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4, cp = b0 & 0x07, min = 0x10000;
+    } else {
+      bad_utf8(i, "invalid lead byte");
+    }
+    if (i + len > n) bad_utf8(i, "truncated sequence");
+    for (size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) bad_utf8(i, "invalid continuation byte");
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if (cp < min) bad_utf8(i, "overlong encoding");
+    if (cp > 0x10FFFF) bad_utf8(i, "code point above U+10FFFF");
+    if (cp >= 0xD800 && cp <= 0xDFFF) bad_utf8(i, "encoded surrogate");
+    out.push_back(cp);
+    i += len;
+  }
+  return out;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+std::string encode_utf8(const std::u32string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char32_t cp : text) append_utf8(out, cp);
+  return out;
+}
+
+bool is_word_char(char32_t cp) {
+  if (cp < 0x80)
+    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') || cp == '_';
+  auto it = std::upper_bound(std::begin(kWordRanges), std::end(kWordRanges), cp,
+                             [](char32_t c, const CodeRange& r) { return c < r.first; });
+  if (it == std::begin(kWordRanges)) return false;
+  --it;
+  return cp <= it->last;
+}
+
+bool is_regex_space(char32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
+bool is_python_space(char32_t cp) { return is_regex_space(cp) || (cp >= 0x1C && cp <= 0x1F); }
+
+std::u32string python_upper_if_lower(char32_t cp) {
+  auto it = std::lower_bound(std::begin(kUpperMap), std::end(kUpperMap), cp,
+                             [](const UpperMapping& m, char32_t c) { return m.lower < c; });
+  if (it == std::end(kUpperMap) || it->lower != cp) return std::u32string(1, cp);
+  std::u32string out;
+  for (char32_t u : it->upper)
+    if (u) out.push_back(u);
+  return out;
+}
+
+}  // namespace chatterbox

@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -69,19 +70,30 @@ void BasicTransformerBlock::load(WeightReader& w, int64_t channels, int64_t head
 at::Tensor BasicTransformerBlock::forward(const at::Tensor& h, const at::Tensor& attn_bias) const {
   const int64_t batch = h.size(0);
   const int64_t frames = h.size(1);
-  // [B, T, C] -> [B, T, 3, H, d] -> [3, B, H, T, d]
+  const int64_t bh = batch * heads;
+  // [B, T, C] -> [B, T, 3, H, d] -> [3, B, H, T, d] -> q, k, v as [B*H, T, d]
   at::Tensor qkv = at::linear(norm1(h), attn1_to_qkv)
                        .view({batch, frames, 3, heads, head_dim})
-                       .permute({2, 0, 3, 1, 4});
-  at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
-  // softmax(q k^T / sqrt(d) + bias) v   (diffusers Attention through scaled_dot_product_attention)
-  at::Tensor scores = at::matmul(q, k.transpose(-1, -2)).mul_(1.0 / std::sqrt(static_cast<double>(head_dim)));
-  if (attn_bias.defined()) scores.add_(attn_bias);
-  at::Tensor attn = at::softmax(scores, -1);                   // [B, H, T, T]
-  at::Tensor out = at::matmul(attn, v)                          // [B, H, T, d]
-                       .transpose(1, 2)
-                       .reshape({batch, frames, heads * head_dim});
-  at::Tensor x = attn1_to_out_0(out).add_(h);
+                       .permute({2, 0, 3, 1, 4})
+                       .contiguous();
+  at::Tensor q = qkv[0].view({bh, frames, head_dim});
+  at::Tensor k_t = qkv[1].view({bh, frames, head_dim}).transpose(1, 2);  // [B*H, d, T]
+  at::Tensor v = qkv[2].view({bh, frames, head_dim});
+  // softmax(q k^T / sqrt(d) + bias) v (diffusers Attention through scaled_dot_product_attention),
+  // in blocks of query rows: the [B*H, Tq, T] score block stays a few MB however long the
+  // utterance, so it is reused from the heap instead of being a fresh, page-faulting mmap per
+  // call (glibc maps blocks above its 32 MB ceiling; performance-anchors.md).
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const int64_t rows = std::max<int64_t>(16, flow_ops::attention_block_bytes() / (4 * bh * frames));
+  at::Tensor out = at::empty({batch, frames, heads, head_dim}, h.options());  // [B, T, H, d]
+  for (int64_t s = 0; s < frames; s += rows) {
+    const int64_t n = std::min(rows, frames - s);
+    at::Tensor scores = at::bmm(q.narrow(1, s, n), k_t).mul_(scale);  // [B*H, n, T]
+    if (attn_bias.defined()) scores.view({batch, heads, n, frames}).add_(attn_bias);
+    at::Tensor ctx = at::bmm(at::softmax(scores, -1), v);            // [B*H, n, d]
+    out.narrow(1, s, n).copy_(ctx.view({batch, heads, n, head_dim}).transpose(1, 2));
+  }
+  at::Tensor x = attn1_to_out_0(out.view({batch, frames, heads * head_dim})).add_(h);
   at::Tensor ff = ff_net_2(at::gelu(ff_net_0_proj(norm3(x))));  // GELU with erf
   return x.add_(ff);
 }

@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -33,20 +34,32 @@ at::Tensor RelPositionAttention::forward(const at::Tensor& x, const at::Tensor& 
   // [2T-1, D] -> [2T-1, H, d_k] -> [H, 2T-1, d_k]
   at::Tensor p = linear_pos(pos_emb).view({2 * frames - 1, heads, d_k}).transpose(0, 1);
 
-  at::Tensor q_u = q + pos_bias_u.unsqueeze(1);  // [H, T, d_k]
-  at::Tensor q_v = q + pos_bias_v.unsqueeze(1);
-  at::Tensor matrix_ac = at::bmm(q_u, k.transpose(1, 2));          // [H, T, T]
-  at::Tensor matrix_bd_full = at::bmm(q_v, p.transpose(1, 2));     // [H, T, 2T-1], contiguous
-  // rel_shift: score (i, j) takes table row T-1-i+j (distance i - j). In the contiguous
-  // [H, T, 2T-1] buffer that element sits at h*T*(2T-1) + i*(2T-1) + (T-1-i+j)
-  // = (T-1) + h*T*(2T-1) + i*(2T-2) + j: a strided view, no copy.
-  at::Tensor matrix_bd = matrix_bd_full.as_strided(
-      {heads, frames, frames}, {frames * (2 * frames - 1), 2 * frames - 2, 1},
-      matrix_bd_full.storage_offset() + frames - 1);
-  at::Tensor scores = matrix_ac.add_(matrix_bd).div_(std::sqrt(static_cast<double>(d_k)));
-  at::Tensor attn = at::softmax(scores, -1);
-  // [H, T, d_k] -> [T, H, d_k] -> [1, T, D]
-  at::Tensor out = at::bmm(attn, v).transpose(0, 1).reshape({1, frames, width});
+  at::Tensor q_u = (q + pos_bias_u.unsqueeze(1)).contiguous();  // [H, T, d_k]
+  at::Tensor q_v = (q + pos_bias_v.unsqueeze(1)).contiguous();
+  at::Tensor k_t = k.transpose(1, 2);                            // [H, d_k, T]
+  at::Tensor p_t = p.transpose(1, 2);                            // [H, d_k, 2T-1]
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d_k));
+  // Blocks of query rows keep the score buffers a few MB (reused from the heap, no page faults
+  // on long sequences), and let each block multiply only the table rows it needs.
+  const int64_t rows = std::max<int64_t>(16, flow_ops::attention_block_bytes() / (4 * heads * 2 * frames));
+  at::Tensor out = at::empty({frames, heads, d_k}, x.options());  // [T, H, d_k]
+  for (int64_t s = 0; s < frames; s += rows) {
+    const int64_t n = std::min(rows, frames - s);
+    at::Tensor matrix_ac = at::bmm(q_u.narrow(1, s, n), k_t);    // [H, n, T]
+    // Positional term: query i, key j uses table row T-1-i+j (distance i - j), i.e. what
+    // ESPnet's rel_shift computes. Rows s..s+n-1 need table rows c0 .. c0+T+n-2 with
+    // c0 = T-s-n; in the [H, n, T+n-1] product, (i, j) sits at column n-1-i+j: a strided view
+    // with row stride T+n-2.
+    const int64_t c0 = frames - s - n;
+    at::Tensor bd_full = at::bmm(q_v.narrow(1, s, n), p_t.narrow(2, c0, frames + n - 1));  // [H, n, T+n-1]
+    at::Tensor matrix_bd = bd_full.as_strided({heads, n, frames}, {n * (frames + n - 1), frames + n - 2, 1},
+                                              bd_full.storage_offset() + n - 1);
+    at::Tensor scores = matrix_ac.add_(matrix_bd).mul_(scale);
+    at::Tensor ctx = at::bmm(at::softmax(scores, -1), v);        // [H, n, d_k]
+    out.narrow(0, s, n).copy_(ctx.transpose(0, 1));
+  }
+  // [T, H, d_k] -> [1, T, D]
+  out = out.view({1, frames, width});
   return linear_out(out);
 }
 

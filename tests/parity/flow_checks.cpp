@@ -41,6 +41,18 @@ PARITY_CHECK(flow_cfm_estimator) {
                                              ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
                                              ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
   ctx.compare(fx, "output", out, parity::kModelOutput);
+
+  // Attention in 16-row blocks (the long-utterance path), with the padded item's key bias.
+  const int64_t saved = chatterbox::flow_ops::attention_block_bytes();
+  chatterbox::flow_ops::set_attention_block_bytes(1);
+  at::Tensor blocked = model.estimator().forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
+                                                 ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
+                                                 ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
+  chatterbox::flow_ops::set_attention_block_bytes(saved);
+  at::Tensor ref = ctx.input(fx, "output");
+  const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
+  const double err = max_abs_diff(blocked, ref);
+  ctx.report(fx + ":output(attention in 16-row blocks)", err, tol, err <= tol);
 }
 
 PARITY_CHECK(flow_inference) {
@@ -93,6 +105,19 @@ PARITY_CHECK(flow_inference) {
     const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
     const double err = max_abs_diff(dxdt, ref);
     ctx.report(fx + ":cfm.step0.dxdt_out(from fixture inputs)", err, tol, err <= tol);
+  }
+
+  // The same call with attention computed in many small blocks of query rows (the path long
+  // utterances take) must give the same mel.
+  {
+    const int64_t saved = chatterbox::flow_ops::attention_block_bytes();
+    chatterbox::flow_ops::set_attention_block_bytes(1);  // 16-row blocks
+    at::Tensor blocked = model.inference(voice, ctx.input(fx, "input.speech_tokens"), true, noise, n_timesteps);
+    chatterbox::flow_ops::set_attention_block_bytes(saved);
+    at::Tensor ref = ctx.input(fx, "output_mel");
+    const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
+    const double err = max_abs_diff(blocked, ref);
+    ctx.report(fx + ":output_mel(attention in 16-row blocks)", err, tol, err <= tol);
   }
 
   // finalize = false: 6 frames fewer, and the frames it does produce are computed over a

@@ -1,0 +1,195 @@
+// chatterbox-bench case `flow`: the S3Gen flow (encoder + 10-step CFM with CFG) on a full-size
+// model, with the built-in-voice-sized prompt of performance-anchors.md (150 tokens, 300 frames).
+//
+//   chatterbox-bench --model DIR flow [tokens=50,250] [steps=10] [oracle=DIR]
+//
+// DIR/s3gen.safetensors (+ s3gen.json) is used when given; otherwise random full-size `flow.*`
+// weights are written once (to /tmp) from the oracle's real_checkpoint_layout.json (oracle=DIR,
+// else $CHATTERBOX_ORACLE_DIR, else /work/shared/oracle).
+// Measures, per generated-token count: flow ms per second of audio, encoder ms, CFM ms per step,
+// achieved FLOP/s of the work against bench::gemm_flops_per_second() (ratio = achieved / floor
+// throughput, so 1.0 would be "every FLOP at GEMM speed"), and page faults per call.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench.h"
+#include "io/safetensors.h"
+#include "io/weights.h"
+#include "s3gen/flow.h"
+
+namespace {
+
+using chatterbox::FlowConfig;
+using chatterbox::FlowModel;
+
+std::string arg_value(const bench::Options& options, const std::string& key, const std::string& fallback) {
+  for (const auto& a : options.args) {
+    if (a.rfind(key + "=", 0) == 0) return a.substr(key.size() + 1);
+  }
+  return fallback;
+}
+
+bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+// Random full-size flow weights (names/shapes from the real layout), scaled like trained ones:
+// weights ~ N(0, 1/fan_in), norms 1, biases 0, embeddings N(0, 1). Written once and reused.
+std::string random_full_flow_weights(const std::string& oracle_dir) {
+  const std::string path = "/tmp/chatterbox-bench-flow-full.safetensors";
+  if (file_exists(path)) return path;
+  std::string layout_path = oracle_dir + "/real_checkpoint_layout.json";
+  std::ifstream in(layout_path);
+  if (!in) throw std::runtime_error("bench flow: no --model and no " + layout_path);
+  nlohmann::json layout = nlohmann::json::parse(in)["s3gen.safetensors"];
+  at::manual_seed(0);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (auto it = layout.begin(); it != layout.end(); ++it) {
+    const std::string& name = it.key();
+    if (name.rfind("flow.", 0) != 0) continue;
+    std::vector<int64_t> shape = it.value()["shape"].get<std::vector<int64_t>>();
+    at::Tensor t;
+    const bool is_norm = name.find("norm") != std::string::npos;
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+      t = at::zeros(shape);
+    } else if (is_norm && shape.size() == 1) {
+      t = at::ones(shape);
+    } else if (shape.size() >= 2) {
+      int64_t fan_in = 1;
+      for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
+      const bool embedding = name.find("input_embedding") != std::string::npos;
+      t = at::randn(shape) * (embedding ? 1.0 : 1.0 / std::sqrt(static_cast<double>(fan_in)));
+    } else {
+      t = at::randn(shape) * 0.1;
+    }
+    tensors.emplace_back(name, t);
+  }
+  chatterbox::write_safetensors(path + ".tmp", tensors);
+  std::rename((path + ".tmp").c_str(), path.c_str());
+  return path;
+}
+
+// FLOPs (multiply-add = 2) of one flow call: L tokens -> F = 2L frames, `steps` CFM steps with
+// the CFG batch of 2. Only the matrix products and convolutions are counted.
+struct FlowFlops {
+  double encoder = 0;
+  double cfm_step = 0;
+};
+
+FlowFlops count_flops(const FlowConfig& c, int64_t tokens) {
+  FlowFlops f;
+  const double d = c.encoder_output_size, u = c.encoder_linear_units;
+  auto conformer = [&](double t) {
+    return 2 * (4 * t * d * d + (2 * t - 1) * d * d      // q, k, v, out; linear_pos
+                + t * t * d + t * (2 * t - 1) * d + t * t * d  // ac, bd, attn v
+                + 2 * t * d * u);                         // FFN
+  };
+  const double l = tokens, frames = 2.0 * tokens;
+  f.encoder = 2 * l * c.input_size * d + 2 * l * 7 * d * d            // embed, pre-lookahead
+              + c.encoder_num_blocks * conformer(l)
+              + 2 * frames * 5 * d * d + 2 * frames * d * d            // up conv, up_embed
+              + c.encoder_num_up_blocks * conformer(frames) + 2 * frames * d * c.output_size;
+  const double ch = c.estimator_channels[0];
+  const double inner = c.estimator_num_heads * c.estimator_attention_head_dim;
+  auto resnet = [&](double cin) { return 2 * frames * (3 * cin * ch + 3 * ch * ch + cin * ch); };
+  const double transformer = 2 * frames * (4 * ch * inner + 8 * ch * ch) + 2 * 2 * frames * frames * inner;
+  const double blocks = c.estimator_n_blocks;
+  double unet = resnet(c.estimator_in_channels) + resnet(2 * ch) +
+                c.estimator_num_mid_blocks * resnet(ch) +
+                (2 + c.estimator_num_mid_blocks) * blocks * transformer +
+                3 * 2 * frames * 3 * ch * ch + 2 * frames * ch * c.output_size;
+  f.cfm_step = 2 * unet;  // CFG batch of 2
+  return f;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+BENCH_CASE(flow) {
+  c10::InferenceMode guard;
+  const auto tensor_options = at::TensorOptions().dtype(at::kFloat);
+  std::string weights_path;
+  nlohmann::json s3gen_json;
+  if (!options.model_dir.empty() && file_exists(options.model_dir + "/s3gen.safetensors")) {
+    weights_path = options.model_dir + "/s3gen.safetensors";
+    std::ifstream cfg(options.model_dir + "/s3gen.json");
+    if (cfg) s3gen_json = nlohmann::json::parse(cfg);
+  } else {
+    const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
+    weights_path = random_full_flow_weights(arg_value(options, "oracle", env ? env : "/work/shared/oracle"));
+  }
+  const FlowConfig config = FlowConfig::from_json(s3gen_json);
+  auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights_path);
+  chatterbox::WeightReader reader(file, tensor_options);
+  chatterbox::WeightReader flow_reader = reader.scoped("flow.");
+  const FlowModel model = FlowModel::load(flow_reader, config, tensor_options);
+  const double gemm = bench::gemm_flops_per_second();
+
+  // Built-in-voice-sized prompt: 150 tokens, 300 mel frames.
+  at::manual_seed(1);
+  chatterbox::VoiceConditioning voice;
+  voice.prompt_token = at::randint(config.vocab_size, {1, 150}, at::TensorOptions().dtype(at::kLong));
+  voice.prompt_feat = at::randn({1, 300, config.output_size}) - 5.0;
+  voice.embedding = at::randn({1, config.spk_embed_dim});
+  const int steps = std::stoi(arg_value(options, "steps", std::to_string(config.n_timesteps)));
+
+  std::vector<int64_t> counts;
+  {
+    std::stringstream ss(arg_value(options, "tokens", "50,250"));
+    std::string item;
+    while (std::getline(ss, item, ',')) counts.push_back(std::stoll(item));
+  }
+  const nlohmann::json common = {{"threads", at::get_num_threads()}, {"prompt_tokens", 150},
+                                 {"prompt_frames", 300}, {"steps", steps}};
+  for (int64_t n : counts) {
+    at::Tensor tokens = at::randint(config.vocab_size, {1, n}, at::TensorOptions().dtype(at::kLong));
+    const FlowFlops flops = count_flops(config, 150 + n);
+    const double audio_s = static_cast<double>(n) / 25.0;
+    std::vector<double> total_s, encoder_s, faults;
+    for (int r = 0; r < std::max(1, options.repeat); ++r) {
+      chatterbox::FlowNoise noise = chatterbox::FlowNoise::seeded(42);
+      // Encoder alone (the same work inference does before the CFM).
+      double t0 = bench::now_seconds();
+      at::Tensor h = model.encoder().forward(at::randn({1, 150 + n, config.input_size}));
+      encoder_s.push_back(bench::now_seconds() - t0);
+      const long f0 = bench::page_faults();
+      t0 = bench::now_seconds();
+      at::Tensor mel = model.inference(voice, tokens, /*finalize=*/true, noise, steps);
+      total_s.push_back(bench::now_seconds() - t0);
+      faults.push_back(static_cast<double>(bench::page_faults() - f0));
+    }
+    const double total = median(total_s), enc = median(encoder_s);
+    const double cfm_step = (total - enc) / steps;
+    const double work = flops.encoder + steps * flops.cfm_step;
+    nlohmann::json extra = common;
+    extra["tokens"] = n;
+    extra["audio_s"] = audio_s;
+    bench::emit("flow", "flow_ms_per_audio_second", 1000.0 * total / audio_s, "ms", extra);
+    bench::emit("flow", "flow_ms", 1000.0 * total, "ms", extra);
+    bench::emit("flow", "encoder_ms", 1000.0 * enc, "ms", extra);
+    nlohmann::json step_extra = extra;
+    step_extra["step_gflop"] = flops.cfm_step / 1e9;
+    step_extra["floor_ms"] = 1000.0 * flops.cfm_step / gemm;
+    step_extra["ratio"] = cfm_step / (flops.cfm_step / gemm);
+    bench::emit("flow", "cfm_ms_per_step", 1000.0 * cfm_step, "ms", step_extra);
+    nlohmann::json flop_extra = extra;
+    flop_extra["gflop"] = work / 1e9;
+    flop_extra["gemm_gflops"] = gemm / 1e9;
+    flop_extra["ratio"] = (work / total) / gemm;
+    bench::emit("flow", "achieved_gflops", work / total / 1e9, "GFLOP/s", flop_extra);
+    bench::emit("flow", "page_faults_per_call", median(faults), "faults", extra);
+  }
+  nlohmann::json rss = common;
+  bench::emit("flow", "peak_rss_mb", bench::peak_rss_bytes() / 1048576.0, "MB", rss);
+}

@@ -99,6 +99,37 @@ c10::IValue read_pickle(const std::string& path) {
   }
 }
 
+// torch.save's zip layout (archive/data.pkl + archive/data/<n> storages + version), written
+// like torch::jit::pickle_save but without its TorchScript type tags: Python's
+// torch.load(weights_only=True), which Conditionals.load uses, refuses the
+// torch.jit._pickle.restore_type_tag global those tags need.
+std::vector<char> pickle_plain(const c10::IValue& value) {
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler([&](const char* data, size_t n) { pickle.insert(pickle.end(), data, data + n); },
+                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+                              /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
+
+  std::vector<char> out;
+  {
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) {
+      const char* bytes = static_cast<const char*>(data);
+      out.insert(out.end(), bytes, bytes + n);
+      return n;
+    });
+    size_t index = 0;
+    for (const at::Tensor& t : pickler.tensorData()) {
+      // Every tensor here is a fresh contiguous CPU tensor owning its whole storage.
+      writer.writeRecord("data/" + std::to_string(index++), t.storage().data(), t.storage().nbytes());
+    }
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    writer.writeEndOfFile();
+  }
+  return out;
+}
+
 }  // namespace
 
 VoiceConditioning load_conds(const std::string& path, c10::TensorOptions float_options) {
@@ -170,7 +201,7 @@ void save_conds(const VoiceConditioning& conds, const std::string& path) {
 
   std::vector<char> bytes;
   try {
-    bytes = torch::jit::pickle_save(root);
+    bytes = pickle_plain(root);
   } catch (const std::exception& e) {
     throw Error(ErrorKind::kInternal, path + ": serialising conds failed: " + e.what());
   }

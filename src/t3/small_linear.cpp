@@ -3,6 +3,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <atomic>
 #include <cstdint>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -97,7 +98,12 @@ void run_kernel(const W* w, const float* x, float* y, int64_t M, int64_t K, int6
 }
 #endif  // CHATTERBOX_X86
 
+std::atomic<SmallLinearPath> g_path{SmallLinearPath::kKernel};
+
 }  // namespace
+
+void set_small_linear_path(SmallLinearPath path) { g_path.store(path); }
+SmallLinearPath small_linear_path() { return g_path.load(); }
 
 bool small_linear_kernel_available() {
 #ifdef CHATTERBOX_X86
@@ -112,7 +118,18 @@ bool small_linear_kernel_available() {
 at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w) {
   const int64_t K = w.size(1), N = w.size(0);
   const int64_t M = x.numel() / K;
-  const bool fast = small_linear_kernel_available() && x.device().is_cpu() && w.device().is_cpu() &&
+  const SmallLinearPath path = g_path.load(std::memory_order_relaxed);
+  if (path == SmallLinearPath::kRowGemv && M <= kSmallLinearMaxRows && x.dim() >= 1) {
+    // One at::mv per row: every row streams the whole weight again.
+    at::Tensor x2 = x.reshape({M, K});
+    at::Tensor wf = w.scalar_type() == x.scalar_type() ? w : w.to(x.scalar_type());
+    std::vector<at::Tensor> rows;
+    for (int64_t m = 0; m < M; ++m) rows.push_back(at::mv(wf, x2[m]));
+    std::vector<int64_t> out_shape = x.sizes().vec();
+    out_shape.back() = N;
+    return at::stack(rows, 0).view(out_shape);
+  }
+  const bool fast = path == SmallLinearPath::kKernel && small_linear_kernel_available() && x.device().is_cpu() && w.device().is_cpu() &&
                     x.scalar_type() == at::kFloat && M >= 1 && M <= kSmallLinearMaxRows && w.is_contiguous() &&
                     (w.scalar_type() == at::kFloat || w.scalar_type() == at::kBFloat16);
   if (!fast) {

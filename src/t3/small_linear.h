@@ -23,4 +23,10 @@ constexpr int64_t kSmallLinearMaxRows = 4;
 // True when this CPU can run the dedicated kernel (AVX-512F/BW/VL).
 bool small_linear_kernel_available();
 
+// How few-row products are computed, process-wide. kKernel (default) falls back to kBlas where the
+// kernel does not apply. The other two exist so the benchmark can measure the alternatives.
+enum class SmallLinearPath { kKernel, kBlas, kRowGemv };
+void set_small_linear_path(SmallLinearPath path);
+SmallLinearPath small_linear_path();
+
 }  // namespace chatterbox

@@ -183,9 +183,8 @@ int64_t T3Session::advance(const int64_t* forced) {
   if (finished_) throw Error(ErrorKind::kInternal, "T3Session::step() after the utterance finished");
   c10::InferenceMode guard;
   const T3Config& c = model_->config();
-  if (!prefilled_) {
-    prefill();
-  } else {
+  if (!prefilled_) prefill();
+  if (pending_ >= 0) {
     // Feed the last emitted token to every row: speech_emb(tok) + speech_pos_emb(k) for the
     // k-th generated token (k = 1, 2, ...); RoPE positions continue after the prefill.
     at::Tensor tok = at::full({rows_, 1}, pending_, at::TensorOptions(model_->options().device()).dtype(at::kLong));

@@ -1,0 +1,179 @@
+// chatterbox-bench case `t3`: T3 prefill and CFG decode speed on a full-size model.
+//
+//   chatterbox-bench --model DIR t3 [text=42] [prompt=150] [tokens=40] [variants=kernel,blas,rowmv,bf16]
+//
+// DIR/t3_cfg.safetensors (+ t3_cfg.json) is used when given; otherwise random full-size T3 weights
+// are written once to /tmp from the oracle's real_checkpoint_layout.json (oracle=DIR, else
+// $CHATTERBOX_ORACLE_DIR, else /work/shared/oracle).
+// Sizes default to performance-anchors.md: 150 prompt tokens; text 42 ids (with start/stop) so the
+// prefill is 34 + 42 + 2 = 78 positions per CFG row; decode batch 2 (CFG).
+// Variants: how the 2-row decode products are computed (src/t3/small_linear.h):
+//   kernel  the dedicated AVX-512 kernel, fp32 weights (default engine path)
+//   blas    at::linear ([2, K] x [K, N] through BLAS)
+//   rowmv   one at::mv per CFG row (weights streamed twice)
+//   bf16    the kernel with bf16-stored weights (half the bytes; arithmetic fp32)
+// Measures per variant: prefill seconds, decode ms/token, tokens/s, and the gemv floor for the
+// bytes a decode step must stream (bench::gemv_floor_seconds) with ratio = decode / floor.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench.h"
+#include "io/safetensors.h"
+#include "t3/small_linear.h"
+#include "t3/t3.h"
+
+namespace {
+
+using chatterbox::T3Config;
+using chatterbox::T3Model;
+
+std::string arg_value(const bench::Options& options, const std::string& key, const std::string& fallback) {
+  for (const auto& a : options.args)
+    if (a.rfind(key + "=", 0) == 0) return a.substr(key.size() + 1);
+  return fallback;
+}
+
+bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+// Random full-size T3 weights (names/shapes from the real layout): projections N(0, 1/fan_in),
+// norms 1, biases 0, embeddings N(0, 0.5^2). Written once and reused.
+std::string random_full_t3_weights(const std::string& oracle_dir) {
+  const std::string path = "/tmp/chatterbox-bench-t3-full.safetensors";
+  if (file_exists(path)) return path;
+  const std::string layout_path = oracle_dir + "/real_checkpoint_layout.json";
+  std::ifstream in(layout_path);
+  if (!in) throw std::runtime_error("bench t3: no --model and no " + layout_path);
+  nlohmann::json layout = nlohmann::json::parse(in)["t3_cfg.safetensors"];
+  at::manual_seed(0);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (auto it = layout.begin(); it != layout.end(); ++it) {
+    const std::string& name = it.key();
+    std::vector<int64_t> shape = it.value()["shape"].get<std::vector<int64_t>>();
+    at::Tensor t;
+    const bool bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+    if (bias) t = at::zeros(shape);
+    else if (shape.size() == 1) t = at::ones(shape);
+    else if (name.find("emb") != std::string::npos || name.find("query") != std::string::npos)
+      t = at::randn(shape) * 0.5;
+    else t = at::randn(shape) * (1.0 / std::sqrt(double(shape.back())));
+    tensors.emplace_back(name, t);
+  }
+  chatterbox::write_safetensors(path + ".tmp", tensors);
+  std::rename((path + ".tmp").c_str(), path.c_str());
+  return path;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+BENCH_CASE(t3) {
+  c10::InferenceMode guard;
+  const int64_t text_len = std::stoll(arg_value(options, "text", "42"));
+  const int64_t prompt_len = std::stoll(arg_value(options, "prompt", "150"));
+  const int64_t tokens = std::stoll(arg_value(options, "tokens", "40"));
+  const auto variants = split(arg_value(options, "variants", "kernel,blas,rowmv,bf16"));
+
+  std::string weights, config_path;
+  if (!options.model_dir.empty()) {
+    weights = options.model_dir + "/t3_cfg.safetensors";
+    config_path = options.model_dir + "/t3_cfg.json";
+  } else {
+    const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
+    weights = random_full_t3_weights(arg_value(options, "oracle", env ? env : "/work/shared/oracle"));
+  }
+  nlohmann::json config_json;
+  if (!config_path.empty() && file_exists(config_path)) config_json = nlohmann::json::parse(std::ifstream(config_path));
+  const T3Config config = T3Config::from_json(config_json);
+  auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights);
+
+  // A voice and a text of the benchmark's sizes (random ids: the cost does not depend on them).
+  at::manual_seed(1);
+  chatterbox::VoiceConditioning voice;
+  voice.speaker_emb = at::randn({1, config.speaker_embed_size});
+  voice.speaker_emb /= voice.speaker_emb.norm();
+  voice.cond_prompt_speech_tokens = at::randint(0, config.start_speech_token, {1, prompt_len}, at::kLong);
+  std::vector<int64_t> text(text_len);
+  text[0] = config.start_text_token;
+  for (int64_t i = 1; i + 1 < text_len; ++i) text[i] = 3 + (i * 37) % (config.text_tokens_dict_size - 3);
+  text[text_len - 1] = config.stop_text_token;
+  // Forced speech tokens so every run decodes exactly `tokens` steps (random weights might stop).
+  std::vector<int64_t> forced(tokens);
+  for (int64_t i = 0; i < tokens; ++i) forced[i] = (i * 101) % config.start_speech_token;
+
+  bench::emit("t3", "threads", at::get_num_threads(), "torch intra-op threads (kernel uses these)");
+  for (const std::string& variant : variants) {
+    chatterbox::T3LoadOptions load_options;
+    chatterbox::SmallLinearPath path = chatterbox::SmallLinearPath::kKernel;
+    if (variant == "blas") path = chatterbox::SmallLinearPath::kBlas;
+    else if (variant == "rowmv") path = chatterbox::SmallLinearPath::kRowGemv;
+    else if (variant == "bf16") load_options.matmul_dtype = at::kBFloat16;
+    else if (variant != "kernel") throw std::runtime_error("bench t3: unknown variant " + variant);
+    chatterbox::set_small_linear_path(path);
+
+    double t0 = bench::now_seconds();
+    auto model = T3Model::load(file, config, at::TensorOptions().dtype(at::kFloat), load_options);
+    const double load_s = bench::now_seconds() - t0;
+
+    // Bytes one decode step must stream: every backbone matrix and the speech head, once.
+    double weight_bytes = 0;
+    for (const auto& l : model->backbone().layers)
+      for (const at::Tensor* t : {&l.qkv_proj, &l.o_proj, &l.gate_up_proj, &l.down_proj})
+        weight_bytes += double(t->numel()) * t->element_size();
+    weight_bytes += double(config.speech_tokens_dict_size) * config.hidden_size *
+                    (load_options.matmul_dtype == at::kBFloat16 ? 2 : 4);
+    const double floor_s = bench::gemv_floor_seconds(weight_bytes);
+
+    chatterbox::T3SamplingParams params;
+    params.max_new_tokens = tokens + 1;
+    params.seed = 7;
+    double best_prefill = 1e30, best_decode = 1e30;
+    long faults_per_token = 0;
+    for (int r = 0; r < std::max(1, options.repeat); ++r) {
+      chatterbox::T3Session session(model, voice, voice.exaggeration, text, params);
+      double a = bench::now_seconds();
+      session.prefill();
+      best_prefill = std::min(best_prefill, bench::now_seconds() - a);
+      session.step_forced(forced[0]);  // the first token comes from the prefill logits
+      const long f0 = bench::page_faults();
+      a = bench::now_seconds();
+      for (int64_t i = 1; i < tokens; ++i) session.step_forced(forced[i]);
+      const double per_token = (bench::now_seconds() - a) / double(tokens - 1);
+      if (per_token < best_decode) {
+        best_decode = per_token;
+        faults_per_token = (bench::page_faults() - f0) / (tokens - 1);
+      }
+    }
+    const nlohmann::json extra = {{"variant", variant}, {"prefill_positions", 34 + text_len + 2},
+                                  {"rows", 2}, {"prompt_tokens", prompt_len}};
+    auto with = [&](nlohmann::json more) {
+      nlohmann::json j = extra;
+      for (auto it = more.begin(); it != more.end(); ++it) j[it.key()] = it.value();
+      return j;
+    };
+    bench::emit("t3", "load_seconds", load_s, "s", extra);
+    bench::emit("t3", "prefill_seconds", best_prefill, "s", extra);
+    bench::emit("t3", "decode_ms_per_token", best_decode * 1e3, "ms",
+                with({{"floor", floor_s * 1e3}, {"ratio", best_decode / floor_s},
+                      {"weight_bytes", weight_bytes}, {"page_faults_per_token", faults_per_token}}));
+    bench::emit("t3", "tokens_per_second", 1.0 / best_decode, "tokens/s", extra);
+    bench::emit("t3", "peak_rss_bytes", bench::peak_rss_bytes(), "bytes", extra);
+  }
+  chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
+}

@@ -187,9 +187,9 @@ size_t complete_sentences_end(const std::string& text, size_t max_pending)
       // Runs such as "?!" or "..." and closing quotes belong to the sentence.
       while (q < end && (is_terminator(g_utf8_get_char(q)) || is_closing(g_utf8_get_char(q))))
         q = g_utf8_next_char(q);
-      if (q < end && g_unichar_isspace(g_utf8_get_char(q)))
-        boundary = q - begin;
-      else if (is_wide_terminator(c))
+      // A terminator at the very end of the text so far also ends a sentence: applications
+      // push whole sentences without trailing whitespace and expect them spoken now.
+      if (q == end || g_unichar_isspace(g_utf8_get_char(q)) || is_wide_terminator(c))
         boundary = q - begin;
       next = q;
     }

@@ -36,7 +36,8 @@ std::string strip_pango_markup(const std::string& text);
 
 // The byte offset in `text` up to which the text forms complete sentences: just after the last
 // newline or sentence terminator (. ! ? … and their CJK forms, optionally followed by closing
-// quotes/brackets) that is followed by whitespace, end of a CJK terminator, or 0 when none.
+// quotes/brackets) that is followed by whitespace or ends the text (CJK terminators need
+// neither), or 0 when there is none.
 // Text longer than `max_pending` bytes without such a boundary is cut at its last whitespace
 // so that pending text stays bounded.
 size_t complete_sentences_end(const std::string& text, size_t max_pending);

@@ -1,0 +1,204 @@
+// The element tests' deterministic synthesizer (see fake_synthesizer.h).
+#include "fake_synthesizer.h"
+
+#include <glib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+
+#include "common/error.h"
+#include "gstchatterboxtts.h"
+
+namespace chatterbox::testing {
+
+namespace {
+
+std::mutex record_mutex;
+std::vector<FakeCall> recorded_calls;
+std::vector<FakeVoiceRequest> recorded_voices;
+std::vector<EngineConfig> recorded_loads;
+
+class FakeVoice : public Voice {
+ public:
+  explicit FakeVoice(std::string what) : what_(std::move(what)) {}
+  std::string describe() const override { return what_; }
+
+ private:
+  std::string what_;
+};
+
+class FakeUtterance : public Utterance {
+ public:
+  FakeUtterance(const std::string& text, const SynthesisParams& params)
+      : total_tokens_(FakeSynthesizer::tokens_for(text)),
+        first_tokens_(std::max(1, params.first_chunk_tokens)),
+        chunk_tokens_(std::max(1, params.chunk_tokens)),
+        max_tokens_(params.max_tokens),
+        slow_(text.find("[slow]") != std::string::npos),
+        fail_(text.find("[fail]") != std::string::npos),
+        start_(std::chrono::steady_clock::now())
+  {
+    total_tokens_ = std::min(total_tokens_, max_tokens_);
+    stats_.text_tokens = FakeSynthesizer::tokens_for(text);
+  }
+
+  bool next(AudioChunk& chunk) override
+  {
+    if (cancelled_ || tokens_done_ >= total_tokens_)
+      return false;
+    if (fail_ && tokens_done_ > 0)
+      throw Error(ErrorKind::kInternal, "fake synthesizer failure on request");
+    if (slow_) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cond_.wait_for(lock, std::chrono::milliseconds(FakeSynthesizer::kSlowChunkMs),
+                     [&] { return cancelled_.load(); });
+      if (cancelled_)
+        return false;
+    }
+    int n = std::min(tokens_done_ == 0 ? first_tokens_ : chunk_tokens_, total_tokens_ - tokens_done_);
+    chunk.samples.resize(size_t(n) * kSamplesPerToken);
+    for (float& s : chunk.samples) {
+      s = FakeSynthesizer::kAmplitude *
+          std::sin(2.0 * M_PI * FakeSynthesizer::kFrequency * double(sample_) / kSampleRate);
+      ++sample_;
+    }
+    tokens_done_ += n;
+    chunk.last = tokens_done_ >= total_tokens_;
+    stats_.speech_tokens = tokens_done_;
+    stats_.audio_samples = sample_;
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (tokens_done_ == n)
+      stats_.first_audio_seconds = elapsed;
+    stats_.total_seconds = elapsed;
+    return true;
+  }
+
+  void cancel() override
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+    cond_.notify_all();
+  }
+
+  UtteranceStats stats() const override { return stats_; }
+
+ private:
+  int total_tokens_;
+  int first_tokens_;
+  int chunk_tokens_;
+  int max_tokens_;
+  bool slow_;
+  bool fail_;
+  std::chrono::steady_clock::time_point start_;
+  int tokens_done_ = 0;
+  int64_t sample_ = 0;
+  std::atomic<bool> cancelled_{false};
+  std::mutex mutex_;
+  std::condition_variable cond_;
+  UtteranceStats stats_;
+};
+
+std::string trim(const std::string& s)
+{
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos)
+    return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+int FakeSynthesizer::tokens_for(const std::string& text)
+{
+  return int(g_utf8_strlen(text.c_str(), -1));
+}
+
+std::unique_ptr<Utterance> FakeSynthesizer::start(const std::string& text, const SynthesisParams& params)
+{
+  {
+    std::lock_guard<std::mutex> lock(record_mutex);
+    recorded_calls.push_back({text, params, params.voice ? params.voice->describe() : ""});
+  }
+  return std::make_unique<FakeUtterance>(text, params);
+}
+
+// Sentences end at . ! ? followed by whitespace; pieces are trimmed.
+std::vector<std::string> FakeSynthesizer::split(const std::string& text) const
+{
+  std::vector<std::string> out;
+  size_t begin = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    bool end = (c == '.' || c == '!' || c == '?') &&
+               (i + 1 == text.size() || g_ascii_isspace(text[i + 1]));
+    if (end || c == '\n') {
+      std::string piece = trim(text.substr(begin, i + 1 - begin));
+      if (!piece.empty())
+        out.push_back(piece);
+      begin = i + 1;
+    }
+  }
+  std::string rest = trim(text.substr(std::min(begin, text.size())));
+  if (!rest.empty())
+    out.push_back(rest);
+  return out;
+}
+
+std::shared_ptr<const Voice> FakeSynthesizer::voice_from_audio(const std::vector<float>& samples, int sample_rate)
+{
+  std::lock_guard<std::mutex> lock(record_mutex);
+  recorded_voices.push_back({"audio", samples.size(), sample_rate, ""});
+  return std::make_shared<FakeVoice>("audio:" + std::to_string(samples.size()) + "@" +
+                                     std::to_string(sample_rate));
+}
+
+std::shared_ptr<const Voice> FakeSynthesizer::voice_from_file(const std::string& path)
+{
+  std::lock_guard<std::mutex> lock(record_mutex);
+  recorded_voices.push_back({"file", 0, 0, path});
+  return std::make_shared<FakeVoice>("file:" + path);
+}
+
+void FakeSynthesizer::save_voice(const Voice&, const std::string&) {}
+
+std::vector<FakeCall> FakeSynthesizer::calls()
+{
+  std::lock_guard<std::mutex> lock(record_mutex);
+  return recorded_calls;
+}
+
+std::vector<FakeVoiceRequest> FakeSynthesizer::voice_requests()
+{
+  std::lock_guard<std::mutex> lock(record_mutex);
+  return recorded_voices;
+}
+
+std::vector<EngineConfig> FakeSynthesizer::loads()
+{
+  std::lock_guard<std::mutex> lock(record_mutex);
+  return recorded_loads;
+}
+
+void FakeSynthesizer::reset()
+{
+  std::lock_guard<std::mutex> lock(record_mutex);
+  recorded_calls.clear();
+  recorded_voices.clear();
+  recorded_loads.clear();
+}
+
+void FakeSynthesizer::install()
+{
+  gst_chatterbox_tts_set_synthesizer_factory([](const EngineConfig& config) {
+    {
+      std::lock_guard<std::mutex> lock(record_mutex);
+      recorded_loads.push_back(config);
+    }
+    return std::make_shared<FakeSynthesizer>();
+  });
+}
+
+}  // namespace chatterbox::testing

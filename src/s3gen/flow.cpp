@@ -4,6 +4,9 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <malloc.h>
+
+#include <mutex>
 #include <string>
 
 #include "common/error.h"
@@ -78,7 +81,28 @@ at::Tensor FlowNoise::frames(int64_t begin, int64_t end, c10::TensorOptions opti
 // ---------------------------------------------------------------------------------------------
 // FlowModel
 // ---------------------------------------------------------------------------------------------
+namespace {
+
+// The CFM allocates and frees the same few-MB temporaries thousands of times per call. glibc's
+// default malloc adapts its mmap threshold to the sizes it sees and trims the heap top back to
+// the kernel, so these blocks keep being unmapped and faulted in afresh (measured here: ~490k
+// page faults per 2 s of audio; performance-anchors.md: this made the original 5x slower).
+// Fixing both thresholds once stops the adaptation: blocks below 64 MB come from the heap and
+// up to 512 MB of free heap is kept. Process-wide, done once when the first flow model loads.
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  });
+#endif
+}
+
+}  // namespace
+
 FlowModel FlowModel::load(WeightReader& weights, const FlowConfig& config, c10::TensorOptions options) {
+  keep_freed_memory();
   FlowModel m;
   m.config_ = config;
   m.options_ = options;

@@ -1,0 +1,88 @@
+#!/bin/sh
+# Downloads the five files of the English Chatterbox model (Hugging Face ResembleAI/chatterbox)
+# into the Hugging Face hub cache layout, where gst-chatterbox finds them without configuration:
+#   ${HF_HUB_CACHE:-${HF_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/huggingface}/hub}/
+#     models--ResembleAI--chatterbox/snapshots/<revision>/{t3_cfg.safetensors,...}
+# Each file is checked against its published size. Re-running resumes/skips complete files.
+#
+# usage: models/download-model.sh [--revision REV] [--dir DIR]
+#   --revision  a branch or commit of the HF repo (default: main)
+#   --dir       download into DIR (flat) instead of the hub cache; then set
+#               CHATTERBOX_MODEL_DIR=DIR or pass DIR as the model directory
+# Needs curl (or wget). Honours HF_TOKEN and HF_ENDPOINT.
+set -eu
+
+REPO=ResembleAI/chatterbox
+REVISION=main
+DEST=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --revision) REVISION=$2; shift 2 ;;
+    --dir) DEST=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+ENDPOINT=${HF_ENDPOINT:-https://huggingface.co}
+# name:size in bytes (chatterbox-model.md §1.1)
+FILES="t3_cfg.safetensors:2129653744 s3gen.safetensors:1056484620 ve.safetensors:5695784 tokenizer.json:25470 conds.pt:107374"
+
+fetch() {  # url output
+  if command -v curl >/dev/null 2>&1; then
+    if [ -n "${HF_TOKEN:-}" ]; then
+      curl -fL --retry 3 -C - -H "Authorization: Bearer $HF_TOKEN" -o "$2" "$1"
+    else
+      curl -fL --retry 3 -C - -o "$2" "$1"
+    fi
+  elif command -v wget >/dev/null 2>&1; then
+    if [ -n "${HF_TOKEN:-}" ]; then
+      wget -c --header="Authorization: Bearer $HF_TOKEN" -O "$2" "$1"
+    else
+      wget -c -O "$2" "$1"
+    fi
+  else
+    echo "need curl or wget" >&2; exit 1
+  fi
+}
+
+file_size() { wc -c < "$1" | tr -d ' '; }
+
+if [ -z "$DEST" ]; then
+  HUB=${HF_HUB_CACHE:-${HF_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/huggingface}/hub}
+  REPO_DIR=$HUB/models--ResembleAI--chatterbox
+  # Resolve the revision to a commit hash, as huggingface_hub names snapshot folders.
+  COMMIT=$REVISION
+  if ! printf '%s' "$REVISION" | grep -Eq '^[0-9a-f]{40}$'; then
+    INFO=$(mktemp)
+    if fetch "$ENDPOINT/api/models/$REPO/revision/$REVISION" "$INFO" >/dev/null 2>&1; then
+      COMMIT=$(sed -n 's/.*"sha":"\([0-9a-f]\{40\}\)".*/\1/p' "$INFO" | head -n 1)
+    fi
+    rm -f "$INFO"
+    [ -n "$COMMIT" ] || COMMIT=$REVISION
+    mkdir -p "$REPO_DIR/refs"
+    printf '%s' "$COMMIT" > "$REPO_DIR/refs/$REVISION"
+  fi
+  DEST=$REPO_DIR/snapshots/$COMMIT
+fi
+mkdir -p "$DEST"
+
+for entry in $FILES; do
+  name=${entry%%:*}
+  size=${entry#*:}
+  out=$DEST/$name
+  if [ -f "$out" ] && [ "$(file_size "$out")" = "$size" ]; then
+    echo "$name: present ($size bytes)"
+    continue
+  fi
+  echo "$name: downloading ($size bytes)"
+  fetch "$ENDPOINT/$REPO/resolve/$REVISION/$name" "$out.part"
+  got=$(file_size "$out.part")
+  if [ "$got" != "$size" ]; then
+    echo "$name: got $got bytes, expected $size; the upstream file changed or the download is incomplete." >&2
+    echo "  (kept as $out.part; rerun to resume, or check the repository)" >&2
+    exit 1
+  fi
+  mv "$out.part" "$out"
+done
+echo "model ready in $DEST"

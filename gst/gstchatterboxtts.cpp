@@ -1549,7 +1549,13 @@ task_text (GstChatterboxTts * self, QueueItem & item)
   UtteranceSettings u = snapshot_settings (self);
 
   if (u.voice != priv->voice_path || (!u.voice.empty () && !priv->voice)) {
-    priv->voice = load_voice (self, u.voice);
+    try {
+      priv->voice = load_voice (self, u.voice);
+    } catch (...) {
+      std::string what = "Failed to load voice '" + u.voice + "'";
+      post_current_exception (self, what.c_str ());
+      return FLOW_ERROR_POSTED;
+    }
     priv->voice_path = u.voice;
   }
   u.params.voice = priv->voice;
@@ -1584,6 +1590,7 @@ task_text (GstChatterboxTts * self, QueueItem & item)
 
   GST_DEBUG_OBJECT (self, "speaking '%s' at %" GST_TIME_FORMAT, item.text.c_str (),
       GST_TIME_ARGS (start));
+  const gint64 started_us = g_get_monotonic_time ();
   std::shared_ptr<chatterbox::Utterance> utt (priv->synth->start (item.text, u.params));
   {
     std::lock_guard<std::mutex> lock (priv->queue_lock);
@@ -1609,7 +1616,8 @@ task_text (GstChatterboxTts * self, QueueItem & item)
   if (GST_CLOCK_TIME_IS_VALID (clip_end))
     clip_frames = gst_util_uint64_scale_int (clip_end - start, rate, GST_SECOND);
   guint64 frames_out = 0;  /* output frames of this utterance pushed so far */
-  GstClockTime first_audio = GST_CLOCK_TIME_NONE;
+  GstClockTime first_audio = GST_CLOCK_TIME_NONE;   /* text arrival -> first buffer */
+  GstClockTime engine_first = GST_CLOCK_TIME_NONE;  /* start() -> first buffer */
   bool clipped = false;
   bool done = false;
   chatterbox::AudioChunk chunk;
@@ -1658,8 +1666,11 @@ task_text (GstChatterboxTts * self, QueueItem & item)
       priv->offset += frames;
       frames_out += frames;
       update_position (self, std::max (priv->position, end));
-      if (!GST_CLOCK_TIME_IS_VALID (first_audio))
-        first_audio = (g_get_monotonic_time () - item.arrival_us) * GST_USECOND;
+      if (!GST_CLOCK_TIME_IS_VALID (first_audio)) {
+        gint64 now = g_get_monotonic_time ();
+        first_audio = (now - item.arrival_us) * GST_USECOND;
+        engine_first = (now - started_us) * GST_USECOND;
+      }
       ret = gst_pad_push (self->srcpad, buf);
       if (ret != GST_FLOW_OK) {
         utt->cancel ();
@@ -1676,8 +1687,10 @@ task_text (GstChatterboxTts * self, QueueItem & item)
     }
   }
 
-  if (GST_CLOCK_TIME_IS_VALID (first_audio))
-    note_first_audio (self, first_audio);
+  /* The latency estimate leaves out time spent queued behind earlier text: that is backlog,
+   * not processing latency. */
+  if (GST_CLOCK_TIME_IS_VALID (engine_first))
+    note_first_audio (self, engine_first);
   if (u.post_messages) {
     chatterbox::UtteranceStats stats = utt->stats ();
     GstClockTime duration = gst_util_uint64_scale_int (frames_out, GST_SECOND, rate);
@@ -1935,9 +1948,6 @@ start_engine (GstChatterboxTts * self)
     if (!priv->synth)
       throw chatterbox::Error (chatterbox::ErrorKind::kInternal, "no synthesizer");
     GST_INFO_OBJECT (self, "model: %s", priv->synth->describe ().c_str ());
-    priv->voice_path.clear ();
-    priv->voice = load_voice (self, voice);
-    priv->voice_path = voice;
   } catch (...) {
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_progress (GST_OBJECT (self), GST_PROGRESS_TYPE_ERROR, "loading",
@@ -1947,12 +1957,24 @@ start_engine (GstChatterboxTts * self)
       what += " from '" + config.model_dir + "'";
     post_current_exception (self, what.c_str ());
     priv->synth.reset ();
-    priv->voice.reset ();
-    priv->voice_cache.clear ();
     return FALSE;
   }
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_progress (GST_OBJECT (self),
           GST_PROGRESS_TYPE_COMPLETE, "loading", "Chatterbox model loaded"));
+
+  /* A voice set already is checked now, so a bad file fails here rather than mid-stream. */
+  try {
+    priv->voice_path.clear ();
+    priv->voice = load_voice (self, voice);
+    priv->voice_path = voice;
+  } catch (...) {
+    std::string what = "Failed to load voice '" + voice + "'";
+    post_current_exception (self, what.c_str ());
+    priv->synth.reset ();
+    priv->voice.reset ();
+    priv->voice_cache.clear ();
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -1963,10 +1985,17 @@ gst_chatterbox_tts_change_state (GstElement * element, GstStateChange transition
   GstChatterboxTtsPrivate *priv = self->priv;
 
   switch (transition) {
-    case GST_STATE_CHANGE_NULL_TO_READY:
-      if (!start_engine (self))
+    case GST_STATE_CHANGE_NULL_TO_READY:{
+      gboolean started = FALSE;
+      try {
+        started = start_engine (self);
+      } catch (...) {
+        post_current_exception (self, "Failed to start");
+      }
+      if (!started)
         return GST_STATE_CHANGE_FAILURE;
       break;
+    }
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       reset_input (self);
       priv->markup = false;

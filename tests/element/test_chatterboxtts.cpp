@@ -1157,6 +1157,19 @@ GST_START_TEST (test_voice_change_while_playing)
 }
 GST_END_TEST;
 
+/* A voice that cannot be loaded while playing: an error naming it, and the flow stops. */
+GST_START_TEST (test_bad_voice_while_playing)
+{
+  GstHarness *h = make_harness (make_tts ());
+  g_object_set (h->element, "voice", "/nonexistent/voice.wav", NULL);
+  push_text (h, "This needs a voice.");
+  expect_error (pop_problem (GST_MESSAGE_ERROR, 5 * GST_SECOND), GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/voice.wav");
+  fail_unless (FakeSynthesizer::calls ().empty ());
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 /* The POSITION query follows the audio pushed. */
 GST_START_TEST (test_position_query)
 {
@@ -1209,6 +1222,7 @@ chatterboxtts_suite (void)
   tcase_add_test (tc, test_model_settings_errors);
   tcase_add_test (tc, test_voice_files);
   tcase_add_test (tc, test_voice_change_while_playing);
+  tcase_add_test (tc, test_bad_voice_while_playing);
   tcase_add_test (tc, test_position_query);
   return s;
 }

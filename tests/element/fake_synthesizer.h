@@ -4,7 +4,7 @@
 // records every call so tests can check what the element asked for.
 //
 // Requests written into the text:
-//   "[slow]"  each chunk takes 200 ms (interruptible by cancel(), to test flushing);
+//   "[slow]"  each chunk takes 1 s (interruptible by cancel(), to test flushing);
 //   "[fail]"  next() throws chatterbox::Error after the first chunk (error path).
 #pragma once
 
@@ -32,7 +32,7 @@ struct FakeVoiceRequest {
 
 class FakeSynthesizer : public Synthesizer {
  public:
-  static constexpr int kSlowChunkMs = 200;
+  static constexpr int kSlowChunkMs = 1000;
   static constexpr float kAmplitude = 0.5f;
   static constexpr float kFrequency = 440.0f;
 

@@ -871,9 +871,10 @@ GST_START_TEST (test_flush_mid_utterance)
   g_thread_join (push_thread);
   gint64 unblock_us = g_get_monotonic_time () - t0;
   GST_INFO ("flush-start took %" G_GINT64_FORMAT " us", flush_us);
-  /* The slow fake takes 200 ms per chunk; cancel() must cut that short. */
-  fail_unless (flush_us < 150 * 1000, "flush took %" G_GINT64_FORMAT " us", flush_us);
-  fail_unless (unblock_us < 300 * 1000);
+  /* The slow fake takes 1 s per chunk; cancel() must cut that short (the bound leaves room
+   * for a loaded machine). */
+  fail_unless (flush_us < 500 * 1000, "flush took %" G_GINT64_FORMAT " us", flush_us);
+  fail_unless (unblock_us < 600 * 1000);
   fail_unless (!pusher.results.empty ());
   fail_unless_equals_int (pusher.results.back (), GST_FLOW_FLUSHING);
 

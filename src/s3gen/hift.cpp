@@ -214,7 +214,8 @@ at::Tensor HiftModel::upsample_f0(const at::Tensor& f0) const {
   return up.transpose(1, 2);  // [B, S, 1]
 }
 
-at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random, int64_t start_sample) const {
+at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random, int64_t start_sample,
+                             const HiftPhaseAnchor* anchor, at::Tensor* phase_cycles) const {
   const HiftConfig& c = config_;
   const int64_t h_count = harmonics();
   at::Tensor f0 = f0_upsampled.transpose(1, 2);  // [B, 1, S]
@@ -228,7 +229,11 @@ at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random,
   at::Tensor f_mat = at::cat(rows, 1);
   // theta = 2 pi * (cumsum(F_mat) % 1): the running phase in cycles, wrapped. (ATen's CPU cumsum
   // accumulates float32 in double, as the reference does.)
-  at::Tensor theta = at::remainder(at::cumsum(f_mat, -1), 1) * (2 * M_PI);
+  at::Tensor cycles = at::cumsum(f_mat, -1);
+  if (anchor) cycles = cycles + (anchor->cycles - cycles.narrow(2, anchor->sample, 1));  // continue a phase
+  cycles = at::remainder(cycles, 1);
+  if (phase_cycles) *phase_cycles = cycles;
+  at::Tensor theta = cycles * (2 * M_PI);
   at::Tensor phase_vec = random.phases(h_count, float_options).clone();  // [1, H, 1]
   phase_vec.select(1, 0).zero_();  // the fundamental starts at phase 0
   at::Tensor sine_waves = at::sin(theta + phase_vec) * c.nsf_alpha;  // [B, H, S]
@@ -297,14 +302,21 @@ at::Tensor HiftModel::decode(const at::Tensor& mel, const at::Tensor& source) co
 }
 
 HiftOutput HiftModel::inference(const at::Tensor& mel, HiftRandom& random, int64_t start_sample,
-                                const at::Tensor& cache_source) const {
+                                const at::Tensor& cache_source, const HiftPhaseAnchor* anchor) const {
   if (mel.dim() != 3 || mel.size(1) != config_.in_channels) {
     throw Error(ErrorKind::kInvalidInput, "HiftModel::inference: mel must be [B, " +
                                               std::to_string(config_.in_channels) + ", F]");
   }
   HiftOutput out;
+  if (mel.size(2) == 0) {
+    // No frames, no samples (the STFT's reflect padding needs a non-empty signal).
+    out.f0 = mel.new_empty({mel.size(0), 0});
+    out.source = mel.new_empty({mel.size(0), 1, 0});
+    out.wav = mel.new_empty({mel.size(0), 0});
+    return out;
+  }
   out.f0 = predict_f0(mel);                                     // [B, F]
-  at::Tensor s = source(upsample_f0(out.f0), random, start_sample);  // [B, 1, S]
+  at::Tensor s = source(upsample_f0(out.f0), random, start_sample, anchor, &out.phase_cycles);  // [B, 1, S]
   if (cache_source.defined() && cache_source.numel() > 0) {
     const int64_t lc = cache_source.size(2);
     if (lc > s.size(2)) {

@@ -1584,7 +1584,9 @@ task_text (GstChatterboxTts * self, QueueItem & item)
   update_position (self, std::max (priv->position, start));
 
   if (GST_CLOCK_TIME_IS_VALID (clip_end) && clip_end <= start) {
-    GST_DEBUG_OBJECT (self, "no time left for '%s' (clip)", item.text.c_str ());
+    GST_ELEMENT_WARNING (self, STREAM, FAILED, ("Text with no duration was not spoken"),
+        ("overflow=clip leaves no time for '%s' at %" GST_TIME_FORMAT, item.text.c_str (),
+            GST_TIME_ARGS (start)));
     return GST_FLOW_OK;
   }
 

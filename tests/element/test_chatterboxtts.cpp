@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "chatterboxtext.h"
 #include "fake_synthesizer.h"
 #include "gstchatterboxenums.h"
 #include "gstchatterboxtts.h"
@@ -675,6 +676,34 @@ GST_START_TEST (test_utf8_split_across_buffers)
 }
 GST_END_TEST;
 
+/* Where untimed text is complete enough to speak. */
+GST_START_TEST (test_sentence_boundaries)
+{
+  struct Case
+  {
+    const char *text;
+    size_t end;
+  };
+  const Case cases[] = {
+    {"Hello.", 6},
+    {"Hello. Wor", 6},
+    {"no end yet", 0},
+    {"Say \"hi.\" Then", 9},
+    {"Pi is 3.14 and", 0},
+    {"Really?! Yes", 8},
+    {"line one\nline", 9},
+    {"\xe6\x97\xa5\xe3\x80\x82\xe6\x9c\xac", 6},  /* 日。本: CJK stop needs no space */
+    {"Wait\xe2\x80\xa6", 7},                        /* ellipsis */
+  };
+  for (const Case & c : cases)
+    fail_unless_equals_int (chatterbox::complete_sentences_end (c.text, 2000), c.end);
+  /* Bounded: a long run without a sentence end is cut at its last space. */
+  std::string long_text (3000, 'a');
+  long_text[1500] = ' ';
+  fail_unless_equals_int (chatterbox::complete_sentences_end (long_text, 2000), 1501);
+}
+GST_END_TEST;
+
 /* Invalid UTF-8: a warning, the bad bytes skipped, the rest (and later text) still spoken. */
 GST_START_TEST (test_invalid_utf8)
 {
@@ -929,6 +958,12 @@ GST_START_TEST (test_latency_query)
   fail_if (live);
   fail_unless_equals_uint64 (min, 100 * GST_MSECOND);
   gst_query_unref (q);
+
+  /* Same answers in PLAYING. */
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_harness_set_live (h, TRUE);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), 600 * GST_MSECOND);
 
   /* Changing the latency tells the pipeline to recompute it. */
   g_object_set (h->element, "latency", 800, NULL);
@@ -1208,6 +1243,7 @@ chatterboxtts_suite (void)
   tcase_add_test (tc, test_overflow_modes);
   tcase_add_test (tc, test_source_mode);
   tcase_add_test (tc, test_utf8_split_across_buffers);
+  tcase_add_test (tc, test_sentence_boundaries);
   tcase_add_test (tc, test_invalid_utf8);
   tcase_add_test (tc, test_empty_text);
   tcase_add_test (tc, test_pango_markup);

@@ -38,11 +38,18 @@ struct HiftResBlock {
   at::Tensor forward(const at::Tensor& x) const;
 };
 
+// Where a streamed call's harmonic phase must meet the previous call's (see inference()).
+struct HiftPhaseAnchor {
+  int64_t sample = 0;  // index into this call's samples
+  at::Tensor cycles;   // [B, H, 1] running phase in cycles at that sample
+};
+
 // One vocoder call's results.
 struct HiftOutput {
   at::Tensor wav;     // [B, S] in [-audio_limit, audio_limit], S = 480 F
   at::Tensor source;  // [B, 1, S] the excitation actually used (after cache_source overwrite)
   at::Tensor f0;      // [B, F] Hz
+  at::Tensor phase_cycles;  // [B, H, S] running phase of each harmonic in cycles, wrapped to [0, 1)
 };
 
 class HiftModel {
@@ -59,8 +66,15 @@ class HiftModel {
   // seeded noise; 0 for an offline utterance). `cache_source` [B, 1, Lc] (Lc <= S, may be
   // undefined or empty) overwrites the first Lc excitation samples, so a streaming call
   // continues the previous call's excitation seamlessly.
+  // `anchor` (may be null) continues the harmonics' running phase from an earlier call: the
+  // phase is shifted so that at sample anchor->sample of this call it equals anchor->cycles
+  // (that call's phase_cycles at the same absolute sample). Choose a sample that both calls
+  // see with a few mel frames of context on each side: the F0 predictor's convolutions are
+  // off near the edges, and the phase integrates F0, so an edge error would shift the phase of
+  // everything after it. (The reference restarts the phase at every call; no anchor is that.)
   HiftOutput inference(const at::Tensor& mel, HiftRandom& random, int64_t start_sample = 0,
-                       const at::Tensor& cache_source = at::Tensor()) const;
+                       const at::Tensor& cache_source = at::Tensor(),
+                       const HiftPhaseAnchor* anchor = nullptr) const;
 
   // The stages of inference(), exposed for parity tests and streaming.
   // f0_predictor: mel [B, 80, F] -> f0 [B, F]
@@ -68,7 +82,9 @@ class HiftModel {
   // f0_upsamp (nearest x480): f0 [B, F] -> [B, S, 1]
   at::Tensor upsample_f0(const at::Tensor& f0) const;
   // m_source: f0_upsampled [B, S, 1] -> excitation [B, 1, S]
-  at::Tensor source(const at::Tensor& f0_upsampled, HiftRandom& random, int64_t start_sample) const;
+  // anchor / phase_cycles: see inference().
+  at::Tensor source(const at::Tensor& f0_upsampled, HiftRandom& random, int64_t start_sample,
+                    const HiftPhaseAnchor* anchor = nullptr, at::Tensor* phase_cycles = nullptr) const;
   // decode: mel [B, 80, F] + excitation [B, 1, S] -> wav [B, S]
   at::Tensor decode(const at::Tensor& mel, const at::Tensor& source) const;
 

@@ -214,7 +214,32 @@ struct QueueItem
   GstClockTime pts = GST_CLOCK_TIME_NONE;       /* start of a timed group, else NONE */
   GstClockTime group_end = GST_CLOCK_TIME_NONE; /* pts + duration of the timed group */
   gint64 arrival_us = 0;                        /* g_get_monotonic_time() at the sink pad */
+  std::shared_ptr<GstBuffer> meta_source;       /* timed input buffer whose metas we copy */
 };
+
+std::shared_ptr<GstBuffer>
+share_buffer (GstBuffer * buffer)
+{
+  if (!buffer)
+    return nullptr;
+  return std::shared_ptr<GstBuffer> (gst_buffer_ref (buffer), gst_buffer_unref);
+}
+
+/* Copies the metas of the text buffer that carry no tags (so they do not describe the text's
+ * bytes or format) onto an audio chunk, as awspolly does. */
+void
+copy_untagged_metas (GstBuffer * from, GstBuffer * to)
+{
+  gpointer state = NULL;
+  while (GstMeta *meta = gst_buffer_iterate_meta (from, &state)) {
+    const GstMetaInfo *info = meta->info;
+    const gchar *const *tags = gst_meta_api_type_get_tags (info->api);
+    if ((tags && tags[0]) || !info->transform_func)
+      continue;
+    GstMetaTransformCopy copy = { FALSE, 0, (gsize) - 1 };
+    info->transform_func (to, meta, from, _gst_meta_transform_copy, &copy);
+  }
+}
 
 /* Converts the engine's 24 kHz F32 mono into the negotiated format with a GstAudioConverter,
  * and makes each utterance produce exactly round(samples * out_rate / 24000) samples: the
@@ -1026,7 +1051,7 @@ reset_input (GstChatterboxTts * self)
  * one carries the timed group's PTS. Called with the sink stream lock. */
 static GstFlowReturn
 queue_text_group (GstChatterboxTts * self, const std::string & text, GstClockTime pts,
-    GstClockTime duration, gint64 arrival_us, bool split)
+    GstClockTime duration, gint64 arrival_us, bool split, GstBuffer * meta_source = nullptr)
 {
   if (chatterbox::is_blank (text)) {
     GST_DEBUG_OBJECT (self, "skipping blank text");
@@ -1049,6 +1074,7 @@ queue_text_group (GstChatterboxTts * self, const std::string & text, GstClockTim
     item.pts = first ? pts : GST_CLOCK_TIME_NONE;
     item.group_end = group_end;
     item.arrival_us = arrival_us;
+    item.meta_source = share_buffer (meta_source);
     first = false;
     GstFlowReturn ret = queue_text (self, std::move (item));
     if (ret != GST_FLOW_OK)
@@ -1124,7 +1150,7 @@ chain_buffer (GstChatterboxTts * self, GstBuffer * buffer)
     ret = drain_pending (self, false);
     if (ret != GST_FLOW_OK)
       return ret;
-    return queue_text_group (self, text, pts, GST_BUFFER_DURATION (buffer), now, true);
+    return queue_text_group (self, text, pts, GST_BUFFER_DURATION (buffer), now, true, buffer);
   }
 
   if (priv->pending.empty ())
@@ -1195,7 +1221,8 @@ chain_list (GstChatterboxTts * self, GstBufferList * list)
     first = GST_CLOCK_TIME_NONE;
   else if (GST_CLOCK_TIME_IS_VALID (first) && last_end > first)
     duration = last_end - first;
-  return queue_text_group (self, text, first, duration, now, false);
+  return queue_text_group (self, text, first, duration, now, false,
+      n > 0 ? gst_buffer_list_get (list, 0) : nullptr);
 }
 
 static GstFlowReturn
@@ -1659,6 +1686,8 @@ task_text (GstChatterboxTts * self, QueueItem & item)
           rate);
       GST_BUFFER_PTS (buf) = pts;
       GST_BUFFER_DURATION (buf) = end - pts;
+      if (item.meta_source)
+        copy_untagged_metas (item.meta_source.get (), buf);
       GST_BUFFER_OFFSET (buf) = priv->offset;
       GST_BUFFER_OFFSET_END (buf) = priv->offset + frames;
       if (priv->discont) {

@@ -516,14 +516,24 @@ GST_START_TEST (test_untimed_contiguous)
 }
 GST_END_TEST;
 
-/* Timed text: audio starts at the text PTS, a GAP covers the silence before it. */
+/* Timed text: audio starts at the text PTS, a GAP covers the silence before it, and untagged
+ * metas of the text buffer are copied onto the audio. */
 GST_START_TEST (test_timed_input)
 {
   GstHarness *h = make_harness (make_tts ());
-  push_text (h, "Hello.", GST_SECOND, 5 * GST_SECOND);
+  GstBuffer *text = text_buffer ("Hello.", GST_SECOND, 5 * GST_SECOND);
+  GstCaps *ref = gst_caps_new_empty_simple ("timestamp/x-test");
+  gst_buffer_add_reference_timestamp_meta (text, ref, 42 * GST_SECOND, GST_CLOCK_TIME_NONE);
+  gst_caps_unref (ref);
+  fail_unless_equals_int (gst_harness_push (h, text), GST_FLOW_OK);
   push_eos (h);
   std::vector<GstBuffer *> bufs = pull_until_eos (h);
   fail_unless_equals_uint64 (GST_BUFFER_PTS (bufs[0]), GST_SECOND);
+  for (GstBuffer *b : bufs) {
+    GstReferenceTimestampMeta *m = gst_buffer_get_reference_timestamp_meta (b, NULL);
+    fail_unless (m != NULL);
+    fail_unless_equals_uint64 (m->timestamp, 42 * GST_SECOND);
+  }
   check_perfect_stream (bufs, 24000, 4);
   fail_unless_equals_uint64 (total_frames (bufs, 4), 6 * 960);
   bool saw_gap = false;

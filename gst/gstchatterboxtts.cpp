@@ -438,6 +438,11 @@ struct GstChatterboxTtsPrivate
   /* Read by queries from any thread. */
   std::atomic<guint64> query_position {GST_CLOCK_TIME_NONE};
   std::atomic<guint64> converter_latency {0};
+  /* Upstream's latency answer (without ours), for the live deadline. */
+  std::atomic<bool> upstream_known {false};
+  std::atomic<bool> upstream_live {false};
+  std::atomic<guint64> upstream_min {0};
+  guint64 dropped = 0;        /* output frames dropped as late (task only) */
 };
 
 struct _GstChatterboxTts
@@ -1568,6 +1573,58 @@ note_first_audio (GstChatterboxTts * self, GstClockTime ttfa)
         gst_message_new_latency (GST_OBJECT (self)));
 }
 
+/* Asks upstream whether it is live, when no latency query has told us yet. */
+static void
+ensure_upstream_latency (GstChatterboxTts * self)
+{
+  GstChatterboxTtsPrivate *priv = self->priv;
+  if (priv->upstream_known || !gst_pad_is_linked (self->sinkpad))
+    return;
+  GstQuery *query = gst_query_new_latency ();
+  if (gst_pad_peer_query (self->sinkpad, query)) {
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency (query, &live, &min, &max);
+    priv->upstream_live = live;
+    priv->upstream_min = min;
+    priv->upstream_known = true;
+  }
+  gst_query_unref (query);
+}
+
+/* Live deadline: audio at running time rt is due at the sink at rt + upstream latency + our
+ * latency. Returns how many leading frames of a chunk starting at `pts` are already past
+ * that point (0 when upstream is not live or there is no running clock), and by how much. */
+static guint64
+late_frames (GstChatterboxTts * self, GstClockTime pts, guint64 frames, int rate,
+    GstClockTime * late_by)
+{
+  GstChatterboxTtsPrivate *priv = self->priv;
+  if (!priv->upstream_live)
+    return 0;
+  GST_OBJECT_LOCK (self);
+  bool playing = GST_STATE (self) == GST_STATE_PLAYING;
+  GstClock *clock = GST_ELEMENT_CLOCK (self) ? (GstClock *) gst_object_ref (GST_ELEMENT_CLOCK (self)) : NULL;
+  GstClockTime base = GST_ELEMENT_CAST (self)->base_time;
+  GstClockTime latency = priv->settings.latency_ms * GST_MSECOND;
+  GST_OBJECT_UNLOCK (self);
+  if (!clock)
+    return 0;
+  GstClockTime now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  if (!playing || now < base)
+    return 0;
+  GstClockTime rt = gst_segment_to_running_time (&priv->segment, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID (rt))
+    return 0;
+  GstClockTime deadline = rt + priv->upstream_min + latency;
+  if (now - base <= deadline)
+    return 0;
+  *late_by = now - base - deadline;
+  return std::min<guint64> (frames, gst_util_uint64_scale_int_ceil (*late_by, rate,
+          GST_SECOND));
+}
+
 /* Speaks one queued piece of text: pushes its audio chunk by chunk as the engine produces it. */
 static GstFlowReturn
 task_text (GstChatterboxTts * self, QueueItem & item)
@@ -1590,6 +1647,7 @@ task_text (GstChatterboxTts * self, QueueItem & item)
   GstFlowReturn ret = ensure_output (self);
   if (ret != GST_FLOW_OK)
     return ret;
+  ensure_upstream_latency (self);
 
   /* Where the utterance starts (see docs/element.md, "Timestamps"). */
   GstClockTime start = priv->position;
@@ -1678,9 +1736,33 @@ task_text (GstChatterboxTts * self, QueueItem & item)
       frames = clip_frames - frames_out;
       clipped = true;
     }
+    /* Live and already late: cut the late head (or the whole chunk) and tell the app. */
+    GstClockTime late_by = 0;
+    guint64 skip = frames > 0 ? late_frames (self, start + gst_util_uint64_scale_int (frames_out,
+            GST_SECOND, rate), frames, rate, &late_by) : 0;
+    if (skip > 0) {
+      GstClockTime late_pts = start + gst_util_uint64_scale_int (frames_out, GST_SECOND, rate);
+      GST_WARNING_OBJECT (self, "audio at %" GST_TIME_FORMAT " is late by %" GST_TIME_FORMAT
+          ", dropping %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " samples; consider "
+          "increasing the latency property", GST_TIME_ARGS (late_pts), GST_TIME_ARGS (late_by),
+          skip, frames);
+      priv->dropped += skip;
+      GstMessage *qos = gst_message_new_qos (GST_OBJECT (self), TRUE,
+          gst_segment_to_running_time (&priv->segment, GST_FORMAT_TIME, late_pts),
+          gst_segment_to_stream_time (&priv->segment, GST_FORMAT_TIME, late_pts), late_pts,
+          gst_util_uint64_scale_int (skip, GST_SECOND, rate));
+      gst_message_set_qos_values (qos, (gint64) late_by, 1.0, 1000000);
+      gst_message_set_qos_stats (qos, GST_FORMAT_DEFAULT, priv->offset, priv->dropped);
+      gst_element_post_message (GST_ELEMENT (self), qos);
+      priv->discont = true;
+      frames_out += skip;
+      frames -= skip;
+      update_position (self, std::max (priv->position,
+              start + gst_util_uint64_scale_int (frames_out, GST_SECOND, rate)));
+    }
     if (frames > 0) {
       GstBuffer *buf = gst_buffer_new_allocate (NULL, frames * bpf, NULL);
-      gst_buffer_fill (buf, 0, bytes.data (), frames * bpf);
+      gst_buffer_fill (buf, 0, bytes.data () + skip * bpf, frames * bpf);
       GstClockTime pts = start + gst_util_uint64_scale_int (frames_out, GST_SECOND, rate);
       GstClockTime end = start + gst_util_uint64_scale_int (frames_out + frames, GST_SECOND,
           rate);
@@ -1897,6 +1979,9 @@ src_query (GstChatterboxTts * self, GstPad * pad, GstQuery * query)
       gboolean live;
       GstClockTime min, max;
       gst_query_parse_latency (query, &live, &min, &max);
+      priv->upstream_live = live;
+      priv->upstream_min = min;
+      priv->upstream_known = true;
       if (live) {
         GST_OBJECT_LOCK (self);
         GstClockTime own = priv->settings.latency_ms * GST_MSECOND +
@@ -2028,6 +2113,9 @@ gst_chatterbox_tts_change_state (GstElement * element, GstStateChange transition
       break;
     }
     case GST_STATE_CHANGE_READY_TO_PAUSED:
+      priv->upstream_known = false;
+      priv->upstream_live = false;
+      priv->dropped = 0;
       reset_input (self);
       priv->markup = false;
       priv->in_time = true;

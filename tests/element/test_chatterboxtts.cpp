@@ -984,6 +984,37 @@ GST_START_TEST (test_latency_query)
 }
 GST_END_TEST;
 
+/* Live upstream: audio already past its deadline (running time + upstream latency + our
+ * latency) loses its late head, with DISCONT and a QoS message. */
+GST_START_TEST (test_live_deadline)
+{
+  GstElement *e = make_tts ();
+  g_object_set (e, "latency", 100, NULL);
+  GstHarness *h = make_harness (e);
+  gst_harness_set_live (h, TRUE);
+  gst_harness_set_upstream_latency (h, 0);
+  fail_unless (gst_harness_set_time (h, 2 * GST_SECOND));
+  /* "Hello world." is 480 ms from 1.8 s; its deadline passed 100 ms ago. */
+  push_text (h, "Hello world.", 1800 * GST_MSECOND, GST_SECOND);
+  push_eos (h);
+  std::vector<GstBuffer *> bufs = pull_until_eos (h);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (bufs[0]), 1900 * GST_MSECOND);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (bufs[0], GST_BUFFER_FLAG_DISCONT));
+  fail_unless_equals_uint64 (total_frames (bufs, 4), 12 * 960 - 2400);
+  GstMessage *qos = gst_bus_pop_filtered (bus, GST_MESSAGE_QOS);
+  fail_unless (qos != NULL);
+  gboolean live;
+  guint64 rt, st, ts, dur;
+  gst_message_parse_qos (qos, &live, &rt, &st, &ts, &dur);
+  fail_unless (live);
+  fail_unless_equals_uint64 (ts, 1800 * GST_MSECOND);
+  fail_unless_equals_uint64 (dur, 100 * GST_MSECOND);
+  gst_message_unref (qos);
+  unref_all (bufs);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 /* The per-utterance statistics message and its fields. */
 GST_START_TEST (test_stats_message)
 {
@@ -1263,6 +1294,7 @@ chatterboxtts_suite (void)
   tcase_add_test (tc, test_gap);
   tcase_add_test (tc, test_flush_mid_utterance);
   tcase_add_test (tc, test_latency_query);
+  tcase_add_test (tc, test_live_deadline);
   tcase_add_test (tc, test_stats_message);
   tcase_add_test (tc, test_params_change_while_playing);
   tcase_add_test (tc, test_synthesis_error);

@@ -117,13 +117,15 @@ GST_DEBUG_CATEGORY_STATIC (gst_chatterbox_tts_debug);
 #define DEFAULT_SEED -1
 #define DEFAULT_MAX_TOKENS 1000
 #define DEFAULT_TEXT NULL
-#define DEFAULT_FIRST_CHUNK_SIZE 10
-#define DEFAULT_CHUNK_SIZE 25
-#define DEFAULT_MAX_CHUNK_SIZE 25
+/* Streaming knobs have no counterpart in the original API: their defaults are the engine's. */
+static const chatterbox::SynthesisParams kEngineDefaults;
+#define DEFAULT_FIRST_CHUNK_SIZE ((guint) kEngineDefaults.first_chunk_tokens)
+#define DEFAULT_CHUNK_SIZE ((guint) kEngineDefaults.chunk_tokens)
+#define DEFAULT_MAX_CHUNK_SIZE ((guint) kEngineDefaults.max_chunk_tokens)
 #define DEFAULT_STITCH_MODE GST_CHATTERBOX_TTS_STITCH_CONTEXT
-#define DEFAULT_OVERLAP 4
-#define DEFAULT_CFM_STEPS 10
-#define DEFAULT_QUEUE_DEPTH 4
+#define DEFAULT_OVERLAP ((guint) kEngineDefaults.overlap_tokens)
+#define DEFAULT_CFM_STEPS ((guint) kEngineDefaults.cfm_steps)
+#define DEFAULT_QUEUE_DEPTH ((guint) kEngineDefaults.queue_depth)
 #define DEFAULT_OVERFLOW GST_CHATTERBOX_TTS_OVERFLOW_SHIFT
 #define DEFAULT_LATENCY 1000
 #define DEFAULT_POST_MESSAGES TRUE

@@ -157,9 +157,8 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
   if (tok.stop_id_ < 0) bad_file(what, "no [STOP] token");
   if (tok.space_id_ < 0) bad_file(what, "no [SPACE] token");
   if (tok.unk_id_ < 0) bad_file(what, "no unk_token (characters outside the vocab could not be encoded)");
-  bool space_is_added = false;
-  for (const auto& a : tok.added_) space_is_added |= a.id == tok.space_id_;
-  if (!space_is_added) bad_file(what, "[SPACE] is not an added token (spaces would be split into characters)");
+  // [SPACE] is normally an added token (matched whole); if a file lists it only in the vocab,
+  // HF splits the literal "[SPACE]" into "[", "SPACE", "]" pieces, and so does encode() here.
 
   tok.id_to_token_.assign(static_cast<size_t>(tok.vocab_size_), std::string());
   for (const auto& [token, id] : tok.vocab_) tok.id_to_token_[static_cast<size_t>(id)] = encode_utf8(token);

@@ -3,21 +3,23 @@
 
 #include <cmath>
 
+#include "t3/llama.h"  // owned()
+
 namespace chatterbox {
 
 void PerceiverAttention::load(WeightReader& r, const T3Config& c) {
   const int64_t D = c.perceiver_query_size;
   heads = c.perceiver_heads;
-  norm_weight = r.take("norm.weight", {D});
-  norm_bias = r.take("norm.bias", {D});
-  to_q_weight = r.take("to_q.weight", {D, D});
-  to_q_bias = r.take("to_q.bias", {D});
-  to_k_weight = r.take("to_k.weight", {D, D});
-  to_k_bias = r.take("to_k.bias", {D});
-  to_v_weight = r.take("to_v.weight", {D, D});
-  to_v_bias = r.take("to_v.bias", {D});
-  proj_out_weight = r.take("proj_out.weight", {D, D});
-  proj_out_bias = r.take("proj_out.bias", {D});
+  norm_weight = owned(r.take("norm.weight", {D}), r.options().dtype().toScalarType());
+  norm_bias = owned(r.take("norm.bias", {D}), r.options().dtype().toScalarType());
+  to_q_weight = owned(r.take("to_q.weight", {D, D}), r.options().dtype().toScalarType());
+  to_q_bias = owned(r.take("to_q.bias", {D}), r.options().dtype().toScalarType());
+  to_k_weight = owned(r.take("to_k.weight", {D, D}), r.options().dtype().toScalarType());
+  to_k_bias = owned(r.take("to_k.bias", {D}), r.options().dtype().toScalarType());
+  to_v_weight = owned(r.take("to_v.weight", {D, D}), r.options().dtype().toScalarType());
+  to_v_bias = owned(r.take("to_v.bias", {D}), r.options().dtype().toScalarType());
+  proj_out_weight = owned(r.take("proj_out.weight", {D, D}), r.options().dtype().toScalarType());
+  proj_out_bias = owned(r.take("proj_out.bias", {D}), r.options().dtype().toScalarType());
 }
 
 at::Tensor PerceiverAttention::forward(const at::Tensor& x1, const at::Tensor& x2) const {
@@ -39,11 +41,11 @@ void T3CondEnc::load(WeightReader& r, const T3Config& c) {
   const int64_t D = c.hidden_size;
   use_perceiver = c.use_perceiver_resampler;
   use_emotion_adv = c.emotion_adv;
-  spkr_enc_weight = r.take("spkr_enc.weight", {D, c.speaker_embed_size});
-  spkr_enc_bias = r.take("spkr_enc.bias", {D});
-  if (use_emotion_adv) emotion_adv_fc = r.take("emotion_adv_fc.weight", {D, 1});
+  spkr_enc_weight = owned(r.take("spkr_enc.weight", {D, c.speaker_embed_size}), r.options().dtype().toScalarType());
+  spkr_enc_bias = owned(r.take("spkr_enc.bias", {D}), r.options().dtype().toScalarType());
+  if (use_emotion_adv) emotion_adv_fc = owned(r.take("emotion_adv_fc.weight", {D, 1}), r.options().dtype().toScalarType());
   if (use_perceiver) {
-    pre_attention_query = r.take("perceiver.pre_attention_query", {1, c.perceiver_query_tokens, c.perceiver_query_size});
+    pre_attention_query = owned(r.take("perceiver.pre_attention_query", {1, c.perceiver_query_tokens, c.perceiver_query_size}), r.options().dtype().toScalarType());
     WeightReader ar = r.scoped("perceiver.attn.");
     attn.load(ar, c);
   }

@@ -69,8 +69,8 @@ at::Tensor owned(const at::Tensor& t, at::ScalarType dtype) {
 
 void LlamaLayer::load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype) {
   const int64_t D = c.hidden_size, HD = c.num_attention_heads * c.head_dim, I = c.intermediate_size;
-  input_layernorm = r.take("input_layernorm.weight", {D});
-  post_attention_layernorm = r.take("post_attention_layernorm.weight", {D});
+  input_layernorm = owned(r.take("input_layernorm.weight", {D}), r.options().dtype().toScalarType());
+  post_attention_layernorm = owned(r.take("post_attention_layernorm.weight", {D}), r.options().dtype().toScalarType());
   at::Tensor q = r.take("self_attn.q_proj.weight", {HD, D});
   at::Tensor k = r.take("self_attn.k_proj.weight", {HD, D});
   at::Tensor v = r.take("self_attn.v_proj.weight", {HD, D});
@@ -93,7 +93,7 @@ void LlamaBackbone::load(WeightReader& r, const T3Config& c, at::ScalarType matm
     WeightReader lr = r.scoped("layers." + std::to_string(i) + ".");
     layers[i].load(lr, c, matmul_dtype);
   }
-  norm = r.take("norm.weight", {c.hidden_size});
+  norm = owned(r.take("norm.weight", {c.hidden_size}), r.options().dtype().toScalarType());
   inv_freq = rope_inv_freq(c);
 }
 

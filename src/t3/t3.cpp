@@ -41,11 +41,14 @@ std::shared_ptr<const T3Model> T3Model::load(std::shared_ptr<const SafetensorsFi
     WeightReader tr = r.scoped("tfmr.");
     m->tfmr_.load(tr, c, load_options.matmul_dtype);
   }
-  m->text_emb_ = r.take("text_emb.weight", {c.text_tokens_dict_size, D});
-  m->speech_emb_ = r.take("speech_emb.weight", {c.speech_tokens_dict_size, D});
-  m->text_pos_emb_ = r.take("text_pos_emb.emb.weight", {c.text_pos_rows(), D});
-  m->speech_pos_emb_ = r.take("speech_pos_emb.emb.weight", {c.speech_pos_rows(), D});
-  m->text_head_ = r.take("text_head.weight", {c.text_tokens_dict_size, D});
+  // Every tensor is a private copy (owned()), so the caller may drop the file mapping after
+  // load and keep only the model's memory resident.
+  const at::ScalarType dt = options.dtype().toScalarType();
+  m->text_emb_ = owned(r.take("text_emb.weight", {c.text_tokens_dict_size, D}), dt);
+  m->speech_emb_ = owned(r.take("speech_emb.weight", {c.speech_tokens_dict_size, D}), dt);
+  m->text_pos_emb_ = owned(r.take("text_pos_emb.emb.weight", {c.text_pos_rows(), D}), dt);
+  m->speech_pos_emb_ = owned(r.take("speech_pos_emb.emb.weight", {c.speech_pos_rows(), D}), dt);
+  m->text_head_ = owned(r.take("text_head.weight", {c.text_tokens_dict_size, D}), dt);
   m->speech_head_ = owned(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options.matmul_dtype);
   r.finish();
   return m;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "parity.h"
+#include "t3/small_linear.h"
 #include "t3/t3.h"
 
 namespace {
@@ -185,4 +186,25 @@ PARITY_CHECK(t3_tokens_for_s3gen) {
   std::vector<int64_t> raw = to_vector(ctx.input("e2e", "t3_sampled_tokens"));
   std::vector<int64_t> out = chatterbox::t3_tokens_for_s3gen(raw);
   ctx.compare("e2e", "s3gen_input_tokens", at::tensor(out, at::kLong).unsqueeze(0));
+}
+
+PARITY_CHECK(t3_small_linear) {
+  // The decode kernel against at::linear, for fp32 and bf16-stored weights (bf16 compared with
+  // the same rounded weights in fp32), with K not a multiple of 16 or 32 to cover the tails.
+  c10::InferenceMode guard;
+  at::manual_seed(3);
+  double worst = 0.0;
+  for (int64_t rows : {1, 2, 3, 4}) {
+    for (auto nk : std::vector<std::pair<int64_t, int64_t>>{{192, 64}, {67, 1024}, {130, 100}, {33, 40}}) {
+      at::Tensor w = at::randn({nk.first, nk.second});
+      at::Tensor x = at::randn({rows, 1, nk.second});
+      for (bool bf16 : {false, true}) {
+        at::Tensor wk = bf16 ? w.to(at::kBFloat16) : w;
+        at::Tensor ref = at::linear(x, wk.to(at::kFloat));
+        at::Tensor got = chatterbox::small_linear(x, wk);
+        worst = std::max(worst, ((got - ref).abs().max() / ref.abs().max()).item<double>());
+      }
+    }
+  }
+  ctx.report("t3:small_linear kernel vs at::linear (max rel err)", worst, 1e-5, worst <= 1e-5);
 }

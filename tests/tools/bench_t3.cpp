@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -71,6 +72,14 @@ std::string random_full_t3_weights(const std::string& oracle_dir) {
   chatterbox::write_safetensors(path + ".tmp", tensors);
   std::rename((path + ".tmp").c_str(), path.c_str());
   return path;
+}
+
+// CPU seconds of all this process's threads: on a shared machine, unlike wall time, not
+// inflated by time spent descheduled.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
 std::vector<std::string> split(const std::string& s) {
@@ -176,4 +185,54 @@ BENCH_CASE(t3) {
     bench::emit("t3", "peak_rss_bytes", bench::peak_rss_bytes(), "bytes", extra);
   }
   chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
+}
+
+// chatterbox-bench case `t3_linear`: the 2-row products of one full-size T3 layer (qkv, o,
+// gate_up, down: 16.8 M weights), each way of computing them interleaved round by round so a noisy
+// shared machine hits all of them alike; best round of `rounds` (default 30). Reports GB/s of
+// weight streamed and the ratio to the gemv floor for the same bytes.
+BENCH_CASE(t3_linear) {
+  c10::InferenceMode guard;
+  const int rounds = std::stoi(arg_value(options, "rounds", "30"));
+  const int64_t D = 1024, I = 4096;
+  // Several layers' worth of distinct weights so nothing stays in cache between rounds.
+  const int layers = 4;
+  std::vector<std::vector<at::Tensor>> w32(layers), w16(layers);
+  for (int l = 0; l < layers; ++l) {
+    for (auto shape : std::vector<std::vector<int64_t>>{{3 * D, D}, {D, D}, {2 * I, D}, {D, I}}) {
+      at::Tensor w = at::randn(shape) * 0.03;
+      w32[l].push_back(w);
+      w16[l].push_back(w.to(at::kBFloat16));
+    }
+  }
+  at::Tensor x_d = at::randn({2, 1, D}), x_i = at::randn({2, 1, I});
+  const std::vector<std::string> names = {"kernel_fp32", "kernel_bf16", "blas_linear", "row_mv"};
+  std::vector<double> best(names.size(), 1e30), best_cpu(names.size(), 1e30);
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t v = 0; v < names.size(); ++v) {
+      chatterbox::set_small_linear_path(v == 2 ? chatterbox::SmallLinearPath::kBlas
+                                        : v == 3 ? chatterbox::SmallLinearPath::kRowGemv
+                                                 : chatterbox::SmallLinearPath::kKernel);
+      const auto& ws = v == 1 ? w16 : w32;
+      const double t0 = bench::now_seconds(), c0 = process_cpu_seconds();
+      for (int l = 0; l < layers; ++l) {
+        chatterbox::small_linear(x_d, ws[l][0]);
+        chatterbox::small_linear(x_d, ws[l][1]);
+        chatterbox::small_linear(x_d, ws[l][2]);
+        chatterbox::small_linear(x_i, ws[l][3]);
+      }
+      best[v] = std::min(best[v], (bench::now_seconds() - t0) / layers);
+      best_cpu[v] = std::min(best_cpu[v], (process_cpu_seconds() - c0) / layers);
+    }
+  }
+  chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
+  const double params = double(3 * D * D + D * D + 2 * I * D + D * I);
+  const double floor_fp32 = bench::gemv_floor_seconds(params * 4);
+  for (size_t v = 0; v < names.size(); ++v) {
+    const double bytes = params * (v == 1 ? 2 : 4);
+    bench::emit("t3_linear", "layer_ms", best[v] * 1e3, "ms",
+                {{"variant", names[v]}, {"rows", 2}, {"weight_GBps", bytes / best[v] / 1e9},
+                 {"cpu_ms", best_cpu[v] * 1e3},
+                 {"fp32_floor_ms", floor_fp32 * 1e3}, {"ratio_to_fp32_floor", best[v] / floor_fp32}});
+  }
 }

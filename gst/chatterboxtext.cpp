@@ -15,11 +15,9 @@ constexpr size_t kMaxEntityLength = 12;
 
 // Where an unfinished tag or entity starts in `text`, or npos. Called on the text that has
 // arrived so far; the tail from that point waits for more input.
-size_t unfinished_markup_start(const std::string& text)
-{
+size_t unfinished_markup_start(const std::string& text) {
   size_t lt = text.rfind('<');
-  if (lt != std::string::npos && text.find('>', lt) == std::string::npos)
-    return lt;
+  if (lt != std::string::npos && text.find('>', lt) == std::string::npos) return lt;
   size_t amp = text.rfind('&');
   if (amp != std::string::npos && text.find(';', amp) == std::string::npos &&
       text.size() - amp < kMaxEntityLength)
@@ -27,17 +25,17 @@ size_t unfinished_markup_start(const std::string& text)
   return std::string::npos;
 }
 
-void append_unichar(std::string& out, gunichar c)
-{
+void append_unichar(std::string& out, gunichar c) {
   char buf[6];
   int n = g_unichar_to_utf8(c, buf);
   out.append(buf, n);
 }
 
-bool is_terminator(gunichar c)
-{
+bool is_terminator(gunichar c) {
   switch (c) {
-    case '.': case '!': case '?':
+    case '.':
+    case '!':
+    case '?':
     case 0x2026:  // … HORIZONTAL ELLIPSIS
     case 0x3002:  // 。 IDEOGRAPHIC FULL STOP
     case 0xFF01:  // ！ FULLWIDTH EXCLAMATION MARK
@@ -49,16 +47,21 @@ bool is_terminator(gunichar c)
 }
 
 // CJK terminators end a sentence without a following space.
-bool is_wide_terminator(gunichar c)
-{
-  return c == 0x3002 || c == 0xFF01 || c == 0xFF1F;
-}
+bool is_wide_terminator(gunichar c) { return c == 0x3002 || c == 0xFF01 || c == 0xFF1F; }
 
-bool is_closing(gunichar c)
-{
+bool is_closing(gunichar c) {
   switch (c) {
-    case '"': case '\'': case ')': case ']': case '}':
-    case 0x2019: case 0x201D: case 0x00BB: case 0x300D: case 0x300F: case 0xFF09:
+    case '"':
+    case '\'':
+    case ')':
+    case ']':
+    case '}':
+    case 0x2019:
+    case 0x201D:
+    case 0x00BB:
+    case 0x300D:
+    case 0x300F:
+    case 0xFF09:
       return true;
     default:
       return false;
@@ -67,8 +70,7 @@ bool is_closing(gunichar c)
 
 }  // namespace
 
-TextDecoder::Result TextDecoder::push(const char* data, size_t size, bool markup, bool final)
-{
+TextDecoder::Result TextDecoder::push(const char* data, size_t size, bool markup, bool final) {
   Result result;
   std::string bytes;
   bytes.swap(utf8_tail_);
@@ -82,14 +84,14 @@ TextDecoder::Result TextDecoder::push(const char* data, size_t size, bool markup
   const char* end = p + bytes.size();
   while (p < end) {
     gunichar c = g_utf8_get_char_validated(p, end - p);
-    if (c == (gunichar) -2) {  // incomplete sequence at the end of the input
+    if (c == (gunichar)-2) {  // incomplete sequence at the end of the input
       if (final)
         result.invalid_bytes += end - p;
       else
         utf8_tail_.assign(p, end - p);
       break;
     }
-    if (c == (gunichar) -1 || c == 0) {  // invalid (NUL counts: it is not text)
+    if (c == (gunichar)-1 || c == 0) {  // invalid (NUL counts: it is not text)
       ++result.invalid_bytes;
       ++p;
       continue;
@@ -116,14 +118,12 @@ TextDecoder::Result TextDecoder::push(const char* data, size_t size, bool markup
   return result;
 }
 
-void TextDecoder::reset()
-{
+void TextDecoder::reset() {
   utf8_tail_.clear();
   markup_tail_.clear();
 }
 
-std::string strip_pango_markup(const std::string& text)
-{
+std::string strip_pango_markup(const std::string& text) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -131,8 +131,7 @@ std::string strip_pango_markup(const std::string& text)
     char ch = text[i];
     if (ch == '<') {
       size_t close = text.find('>', i);
-      if (close == std::string::npos)
-        break;  // an unclosed tag at the very end is dropped
+      if (close == std::string::npos) break;  // an unclosed tag at the very end is dropped
       i = close + 1;
       continue;
     }
@@ -141,11 +140,16 @@ std::string strip_pango_markup(const std::string& text)
       if (semi != std::string::npos && semi - i <= kMaxEntityLength) {
         std::string name = text.substr(i + 1, semi - i - 1);
         gunichar c = 0;
-        if (name == "amp") c = '&';
-        else if (name == "lt") c = '<';
-        else if (name == "gt") c = '>';
-        else if (name == "quot") c = '"';
-        else if (name == "apos") c = '\'';
+        if (name == "amp")
+          c = '&';
+        else if (name == "lt")
+          c = '<';
+        else if (name == "gt")
+          c = '>';
+        else if (name == "quot")
+          c = '"';
+        else if (name == "apos")
+          c = '\'';
         else if (name.size() > 1 && name[0] == '#') {
           const char* digits = name.c_str() + 1;
           int base = 10;
@@ -155,8 +159,8 @@ std::string strip_pango_markup(const std::string& text)
           }
           char* endp = nullptr;
           unsigned long v = std::strtoul(digits, &endp, base);
-          if (endp && *endp == '\0' && *digits && g_unichar_validate((gunichar) v) && v != 0)
-            c = (gunichar) v;
+          if (endp && *endp == '\0' && *digits && g_unichar_validate((gunichar)v) && v != 0)
+            c = (gunichar)v;
         }
         if (c != 0) {
           append_unichar(out, c);
@@ -171,8 +175,7 @@ std::string strip_pango_markup(const std::string& text)
   return out;
 }
 
-size_t complete_sentences_end(const std::string& text, size_t max_pending)
-{
+size_t complete_sentences_end(const std::string& text, size_t max_pending) {
   size_t boundary = 0;
   const char* begin = text.c_str();
   const char* end = begin + text.size();
@@ -205,13 +208,11 @@ size_t complete_sentences_end(const std::string& text, size_t max_pending)
   return boundary;
 }
 
-bool is_blank(const std::string& text)
-{
+bool is_blank(const std::string& text) {
   const char* p = text.c_str();
   const char* end = p + text.size();
   while (p < end) {
-    if (!g_unichar_isspace(g_utf8_get_char(p)))
-      return false;
+    if (!g_unichar_isspace(g_utf8_get_char(p))) return false;
     p = g_utf8_next_char(p);
   }
   return true;

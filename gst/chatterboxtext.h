@@ -14,7 +14,7 @@ namespace chatterbox {
 class TextDecoder {
  public:
   struct Result {
-    std::string text;        // valid UTF-8, markup removed when requested
+    std::string text;          // valid UTF-8, markup removed when requested
     size_t invalid_bytes = 0;  // bytes that were not UTF-8 and were dropped
   };
 

@@ -44,10 +44,10 @@ typedef enum {
   GST_CHATTERBOX_TTS_STITCH_CONTEXT = 2,
 } GstChatterboxTtsStitchMode;
 
-#define GST_TYPE_CHATTERBOX_TTS_OVERFLOW (gst_chatterbox_tts_overflow_get_type ())
-GType gst_chatterbox_tts_overflow_get_type (void);
+#define GST_TYPE_CHATTERBOX_TTS_OVERFLOW (gst_chatterbox_tts_overflow_get_type())
+GType gst_chatterbox_tts_overflow_get_type(void);
 
-#define GST_TYPE_CHATTERBOX_TTS_STITCH_MODE (gst_chatterbox_tts_stitch_mode_get_type ())
-GType gst_chatterbox_tts_stitch_mode_get_type (void);
+#define GST_TYPE_CHATTERBOX_TTS_STITCH_MODE (gst_chatterbox_tts_stitch_mode_get_type())
+GType gst_chatterbox_tts_stitch_mode_get_type(void);
 
 G_END_DECLS

@@ -38,26 +38,23 @@ class FakeUtterance : public Utterance {
         max_tokens_(params.max_tokens),
         slow_(text.find("[slow]") != std::string::npos),
         fail_(text.find("[fail]") != std::string::npos),
-        start_(std::chrono::steady_clock::now())
-  {
+        start_(std::chrono::steady_clock::now()) {
     total_tokens_ = std::min(total_tokens_, max_tokens_);
     stats_.text_tokens = FakeSynthesizer::tokens_for(text);
   }
 
-  bool next(AudioChunk& chunk) override
-  {
-    if (cancelled_ || tokens_done_ >= total_tokens_)
-      return false;
+  bool next(AudioChunk& chunk) override {
+    if (cancelled_ || tokens_done_ >= total_tokens_) return false;
     if (fail_ && tokens_done_ > 0)
       throw Error(ErrorKind::kInternal, "fake synthesizer failure on request");
     if (slow_) {
       std::unique_lock<std::mutex> lock(mutex_);
       cond_.wait_for(lock, std::chrono::milliseconds(FakeSynthesizer::kSlowChunkMs),
                      [&] { return cancelled_.load(); });
-      if (cancelled_)
-        return false;
+      if (cancelled_) return false;
     }
-    int n = std::min(tokens_done_ == 0 ? first_tokens_ : chunk_tokens_, total_tokens_ - tokens_done_);
+    int n =
+        std::min(tokens_done_ == 0 ? first_tokens_ : chunk_tokens_, total_tokens_ - tokens_done_);
     chunk.samples.resize(size_t(n) * kSamplesPerToken);
     for (float& s : chunk.samples) {
       s = FakeSynthesizer::kAmplitude *
@@ -68,15 +65,14 @@ class FakeUtterance : public Utterance {
     chunk.last = tokens_done_ >= total_tokens_;
     stats_.speech_tokens = tokens_done_;
     stats_.audio_samples = sample_;
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    if (tokens_done_ == n)
-      stats_.first_audio_seconds = elapsed;
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (tokens_done_ == n) stats_.first_audio_seconds = elapsed;
     stats_.total_seconds = elapsed;
     return true;
   }
 
-  void cancel() override
-  {
+  void cancel() override {
     std::lock_guard<std::mutex> lock(mutex_);
     cancelled_ = true;
     cond_.notify_all();
@@ -100,24 +96,21 @@ class FakeUtterance : public Utterance {
   UtteranceStats stats_;
 };
 
-std::string trim(const std::string& s)
-{
+std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos)
-    return "";
+  if (b == std::string::npos) return "";
   size_t e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
 }
 
 }  // namespace
 
-int FakeSynthesizer::tokens_for(const std::string& text)
-{
+int FakeSynthesizer::tokens_for(const std::string& text) {
   return int(g_utf8_strlen(text.c_str(), -1));
 }
 
-std::unique_ptr<Utterance> FakeSynthesizer::start(const std::string& text, const SynthesisParams& params)
-{
+std::unique_ptr<Utterance> FakeSynthesizer::start(const std::string& text,
+                                                  const SynthesisParams& params) {
   {
     std::lock_guard<std::mutex> lock(record_mutex);
     recorded_calls.push_back({text, params, params.voice ? params.voice->describe() : ""});
@@ -126,8 +119,7 @@ std::unique_ptr<Utterance> FakeSynthesizer::start(const std::string& text, const
 }
 
 // Sentences end at . ! ? followed by whitespace; pieces are trimmed.
-std::vector<std::string> FakeSynthesizer::split(const std::string& text) const
-{
+std::vector<std::string> FakeSynthesizer::split(const std::string& text) const {
   std::vector<std::string> out;
   size_t begin = 0;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -136,27 +128,24 @@ std::vector<std::string> FakeSynthesizer::split(const std::string& text) const
                (i + 1 == text.size() || g_ascii_isspace(text[i + 1]));
     if (end || c == '\n') {
       std::string piece = trim(text.substr(begin, i + 1 - begin));
-      if (!piece.empty())
-        out.push_back(piece);
+      if (!piece.empty()) out.push_back(piece);
       begin = i + 1;
     }
   }
   std::string rest = trim(text.substr(std::min(begin, text.size())));
-  if (!rest.empty())
-    out.push_back(rest);
+  if (!rest.empty()) out.push_back(rest);
   return out;
 }
 
-std::shared_ptr<const Voice> FakeSynthesizer::voice_from_audio(const std::vector<float>& samples, int sample_rate)
-{
+std::shared_ptr<const Voice> FakeSynthesizer::voice_from_audio(const std::vector<float>& samples,
+                                                               int sample_rate) {
   std::lock_guard<std::mutex> lock(record_mutex);
   recorded_voices.push_back({"audio", samples.size(), sample_rate, ""});
   return std::make_shared<FakeVoice>("audio:" + std::to_string(samples.size()) + "@" +
                                      std::to_string(sample_rate));
 }
 
-std::shared_ptr<const Voice> FakeSynthesizer::voice_from_file(const std::string& path)
-{
+std::shared_ptr<const Voice> FakeSynthesizer::voice_from_file(const std::string& path) {
   std::lock_guard<std::mutex> lock(record_mutex);
   recorded_voices.push_back({"file", 0, 0, path});
   return std::make_shared<FakeVoice>("file:" + path);
@@ -164,34 +153,29 @@ std::shared_ptr<const Voice> FakeSynthesizer::voice_from_file(const std::string&
 
 void FakeSynthesizer::save_voice(const Voice&, const std::string&) {}
 
-std::vector<FakeCall> FakeSynthesizer::calls()
-{
+std::vector<FakeCall> FakeSynthesizer::calls() {
   std::lock_guard<std::mutex> lock(record_mutex);
   return recorded_calls;
 }
 
-std::vector<FakeVoiceRequest> FakeSynthesizer::voice_requests()
-{
+std::vector<FakeVoiceRequest> FakeSynthesizer::voice_requests() {
   std::lock_guard<std::mutex> lock(record_mutex);
   return recorded_voices;
 }
 
-std::vector<EngineConfig> FakeSynthesizer::loads()
-{
+std::vector<EngineConfig> FakeSynthesizer::loads() {
   std::lock_guard<std::mutex> lock(record_mutex);
   return recorded_loads;
 }
 
-void FakeSynthesizer::reset()
-{
+void FakeSynthesizer::reset() {
   std::lock_guard<std::mutex> lock(record_mutex);
   recorded_calls.clear();
   recorded_voices.clear();
   recorded_loads.clear();
 }
 
-void FakeSynthesizer::install()
-{
+void FakeSynthesizer::install() {
   gst_chatterbox_tts_set_synthesizer_factory([](const EngineConfig& config) {
     {
       std::lock_guard<std::mutex> lock(record_mutex);

@@ -24,7 +24,7 @@ struct FakeCall {
 };
 
 struct FakeVoiceRequest {
-  std::string kind;   // "audio" or "file"
+  std::string kind;  // "audio" or "file"
   size_t samples = 0;
   int sample_rate = 0;
   std::string path;
@@ -39,7 +39,8 @@ class FakeSynthesizer : public Synthesizer {
   std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) override;
   std::vector<std::string> split(const std::string& text) const override;
   std::string describe() const override { return "fake synthesizer"; }
-  std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples, int sample_rate) override;
+  std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples,
+                                                int sample_rate) override;
   std::shared_ptr<const Voice> voice_from_file(const std::string& path) override;
   void save_voice(const Voice& voice, const std::string& path) override;
 

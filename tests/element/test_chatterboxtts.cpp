@@ -21,268 +21,224 @@
 using chatterbox::testing::FakeSynthesizer;
 
 static const GstClockTime kToken = 40 * GST_MSECOND;
-static const char *const kF32 = "audio/x-raw,format=F32LE,rate=24000,channels=1,layout=interleaved";
+static const char* const kF32 = "audio/x-raw,format=F32LE,rate=24000,channels=1,layout=interleaved";
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers
  */
 
-static GstBus *bus;
+static GstBus* bus;
 
-static void
-setup (void)
-{
-  FakeSynthesizer::reset ();
-  FakeSynthesizer::install ();
-  bus = gst_bus_new ();
+static void setup(void) {
+  FakeSynthesizer::reset();
+  FakeSynthesizer::install();
+  bus = gst_bus_new();
 }
 
-static void
-teardown (void)
-{
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
+static void teardown(void) {
+  gst_bus_set_flushing(bus, TRUE);
+  gst_object_unref(bus);
   bus = NULL;
-  gst_chatterbox_tts_set_synthesizer_factory (nullptr);
+  gst_chatterbox_tts_set_synthesizer_factory(nullptr);
 }
 
-static GstElement *
-make_tts (void)
-{
-  GstElement *e = gst_element_factory_make ("chatterboxtts", NULL);
-  fail_unless (e != NULL);
-  gst_element_set_bus (e, bus);
+static GstElement* make_tts(void) {
+  GstElement* e = gst_element_factory_make("chatterboxtts", NULL);
+  fail_unless(e != NULL);
+  gst_element_set_bus(e, bus);
   return e;
 }
 
 /* A harness around `e` (which it takes over) with non-live upstream, so timestamps are not
  * subject to live deadlines, and the given output caps downstream. */
-static GstHarness *
-make_harness (GstElement * e, const char *out_caps = kF32,
-    const char *in_caps = "text/x-raw,format=utf8")
-{
-  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
-  gst_object_unref (e);
-  gst_harness_set_live (h, FALSE);
-  if (out_caps)
-    gst_harness_set_sink_caps_str (h, out_caps);
-  if (in_caps)
-    gst_harness_set_src_caps_str (h, in_caps);
+static GstHarness* make_harness(GstElement* e, const char* out_caps = kF32,
+                                const char* in_caps = "text/x-raw,format=utf8") {
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  gst_harness_set_live(h, FALSE);
+  if (out_caps) gst_harness_set_sink_caps_str(h, out_caps);
+  if (in_caps) gst_harness_set_src_caps_str(h, in_caps);
   return h;
 }
 
-static GstBuffer *
-text_buffer (const std::string & s, GstClockTime pts = GST_CLOCK_TIME_NONE,
-    GstClockTime duration = GST_CLOCK_TIME_NONE)
-{
-  GstBuffer *buf = s.empty ()? gst_buffer_new () : gst_buffer_new_memdup (s.data (), s.size ());
-  GST_BUFFER_PTS (buf) = pts;
-  GST_BUFFER_DURATION (buf) = duration;
+static GstBuffer* text_buffer(const std::string& s, GstClockTime pts = GST_CLOCK_TIME_NONE,
+                              GstClockTime duration = GST_CLOCK_TIME_NONE) {
+  GstBuffer* buf = s.empty() ? gst_buffer_new() : gst_buffer_new_memdup(s.data(), s.size());
+  GST_BUFFER_PTS(buf) = pts;
+  GST_BUFFER_DURATION(buf) = duration;
   return buf;
 }
 
-static void
-push_text (GstHarness * h, const std::string & s, GstClockTime pts = GST_CLOCK_TIME_NONE,
-    GstClockTime duration = GST_CLOCK_TIME_NONE)
-{
-  fail_unless_equals_int (gst_harness_push (h, text_buffer (s, pts, duration)), GST_FLOW_OK);
+static void push_text(GstHarness* h, const std::string& s, GstClockTime pts = GST_CLOCK_TIME_NONE,
+                      GstClockTime duration = GST_CLOCK_TIME_NONE) {
+  fail_unless_equals_int(gst_harness_push(h, text_buffer(s, pts, duration)), GST_FLOW_OK);
 }
 
-static void
-push_eos (GstHarness * h)
-{
-  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-}
+static void push_eos(GstHarness* h) { fail_unless(gst_harness_push_event(h, gst_event_new_eos())); }
 
 /* Every buffer until EOS (fails on the harness's 60 s timeout). */
-static std::vector<GstBuffer *>
-pull_until_eos (GstHarness * h)
-{
-  std::vector<GstBuffer *> out;
-  GstBuffer *buf = NULL;
+static std::vector<GstBuffer*> pull_until_eos(GstHarness* h) {
+  std::vector<GstBuffer*> out;
+  GstBuffer* buf = NULL;
   while (true) {
-    fail_unless (gst_harness_pull_until_eos (h, &buf), "timed out waiting for EOS");
-    if (!buf)
-      break;
-    out.push_back (buf);
+    fail_unless(gst_harness_pull_until_eos(h, &buf), "timed out waiting for EOS");
+    if (!buf) break;
+    out.push_back(buf);
   }
   return out;
 }
 
-static void
-unref_all (std::vector<GstBuffer *> &bufs)
-{
-  for (GstBuffer *b : bufs)
-    gst_buffer_unref (b);
-  bufs.clear ();
+static void unref_all(std::vector<GstBuffer*>& bufs) {
+  for (GstBuffer* b : bufs) gst_buffer_unref(b);
+  bufs.clear();
 }
 
-static GstAudioInfo
-output_info (GstHarness * h)
-{
-  GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
-  fail_unless (caps != NULL);
+static GstAudioInfo output_info(GstHarness* h) {
+  GstCaps* caps = gst_pad_get_current_caps(h->sinkpad);
+  fail_unless(caps != NULL);
   GstAudioInfo info;
-  fail_unless (gst_audio_info_from_caps (&info, caps));
-  gst_caps_unref (caps);
+  fail_unless(gst_audio_info_from_caps(&info, caps));
+  gst_caps_unref(caps);
   return info;
 }
 
-static guint64
-total_frames (const std::vector<GstBuffer *> &bufs, int bpf)
-{
+static guint64 total_frames(const std::vector<GstBuffer*>& bufs, int bpf) {
   guint64 n = 0;
-  for (GstBuffer *b : bufs)
-    n += gst_buffer_get_size (b) / bpf;
+  for (GstBuffer* b : bufs) n += gst_buffer_get_size(b) / bpf;
   return n;
 }
 
 /* Invariant of a gapless stream (audioresample's fail_unless_perfect_stream): each buffer
  * starts where the previous ended, in time and in offsets, and its duration matches its size;
  * only the first buffer is DISCONT. */
-static void
-check_perfect_stream (const std::vector<GstBuffer *> &bufs, int rate, int bpf)
-{
-  fail_if (bufs.empty ());
-  for (size_t i = 0; i < bufs.size (); ++i) {
-    GstBuffer *b = bufs[i];
-    guint64 frames = gst_buffer_get_size (b) / bpf;
-    fail_unless (GST_BUFFER_PTS_IS_VALID (b));
-    fail_unless (GST_BUFFER_DURATION_IS_VALID (b));
-    fail_unless_equals_uint64 (GST_BUFFER_OFFSET_END (b) - GST_BUFFER_OFFSET (b), frames);
+static void check_perfect_stream(const std::vector<GstBuffer*>& bufs, int rate, int bpf) {
+  fail_if(bufs.empty());
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    GstBuffer* b = bufs[i];
+    guint64 frames = gst_buffer_get_size(b) / bpf;
+    fail_unless(GST_BUFFER_PTS_IS_VALID(b));
+    fail_unless(GST_BUFFER_DURATION_IS_VALID(b));
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET_END(b) - GST_BUFFER_OFFSET(b), frames);
     /* Durations are differences of scaled sample counts: within one ns of frames/rate. */
-    GstClockTime expect = gst_util_uint64_scale_int (frames, GST_SECOND, rate);
-    fail_unless (GST_BUFFER_DURATION (b) + 1 >= expect && GST_BUFFER_DURATION (b) <= expect + 1,
-        "buffer %zu duration %" G_GUINT64_FORMAT " for %" G_GUINT64_FORMAT " frames", i,
-        GST_BUFFER_DURATION (b), frames);
-    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT), i == 0);
+    GstClockTime expect = gst_util_uint64_scale_int(frames, GST_SECOND, rate);
+    fail_unless(GST_BUFFER_DURATION(b) + 1 >= expect && GST_BUFFER_DURATION(b) <= expect + 1,
+                "buffer %zu duration %" G_GUINT64_FORMAT " for %" G_GUINT64_FORMAT " frames", i,
+                GST_BUFFER_DURATION(b), frames);
+    fail_unless_equals_int(GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DISCONT), i == 0);
     if (i > 0) {
-      GstBuffer *p = bufs[i - 1];
-      fail_unless_equals_uint64 (GST_BUFFER_PTS (b), GST_BUFFER_PTS (p) + GST_BUFFER_DURATION (p));
-      fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b), GST_BUFFER_OFFSET_END (p));
+      GstBuffer* p = bufs[i - 1];
+      fail_unless_equals_uint64(GST_BUFFER_PTS(b), GST_BUFFER_PTS(p) + GST_BUFFER_DURATION(p));
+      fail_unless_equals_uint64(GST_BUFFER_OFFSET(b), GST_BUFFER_OFFSET_END(p));
     }
   }
 }
 
 /* The audio as floats, whatever the output format. */
-static std::vector<float>
-samples_of (const std::vector<GstBuffer *> &bufs, const GstAudioInfo & info)
-{
+static std::vector<float> samples_of(const std::vector<GstBuffer*>& bufs,
+                                     const GstAudioInfo& info) {
   std::vector<float> out;
-  for (GstBuffer *b : bufs) {
+  for (GstBuffer* b : bufs) {
     GstMapInfo map;
-    fail_unless (gst_buffer_map (b, &map, GST_MAP_READ));
-    size_t n = map.size / GST_AUDIO_INFO_BPF (&info);
+    fail_unless(gst_buffer_map(b, &map, GST_MAP_READ));
+    size_t n = map.size / GST_AUDIO_INFO_BPF(&info);
     for (size_t i = 0; i < n; ++i) {
-      if (GST_AUDIO_INFO_FORMAT (&info) == GST_AUDIO_FORMAT_F32LE)
-        out.push_back (reinterpret_cast<const float *> (map.data)[i]);
+      if (GST_AUDIO_INFO_FORMAT(&info) == GST_AUDIO_FORMAT_F32LE)
+        out.push_back(reinterpret_cast<const float*>(map.data)[i]);
       else
-        out.push_back (reinterpret_cast<const gint16 *> (map.data)[i] / 32768.0f);
+        out.push_back(reinterpret_cast<const gint16*>(map.data)[i] / 32768.0f);
     }
-    gst_buffer_unmap (b, &map);
+    gst_buffer_unmap(b, &map);
   }
   return out;
 }
 
 /* Element messages named chatterboxtts/synthesized-audio posted so far. */
-static std::vector<GstStructure *>
-stats_messages (void)
-{
-  std::vector<GstStructure *> out;
-  while (GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) {
-    const GstStructure *s = gst_message_get_structure (msg);
-    if (gst_structure_has_name (s, "chatterboxtts/synthesized-audio"))
-      out.push_back (gst_structure_copy (s));
-    gst_message_unref (msg);
+static std::vector<GstStructure*> stats_messages(void) {
+  std::vector<GstStructure*> out;
+  while (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* s = gst_message_get_structure(msg);
+    if (gst_structure_has_name(s, "chatterboxtts/synthesized-audio"))
+      out.push_back(gst_structure_copy(s));
+    gst_message_unref(msg);
   }
   return out;
 }
 
-static void
-free_structures (std::vector<GstStructure *> &v)
-{
-  for (GstStructure *s : v)
-    gst_structure_free (s);
-  v.clear ();
+static void free_structures(std::vector<GstStructure*>& v) {
+  for (GstStructure* s : v) gst_structure_free(s);
+  v.clear();
 }
 
-static guint64
-get_u64 (const GstStructure * s, const char *field)
-{
+static guint64 get_u64(const GstStructure* s, const char* field) {
   guint64 v = 0;
-  fail_unless (gst_structure_get_uint64 (s, field, &v), "no guint64 field %s", field);
+  fail_unless(gst_structure_get_uint64(s, field, &v), "no guint64 field %s", field);
   return v;
 }
 
 /* Pops the first error or warning on the bus (NULL when none). */
-static GstMessage *
-pop_problem (GstMessageType type, GstClockTime timeout = 0)
-{
-  return gst_bus_timed_pop_filtered (bus, timeout, type);
+static GstMessage* pop_problem(GstMessageType type, GstClockTime timeout = 0) {
+  return gst_bus_timed_pop_filtered(bus, timeout, type);
 }
 
-static void
-expect_error (GstMessage * msg, GQuark domain, gint code, const char *text_part)
-{
-  fail_unless (msg != NULL, "no error message");
-  GError *err = NULL;
-  gchar *debug = NULL;
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
-    gst_message_parse_error (msg, &err, &debug);
+static void expect_error(GstMessage* msg, GQuark domain, gint code, const char* text_part) {
+  fail_unless(msg != NULL, "no error message");
+  GError* err = NULL;
+  gchar* debug = NULL;
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error(msg, &err, &debug);
   else
-    gst_message_parse_warning (msg, &err, &debug);
-  GST_INFO ("message: %s (%s)", err->message, GST_STR_NULL (debug));
-  fail_unless (err->domain == domain, "wrong domain %s for '%s'", g_quark_to_string (err->domain),
-      err->message);
-  fail_unless_equals_int (err->code, code);
+    gst_message_parse_warning(msg, &err, &debug);
+  GST_INFO("message: %s (%s)", err->message, GST_STR_NULL(debug));
+  fail_unless(err->domain == domain, "wrong domain %s for '%s'", g_quark_to_string(err->domain),
+              err->message);
+  fail_unless_equals_int(err->code, code);
   if (text_part) {
-    std::string all = std::string (err->message) + " " + (debug ? debug : "");
-    fail_unless (all.find (text_part) != std::string::npos, "'%s' not in '%s'", text_part,
-        all.c_str ());
+    std::string all = std::string(err->message) + " " + (debug ? debug : "");
+    fail_unless(all.find(text_part) != std::string::npos, "'%s' not in '%s'", text_part,
+                all.c_str());
   }
-  g_error_free (err);
-  g_free (debug);
-  gst_message_unref (msg);
+  g_error_free(err);
+  g_free(debug);
+  gst_message_unref(msg);
 }
 
-static void
-write_file (const std::string & path, const std::string & data)
-{
-  fail_unless (g_file_set_contents (path.c_str (), data.data (), data.size (), NULL));
+static void write_file(const std::string& path, const std::string& data) {
+  fail_unless(g_file_set_contents(path.c_str(), data.data(), data.size(), NULL));
 }
 
 /* A mono 16-bit PCM WAV file with a 220 Hz sine (or silence). */
-static void
-write_wav (const std::string & path, int rate, double seconds, double amplitude)
-{
-  guint32 n = guint32 (rate * seconds);
+static void write_wav(const std::string& path, int rate, double seconds, double amplitude) {
+  guint32 n = guint32(rate * seconds);
   std::string d;
-  auto u32 = [&](guint32 v) { for (int i = 0; i < 4; ++i) d.push_back (char ((v >> (8 * i)) & 0xff)); };
-  auto u16 = [&](guint16 v) { d.push_back (char (v & 0xff)); d.push_back (char (v >> 8)); };
+  auto u32 = [&](guint32 v) {
+    for (int i = 0; i < 4; ++i) d.push_back(char((v >> (8 * i)) & 0xff));
+  };
+  auto u16 = [&](guint16 v) {
+    d.push_back(char(v & 0xff));
+    d.push_back(char(v >> 8));
+  };
   d += "RIFF";
-  u32 (36 + n * 2);
+  u32(36 + n * 2);
   d += "WAVEfmt ";
-  u32 (16);
-  u16 (1);
-  u16 (1);
-  u32 (rate);
-  u32 (rate * 2);
-  u16 (2);
-  u16 (16);
+  u32(16);
+  u16(1);
+  u16(1);
+  u32(rate);
+  u32(rate * 2);
+  u16(2);
+  u16(16);
   d += "data";
-  u32 (n * 2);
+  u32(n * 2);
   for (guint32 i = 0; i < n; ++i)
-    u16 (guint16 (gint16 (amplitude * 32767 * std::sin (2 * M_PI * 220.0 * i / rate))));
-  write_file (path, d);
+    u16(guint16(gint16(amplitude * 32767 * std::sin(2 * M_PI * 220.0 * i / rate))));
+  write_file(path, d);
 }
 
-static std::string
-temp_dir (void)
-{
-  gchar *dir = g_dir_make_tmp ("chatterboxtts-test-XXXXXX", NULL);
-  fail_unless (dir != NULL);
+static std::string temp_dir(void) {
+  gchar* dir = g_dir_make_tmp("chatterboxtts-test-XXXXXX", NULL);
+  fail_unless(dir != NULL);
   std::string s = dir;
-  g_free (dir);
+  g_free(dir);
   return s;
 }
 
@@ -290,153 +246,148 @@ temp_dir (void)
  * Registration and properties
  */
 
-GST_START_TEST (test_registration)
-{
-  GstElementFactory *f = gst_element_factory_find ("chatterboxtts");
-  fail_unless (f != NULL);
-  fail_unless_equals_string (gst_element_factory_get_metadata (f, GST_ELEMENT_METADATA_KLASS),
-      "Converter/Text/Audio");
-  fail_unless_equals_int (gst_plugin_feature_get_rank (GST_PLUGIN_FEATURE (f)), GST_RANK_NONE);
-  fail_unless_equals_int (gst_element_factory_get_num_pad_templates (f), 2);
-  for (const GList * l = gst_element_factory_get_static_pad_templates (f); l; l = l->next) {
-    GstStaticPadTemplate *t = (GstStaticPadTemplate *) l->data;
-    GstCaps *caps = gst_static_caps_get (&t->static_caps);
+GST_START_TEST(test_registration) {
+  GstElementFactory* f = gst_element_factory_find("chatterboxtts");
+  fail_unless(f != NULL);
+  fail_unless_equals_string(gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS),
+                            "Converter/Text/Audio");
+  fail_unless_equals_int(gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(f)), GST_RANK_NONE);
+  fail_unless_equals_int(gst_element_factory_get_num_pad_templates(f), 2);
+  for (const GList* l = gst_element_factory_get_static_pad_templates(f); l; l = l->next) {
+    GstStaticPadTemplate* t = (GstStaticPadTemplate*)l->data;
+    GstCaps* caps = gst_static_caps_get(&t->static_caps);
     if (t->direction == GST_PAD_SINK) {
-      GstCaps *markup = gst_caps_from_string ("text/x-raw,format=pango-markup");
-      fail_unless (gst_caps_can_intersect (caps, markup));
-      gst_caps_unref (markup);
+      GstCaps* markup = gst_caps_from_string("text/x-raw,format=pango-markup");
+      fail_unless(gst_caps_can_intersect(caps, markup));
+      gst_caps_unref(markup);
     } else {
-      GstCaps *s16 = gst_caps_from_string ("audio/x-raw,format=S16LE,rate=8000,channels=1,"
+      GstCaps* s16 = gst_caps_from_string(
+          "audio/x-raw,format=S16LE,rate=8000,channels=1,"
           "layout=interleaved");
-      fail_unless (gst_caps_can_intersect (caps, s16));
-      gst_caps_unref (s16);
+      fail_unless(gst_caps_can_intersect(caps, s16));
+      gst_caps_unref(s16);
     }
-    gst_caps_unref (caps);
+    gst_caps_unref(caps);
   }
-  gst_object_unref (f);
+  gst_object_unref(f);
 }
 GST_END_TEST;
 
 /* Every property of a fresh element has its documented default, and the defaults of the
  * generation parameters are the original API's (chatterbox::SynthesisParams). */
-GST_START_TEST (test_property_defaults)
-{
-  GstElement *e = make_tts ();
+GST_START_TEST(test_property_defaults) {
+  GstElement* e = make_tts();
   guint n;
-  GParamSpec **specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (e), &n);
+  GParamSpec** specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(e), &n);
   for (guint i = 0; i < n; ++i) {
-    GParamSpec *p = specs[i];
-    if (p->owner_type != GST_TYPE_CHATTERBOX_TTS)
-      continue;
-    fail_unless (p->flags & G_PARAM_READABLE);
+    GParamSpec* p = specs[i];
+    if (p->owner_type != GST_TYPE_CHATTERBOX_TTS) continue;
+    fail_unless(p->flags & G_PARAM_READABLE);
     GValue v = G_VALUE_INIT;
-    g_value_init (&v, p->value_type);
-    g_object_get_property (G_OBJECT (e), p->name, &v);
-    fail_unless (g_param_values_cmp (p, &v, g_param_spec_get_default_value (p)) == 0,
-        "property %s is not at its default", p->name);
-    g_value_unset (&v);
+    g_value_init(&v, p->value_type);
+    g_object_get_property(G_OBJECT(e), p->name, &v);
+    fail_unless(g_param_values_cmp(p, &v, g_param_spec_get_default_value(p)) == 0,
+                "property %s is not at its default", p->name);
+    g_value_unset(&v);
     /* Model-shaping properties apply in READY, everything else while playing. */
-    bool ready_only = !strcmp (p->name, "model-path") || !strcmp (p->name, "device") ||
-        !strcmp (p->name, "text");
-    fail_unless_equals_int (! !(p->flags & GST_PARAM_MUTABLE_READY), ready_only);
-    fail_unless_equals_int (! !(p->flags & GST_PARAM_MUTABLE_PLAYING), !ready_only);
+    bool ready_only =
+        !strcmp(p->name, "model-path") || !strcmp(p->name, "device") || !strcmp(p->name, "text");
+    fail_unless_equals_int(!!(p->flags & GST_PARAM_MUTABLE_READY), ready_only);
+    fail_unless_equals_int(!!(p->flags & GST_PARAM_MUTABLE_PLAYING), !ready_only);
   }
-  g_free (specs);
+  g_free(specs);
 
   chatterbox::SynthesisParams d;
-  auto dbl = [&](const char *name) {
+  auto dbl = [&](const char* name) {
     gdouble v;
-    g_object_get (e, name, &v, NULL);
+    g_object_get(e, name, &v, NULL);
     return v;
   };
-  auto uns = [&](const char *name) {
+  auto uns = [&](const char* name) {
     guint v;
-    g_object_get (e, name, &v, NULL);
-    return (int) v;
+    g_object_get(e, name, &v, NULL);
+    return (int)v;
   };
-  fail_unless (std::fabs (dbl ("exaggeration") - d.exaggeration) < 1e-6);
-  fail_unless (std::fabs (dbl ("cfg-weight") - d.cfg_weight) < 1e-6);
-  fail_unless (std::fabs (dbl ("temperature") - d.temperature) < 1e-6);
-  fail_unless (std::fabs (dbl ("top-p") - d.top_p) < 1e-6);
-  fail_unless (std::fabs (dbl ("min-p") - d.min_p) < 1e-6);
-  fail_unless (std::fabs (dbl ("repetition-penalty") - d.repetition_penalty) < 1e-6);
-  fail_unless_equals_int (uns ("max-tokens"), d.max_tokens);
-  fail_unless_equals_int (uns ("cfm-steps"), d.cfm_steps);
-  fail_unless_equals_int (uns ("first-chunk-size"), d.first_chunk_tokens);
-  fail_unless_equals_int (uns ("chunk-size"), d.chunk_tokens);
-  fail_unless_equals_int (uns ("max-chunk-size"), d.max_chunk_tokens);
-  fail_unless_equals_int (uns ("overlap"), d.overlap_tokens);
-  fail_unless_equals_int (uns ("queue-depth"), d.queue_depth);
+  fail_unless(std::fabs(dbl("exaggeration") - d.exaggeration) < 1e-6);
+  fail_unless(std::fabs(dbl("cfg-weight") - d.cfg_weight) < 1e-6);
+  fail_unless(std::fabs(dbl("temperature") - d.temperature) < 1e-6);
+  fail_unless(std::fabs(dbl("top-p") - d.top_p) < 1e-6);
+  fail_unless(std::fabs(dbl("min-p") - d.min_p) < 1e-6);
+  fail_unless(std::fabs(dbl("repetition-penalty") - d.repetition_penalty) < 1e-6);
+  fail_unless_equals_int(uns("max-tokens"), d.max_tokens);
+  fail_unless_equals_int(uns("cfm-steps"), d.cfm_steps);
+  fail_unless_equals_int(uns("first-chunk-size"), d.first_chunk_tokens);
+  fail_unless_equals_int(uns("chunk-size"), d.chunk_tokens);
+  fail_unless_equals_int(uns("max-chunk-size"), d.max_chunk_tokens);
+  fail_unless_equals_int(uns("overlap"), d.overlap_tokens);
+  fail_unless_equals_int(uns("queue-depth"), d.queue_depth);
   gint64 seed;
-  g_object_get (e, "seed", &seed, NULL);
-  fail_unless_equals_int64 (seed, d.seed);
+  g_object_get(e, "seed", &seed, NULL);
+  fail_unless_equals_int64(seed, d.seed);
   gint stitch, overflow;
-  g_object_get (e, "stitch-mode", &stitch, "overflow", &overflow, NULL);
-  fail_unless_equals_int (stitch, GST_CHATTERBOX_TTS_STITCH_CONTEXT);
-  fail_unless (d.stitch_mode == chatterbox::StitchMode::kContext);
-  fail_unless_equals_int (overflow, GST_CHATTERBOX_TTS_OVERFLOW_SHIFT);
-  gst_object_unref (e);
+  g_object_get(e, "stitch-mode", &stitch, "overflow", &overflow, NULL);
+  fail_unless_equals_int(stitch, GST_CHATTERBOX_TTS_STITCH_CONTEXT);
+  fail_unless(d.stitch_mode == chatterbox::StitchMode::kContext);
+  fail_unless_equals_int(overflow, GST_CHATTERBOX_TTS_OVERFLOW_SHIFT);
+  gst_object_unref(e);
 }
 GST_END_TEST;
 
 /* Set then get returns the value set, for every property (every value of enums), which
  * catches getters wired to the wrong field. */
-GST_START_TEST (test_property_round_trip)
-{
-  GstElement *e = make_tts ();
+GST_START_TEST(test_property_round_trip) {
+  GstElement* e = make_tts();
   guint n;
-  GParamSpec **specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (e), &n);
+  GParamSpec** specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(e), &n);
   for (guint i = 0; i < n; ++i) {
-    GParamSpec *p = specs[i];
-    if (p->owner_type != GST_TYPE_CHATTERBOX_TTS)
-      continue;
+    GParamSpec* p = specs[i];
+    if (p->owner_type != GST_TYPE_CHATTERBOX_TTS) continue;
     std::vector<GValue> values;
     GValue v = G_VALUE_INIT;
-    g_value_init (&v, p->value_type);
-    if (G_IS_PARAM_SPEC_ENUM (p)) {
-      GEnumClass *ec = G_ENUM_CLASS (g_type_class_ref (p->value_type));
+    g_value_init(&v, p->value_type);
+    if (G_IS_PARAM_SPEC_ENUM(p)) {
+      GEnumClass* ec = G_ENUM_CLASS(g_type_class_ref(p->value_type));
       for (guint k = 0; k < ec->n_values; ++k) {
-        g_value_set_enum (&v, ec->values[k].value);
-        values.push_back (v);
+        g_value_set_enum(&v, ec->values[k].value);
+        values.push_back(v);
         GValue c = G_VALUE_INIT;
-        g_value_init (&c, p->value_type);
-        g_value_copy (&v, &c);
-        values.back () = c;
+        g_value_init(&c, p->value_type);
+        g_value_copy(&v, &c);
+        values.back() = c;
       }
-      g_type_class_unref (ec);
+      g_type_class_unref(ec);
     } else {
-      if (G_IS_PARAM_SPEC_DOUBLE (p)) {
-        GParamSpecDouble *d = G_PARAM_SPEC_DOUBLE (p);
-        g_value_set_double (&v, d->minimum + (d->maximum - d->minimum) * 0.37);
-      } else if (G_IS_PARAM_SPEC_UINT (p)) {
-        GParamSpecUInt *u = G_PARAM_SPEC_UINT (p);
-        g_value_set_uint (&v, u->default_value < u->maximum ? u->default_value + 1 : u->minimum);
-      } else if (G_IS_PARAM_SPEC_INT64 (p)) {
-        g_value_set_int64 (&v, 1234567);
-      } else if (G_IS_PARAM_SPEC_BOOLEAN (p)) {
-        g_value_set_boolean (&v, !G_PARAM_SPEC_BOOLEAN (p)->default_value);
-      } else if (G_IS_PARAM_SPEC_STRING (p)) {
-        g_value_set_string (&v, !strcmp (p->name, "device") ? "cuda:1" : "/some/value");
+      if (G_IS_PARAM_SPEC_DOUBLE(p)) {
+        GParamSpecDouble* d = G_PARAM_SPEC_DOUBLE(p);
+        g_value_set_double(&v, d->minimum + (d->maximum - d->minimum) * 0.37);
+      } else if (G_IS_PARAM_SPEC_UINT(p)) {
+        GParamSpecUInt* u = G_PARAM_SPEC_UINT(p);
+        g_value_set_uint(&v, u->default_value < u->maximum ? u->default_value + 1 : u->minimum);
+      } else if (G_IS_PARAM_SPEC_INT64(p)) {
+        g_value_set_int64(&v, 1234567);
+      } else if (G_IS_PARAM_SPEC_BOOLEAN(p)) {
+        g_value_set_boolean(&v, !G_PARAM_SPEC_BOOLEAN(p)->default_value);
+      } else if (G_IS_PARAM_SPEC_STRING(p)) {
+        g_value_set_string(&v, !strcmp(p->name, "device") ? "cuda:1" : "/some/value");
       } else {
-        fail ("untested property type for %s", p->name);
+        fail("untested property type for %s", p->name);
       }
-      values.push_back (v);
+      values.push_back(v);
       v = G_VALUE_INIT;
     }
-    for (GValue & want : values) {
-      g_object_set_property (G_OBJECT (e), p->name, &want);
+    for (GValue& want : values) {
+      g_object_set_property(G_OBJECT(e), p->name, &want);
       GValue got = G_VALUE_INIT;
-      g_value_init (&got, p->value_type);
-      g_object_get_property (G_OBJECT (e), p->name, &got);
-      fail_unless (g_param_values_cmp (p, &want, &got) == 0, "round trip of %s failed", p->name);
-      g_value_unset (&got);
-      g_value_unset (&want);
+      g_value_init(&got, p->value_type);
+      g_object_get_property(G_OBJECT(e), p->name, &got);
+      fail_unless(g_param_values_cmp(p, &want, &got) == 0, "round trip of %s failed", p->name);
+      g_value_unset(&got);
+      g_value_unset(&want);
     }
-    if (G_IS_VALUE (&v))
-      g_value_unset (&v);
+    if (G_IS_VALUE(&v)) g_value_unset(&v);
   }
-  g_free (specs);
-  gst_object_unref (e);
+  g_free(specs);
+  gst_object_unref(e);
 }
 GST_END_TEST;
 
@@ -446,41 +397,42 @@ GST_END_TEST;
 
 /* Every output rate and format: the right amount of audio, converted (not just relabelled):
  * the 440 Hz tone keeps its frequency and level. */
-GST_START_TEST (test_caps_negotiation)
-{
-  const int rates[] = { 8000, 16000, 24000, 44100, 48000 };
-  const char *formats[] = { "F32LE", "S16LE" };
+GST_START_TEST(test_caps_negotiation) {
+  const int rates[] = {8000, 16000, 24000, 44100, 48000};
+  const char* formats[] = {"F32LE", "S16LE"};
   const std::string text = "Hello world.";
-  const guint64 in_frames = FakeSynthesizer::tokens_for (text) * 960;
-  for (const char *format : formats) {
+  const guint64 in_frames = FakeSynthesizer::tokens_for(text) * 960;
+  for (const char* format : formats) {
     for (int rate : rates) {
-      gchar *caps = g_strdup_printf ("audio/x-raw,format=%s,rate=%d,channels=1,"
-          "layout=interleaved", format, rate);
-      GstHarness *h = make_harness (make_tts (), caps);
-      push_text (h, text);
-      push_eos (h);
-      std::vector<GstBuffer *> bufs = pull_until_eos (h);
-      GstAudioInfo info = output_info (h);
-      fail_unless_equals_int (GST_AUDIO_INFO_RATE (&info), rate);
-      fail_unless_equals_string (GST_AUDIO_INFO_NAME (&info), format);
-      fail_unless_equals_int (GST_AUDIO_INFO_CHANNELS (&info), 1);
-      check_perfect_stream (bufs, rate, GST_AUDIO_INFO_BPF (&info));
-      fail_unless_equals_uint64 (total_frames (bufs, GST_AUDIO_INFO_BPF (&info)),
-          gst_util_uint64_scale_int_round (in_frames, rate, 24000));
-      std::vector<float> s = samples_of (bufs, info);
+      gchar* caps = g_strdup_printf(
+          "audio/x-raw,format=%s,rate=%d,channels=1,"
+          "layout=interleaved",
+          format, rate);
+      GstHarness* h = make_harness(make_tts(), caps);
+      push_text(h, text);
+      push_eos(h);
+      std::vector<GstBuffer*> bufs = pull_until_eos(h);
+      GstAudioInfo info = output_info(h);
+      fail_unless_equals_int(GST_AUDIO_INFO_RATE(&info), rate);
+      fail_unless_equals_string(GST_AUDIO_INFO_NAME(&info), format);
+      fail_unless_equals_int(GST_AUDIO_INFO_CHANNELS(&info), 1);
+      check_perfect_stream(bufs, rate, GST_AUDIO_INFO_BPF(&info));
+      fail_unless_equals_uint64(total_frames(bufs, GST_AUDIO_INFO_BPF(&info)),
+                                gst_util_uint64_scale_int_round(in_frames, rate, 24000));
+      std::vector<float> s = samples_of(bufs, info);
       int crossings = 0;
       float peak = 0;
-      for (size_t i = 1; i < s.size (); ++i) {
+      for (size_t i = 1; i < s.size(); ++i) {
         crossings += (s[i - 1] < 0) != (s[i] < 0);
-        peak = std::max (peak, std::fabs (s[i]));
+        peak = std::max(peak, std::fabs(s[i]));
       }
-      double seconds = double (s.size ()) / rate;
-      fail_unless (std::fabs (crossings - 2 * 440 * seconds) < 6, "%s %d: %d crossings", format,
-          rate, crossings);
-      fail_unless (peak > 0.45f && peak < 0.55f, "%s %d: peak %f", format, rate, peak);
-      unref_all (bufs);
-      gst_harness_teardown (h);
-      g_free (caps);
+      double seconds = double(s.size()) / rate;
+      fail_unless(std::fabs(crossings - 2 * 440 * seconds) < 6, "%s %d: %d crossings", format, rate,
+                  crossings);
+      fail_unless(peak > 0.45f && peak < 0.55f, "%s %d: peak %f", format, rate, peak);
+      unref_all(bufs);
+      gst_harness_teardown(h);
+      g_free(caps);
     }
   }
 }
@@ -488,176 +440,168 @@ GST_END_TEST;
 
 /* Untimed text: utterances back to back from the segment start, with contiguous timestamps
  * and offsets across chunks and utterances, DISCONT only at the start. */
-GST_START_TEST (test_untimed_contiguous)
-{
-  GstElement *e = make_tts ();
-  g_object_set (e, "first-chunk-size", 3, "chunk-size", 5, NULL);
-  GstHarness *h = make_harness (e);
+GST_START_TEST(test_untimed_contiguous) {
+  GstElement* e = make_tts();
+  g_object_set(e, "first-chunk-size", 3, "chunk-size", 5, NULL);
+  GstHarness* h = make_harness(e);
   /* Two sentences, the second cut mid-word across buffers. */
-  push_text (h, "Hello there. How a");
-  push_text (h, "re you?");
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  check_perfect_stream (bufs, 24000, 4);
-  fail_unless_equals_uint64 (GST_BUFFER_PTS (bufs[0]), 0);
-  fail_unless_equals_uint64 (GST_BUFFER_OFFSET (bufs[0]), 0);
+  push_text(h, "Hello there. How a");
+  push_text(h, "re you?");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  check_perfect_stream(bufs, 24000, 4);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), 0);
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(bufs[0]), 0);
   /* "Hello there." = 12 tokens in chunks 3+5+4, "How are you?" = 12 tokens, 3+5+4. */
-  fail_unless_equals_int (bufs.size (), 6);
-  fail_unless_equals_uint64 (GST_BUFFER_DURATION (bufs[0]), 3 * kToken);
-  fail_unless_equals_uint64 (total_frames (bufs, 4), 24 * 960);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_int (calls.size (), 2);
-  fail_unless_equals_string (calls[0].text.c_str (), "Hello there.");
-  fail_unless_equals_string (calls[1].text.c_str (), "How are you?");
-  fail_unless_equals_int (calls[0].params.first_chunk_tokens, 3);
-  fail_unless_equals_int (calls[0].params.chunk_tokens, 5);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  fail_unless_equals_int(bufs.size(), 6);
+  fail_unless_equals_uint64(GST_BUFFER_DURATION(bufs[0]), 3 * kToken);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 24 * 960);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 2);
+  fail_unless_equals_string(calls[0].text.c_str(), "Hello there.");
+  fail_unless_equals_string(calls[1].text.c_str(), "How are you?");
+  fail_unless_equals_int(calls[0].params.first_chunk_tokens, 3);
+  fail_unless_equals_int(calls[0].params.chunk_tokens, 5);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* Timed text: audio starts at the text PTS, a GAP covers the silence before it, and untagged
  * metas of the text buffer are copied onto the audio. */
-GST_START_TEST (test_timed_input)
-{
-  GstHarness *h = make_harness (make_tts ());
-  GstBuffer *text = text_buffer ("Hello.", GST_SECOND, 5 * GST_SECOND);
-  GstCaps *ref = gst_caps_new_empty_simple ("timestamp/x-test");
-  gst_buffer_add_reference_timestamp_meta (text, ref, 42 * GST_SECOND, GST_CLOCK_TIME_NONE);
-  gst_caps_unref (ref);
-  fail_unless_equals_int (gst_harness_push (h, text), GST_FLOW_OK);
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  fail_unless_equals_uint64 (GST_BUFFER_PTS (bufs[0]), GST_SECOND);
-  for (GstBuffer *b : bufs) {
-    GstReferenceTimestampMeta *m = gst_buffer_get_reference_timestamp_meta (b, NULL);
-    fail_unless (m != NULL);
-    fail_unless_equals_uint64 (m->timestamp, 42 * GST_SECOND);
+GST_START_TEST(test_timed_input) {
+  GstHarness* h = make_harness(make_tts());
+  GstBuffer* text = text_buffer("Hello.", GST_SECOND, 5 * GST_SECOND);
+  GstCaps* ref = gst_caps_new_empty_simple("timestamp/x-test");
+  gst_buffer_add_reference_timestamp_meta(text, ref, 42 * GST_SECOND, GST_CLOCK_TIME_NONE);
+  gst_caps_unref(ref);
+  fail_unless_equals_int(gst_harness_push(h, text), GST_FLOW_OK);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), GST_SECOND);
+  for (GstBuffer* b : bufs) {
+    GstReferenceTimestampMeta* m = gst_buffer_get_reference_timestamp_meta(b, NULL);
+    fail_unless(m != NULL);
+    fail_unless_equals_uint64(m->timestamp, 42 * GST_SECOND);
   }
-  check_perfect_stream (bufs, 24000, 4);
-  fail_unless_equals_uint64 (total_frames (bufs, 4), 6 * 960);
+  check_perfect_stream(bufs, 24000, 4);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 6 * 960);
   bool saw_gap = false;
-  while (GstEvent *ev = gst_harness_try_pull_event (h)) {
-    if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP) {
+  while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_GAP) {
       GstClockTime ts, dur;
-      gst_event_parse_gap (ev, &ts, &dur);
-      fail_unless_equals_uint64 (ts, 0);
-      fail_unless_equals_uint64 (dur, GST_SECOND);
+      gst_event_parse_gap(ev, &ts, &dur);
+      fail_unless_equals_uint64(ts, 0);
+      fail_unless_equals_uint64(dur, GST_SECOND);
       saw_gap = true;
     }
-    gst_event_unref (ev);
+    gst_event_unref(ev);
   }
-  fail_unless (saw_gap);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  fail_unless(saw_gap);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* A BYTES segment (filesrc) gives a TIME segment starting at 0 and untimed output. */
-GST_START_TEST (test_bytes_segment)
-{
-  GstHarness *h = make_harness (make_tts ());
+GST_START_TEST(test_bytes_segment) {
+  GstHarness* h = make_harness(make_tts());
   GstSegment seg;
-  gst_segment_init (&seg, GST_FORMAT_BYTES);
-  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  gst_segment_init(&seg, GST_FORMAT_BYTES);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&seg)));
   /* filesrc buffers carry offsets but no timestamps. */
-  push_text (h, "From a file.\n");
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  fail_unless_equals_uint64 (GST_BUFFER_PTS (bufs[0]), 0);
-  const GstSegment *last = NULL;
-  GstEvent *seg_ev = NULL;
-  while (GstEvent *ev = gst_harness_try_pull_event (h)) {
-    if (GST_EVENT_TYPE (ev) == GST_EVENT_SEGMENT) {
-      if (seg_ev)
-        gst_event_unref (seg_ev);
+  push_text(h, "From a file.\n");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), 0);
+  const GstSegment* last = NULL;
+  GstEvent* seg_ev = NULL;
+  while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+      if (seg_ev) gst_event_unref(seg_ev);
       seg_ev = ev;
     } else {
-      gst_event_unref (ev);
+      gst_event_unref(ev);
     }
   }
-  fail_unless (seg_ev != NULL);
-  gst_event_parse_segment (seg_ev, &last);
-  fail_unless_equals_int (last->format, GST_FORMAT_TIME);
-  fail_unless_equals_uint64 (last->start, 0);
-  gst_event_unref (seg_ev);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  fail_unless(seg_ev != NULL);
+  gst_event_parse_segment(seg_ev, &last);
+  fail_unless_equals_int(last->format, GST_FORMAT_TIME);
+  fail_unless_equals_uint64(last->start, 0);
+  gst_event_unref(seg_ev);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* The three overflow modes, as awspolly: two timed texts whose audio (480 ms and 280 ms) is
  * longer than their 100 ms cues at 0 and 200 ms. */
-GST_START_TEST (test_overflow_modes)
-{
-  struct Case
-  {
+GST_START_TEST(test_overflow_modes) {
+  struct Case {
     GstChatterboxTtsOverflow mode;
-    GstClockTime second_pts;      /* first PTS of the second utterance */
-    GstClockTime first_duration;  /* audio of the first utterance */
+    GstClockTime second_pts;     /* first PTS of the second utterance */
+    GstClockTime first_duration; /* audio of the first utterance */
     GstClockTime second_duration;
     bool second_discont;
   };
   const Case cases[] = {
-    {GST_CHATTERBOX_TTS_OVERFLOW_SHIFT, 480 * GST_MSECOND, 480 * GST_MSECOND, 280 * GST_MSECOND,
-        false},
-    {GST_CHATTERBOX_TTS_OVERFLOW_OVERLAP, 200 * GST_MSECOND, 480 * GST_MSECOND,
-        280 * GST_MSECOND, true},
-    {GST_CHATTERBOX_TTS_OVERFLOW_CLIP, 200 * GST_MSECOND, 100 * GST_MSECOND, 100 * GST_MSECOND,
-        false},
+      {GST_CHATTERBOX_TTS_OVERFLOW_SHIFT, 480 * GST_MSECOND, 480 * GST_MSECOND, 280 * GST_MSECOND,
+       false},
+      {GST_CHATTERBOX_TTS_OVERFLOW_OVERLAP, 200 * GST_MSECOND, 480 * GST_MSECOND, 280 * GST_MSECOND,
+       true},
+      {GST_CHATTERBOX_TTS_OVERFLOW_CLIP, 200 * GST_MSECOND, 100 * GST_MSECOND, 100 * GST_MSECOND,
+       false},
   };
-  for (const Case & c : cases) {
-    GstElement *e = make_tts ();
-    g_object_set (e, "overflow", c.mode, NULL);
-    GstHarness *h = make_harness (e);
-    push_text (h, "Hello world.", 0, 100 * GST_MSECOND);
-    push_text (h, "Second.", 200 * GST_MSECOND, 100 * GST_MSECOND);
-    push_eos (h);
-    std::vector<GstBuffer *> bufs = pull_until_eos (h);
-    std::vector<GstStructure *> msgs = stats_messages ();
-    fail_unless_equals_int (msgs.size (), 2);
-    fail_unless_equals_uint64 (get_u64 (msgs[0], "pts"), 0);
-    fail_unless_equals_uint64 (get_u64 (msgs[0], "actual-duration"), c.first_duration);
-    fail_unless_equals_uint64 (get_u64 (msgs[1], "pts"), c.second_pts);
-    fail_unless_equals_uint64 (get_u64 (msgs[1], "actual-duration"), c.second_duration);
+  for (const Case& c : cases) {
+    GstElement* e = make_tts();
+    g_object_set(e, "overflow", c.mode, NULL);
+    GstHarness* h = make_harness(e);
+    push_text(h, "Hello world.", 0, 100 * GST_MSECOND);
+    push_text(h, "Second.", 200 * GST_MSECOND, 100 * GST_MSECOND);
+    push_eos(h);
+    std::vector<GstBuffer*> bufs = pull_until_eos(h);
+    std::vector<GstStructure*> msgs = stats_messages();
+    fail_unless_equals_int(msgs.size(), 2);
+    fail_unless_equals_uint64(get_u64(msgs[0], "pts"), 0);
+    fail_unless_equals_uint64(get_u64(msgs[0], "actual-duration"), c.first_duration);
+    fail_unless_equals_uint64(get_u64(msgs[1], "pts"), c.second_pts);
+    fail_unless_equals_uint64(get_u64(msgs[1], "actual-duration"), c.second_duration);
     /* Find the second utterance's first buffer by its PTS. */
     GstClockTime end = 0;
     size_t first_of_second = 0;
-    for (size_t i = 0; i < bufs.size (); ++i) {
-      if (GST_BUFFER_PTS (bufs[i]) + GST_BUFFER_DURATION (bufs[i]) > end)
-        end = GST_BUFFER_PTS (bufs[i]) + GST_BUFFER_DURATION (bufs[i]);
-      if (GST_BUFFER_PTS (bufs[i]) == c.second_pts && first_of_second == 0)
-        first_of_second = i;
+    for (size_t i = 0; i < bufs.size(); ++i) {
+      if (GST_BUFFER_PTS(bufs[i]) + GST_BUFFER_DURATION(bufs[i]) > end)
+        end = GST_BUFFER_PTS(bufs[i]) + GST_BUFFER_DURATION(bufs[i]);
+      if (GST_BUFFER_PTS(bufs[i]) == c.second_pts && first_of_second == 0) first_of_second = i;
     }
-    fail_unless (first_of_second > 0);
-    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (bufs[first_of_second],
-            GST_BUFFER_FLAG_DISCONT), c.second_discont);
-    fail_unless_equals_uint64 (end, std::max (c.second_pts + c.second_duration,
-            c.first_duration));
-    free_structures (msgs);
-    unref_all (bufs);
-    gst_harness_teardown (h);
+    fail_unless(first_of_second > 0);
+    fail_unless_equals_int(GST_BUFFER_FLAG_IS_SET(bufs[first_of_second], GST_BUFFER_FLAG_DISCONT),
+                           c.second_discont);
+    fail_unless_equals_uint64(end, std::max(c.second_pts + c.second_duration, c.first_duration));
+    free_structures(msgs);
+    unref_all(bufs);
+    gst_harness_teardown(h);
   }
 }
 GST_END_TEST;
 
 /* Source mode: with the sink pad unlinked the text property is spoken, then EOS. */
-GST_START_TEST (test_source_mode)
-{
-  GstElement *e = make_tts ();
-  g_object_set (e, "text", "Hello source mode. Second sentence.", NULL);
-  GstHarness *h = gst_harness_new_with_element (e, NULL, "src");
-  gst_object_unref (e);
-  gst_harness_set_sink_caps_str (h, kF32);
-  gst_harness_play (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  check_perfect_stream (bufs, 24000, 4);
-  fail_unless_equals_uint64 (total_frames (bufs, 4),
-      guint64 (FakeSynthesizer::tokens_for ("Hello source mode.") +
-          FakeSynthesizer::tokens_for ("Second sentence.")) * 960);
-  fail_unless_equals_int (FakeSynthesizer::calls ().size (), 2);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+GST_START_TEST(test_source_mode) {
+  GstElement* e = make_tts();
+  g_object_set(e, "text", "Hello source mode. Second sentence.", NULL);
+  GstHarness* h = gst_harness_new_with_element(e, NULL, "src");
+  gst_object_unref(e);
+  gst_harness_set_sink_caps_str(h, kF32);
+  gst_harness_play(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  check_perfect_stream(bufs, 24000, 4);
+  fail_unless_equals_uint64(total_frames(bufs, 4),
+                            guint64(FakeSynthesizer::tokens_for("Hello source mode.") +
+                                    FakeSynthesizer::tokens_for("Second sentence.")) *
+                                960);
+  fail_unless_equals_int(FakeSynthesizer::calls().size(), 2);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
@@ -665,166 +609,157 @@ GST_END_TEST;
  * Text handling
  */
 
-GST_START_TEST (test_utf8_split_across_buffers)
-{
-  GstHarness *h = make_harness (make_tts ());
+GST_START_TEST(test_utf8_split_across_buffers) {
+  GstHarness* h = make_harness(make_tts());
   const std::string text = "h\xc3\xa9llo w\xc3\xb6rld. \xe6\x97\xa5\xe6\x9c\xac.";
   /* Cut inside é, inside ö and inside 日. */
-  push_text (h, text.substr (0, 2));
-  push_text (h, text.substr (2, 7));
-  push_text (h, text.substr (9, 7));
-  push_text (h, text.substr (16));
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_int (calls.size (), 2);
-  fail_unless_equals_string (calls[0].text.c_str (), "h\xc3\xa9llo w\xc3\xb6rld.");
-  fail_unless_equals_string (calls[1].text.c_str (), "\xe6\x97\xa5\xe6\x9c\xac.");
-  fail_unless (pop_problem (GST_MESSAGE_WARNING) == NULL);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  push_text(h, text.substr(0, 2));
+  push_text(h, text.substr(2, 7));
+  push_text(h, text.substr(9, 7));
+  push_text(h, text.substr(16));
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 2);
+  fail_unless_equals_string(calls[0].text.c_str(), "h\xc3\xa9llo w\xc3\xb6rld.");
+  fail_unless_equals_string(calls[1].text.c_str(), "\xe6\x97\xa5\xe6\x9c\xac.");
+  fail_unless(pop_problem(GST_MESSAGE_WARNING) == NULL);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* Where untimed text is complete enough to speak. */
-GST_START_TEST (test_sentence_boundaries)
-{
-  struct Case
-  {
-    const char *text;
+GST_START_TEST(test_sentence_boundaries) {
+  struct Case {
+    const char* text;
     size_t end;
   };
   const Case cases[] = {
-    {"Hello.", 6},
-    {"Hello. Wor", 6},
-    {"no end yet", 0},
-    {"Say \"hi.\" Then", 9},
-    {"Pi is 3.14 and", 0},
-    {"Really?! Yes", 8},
-    {"line one\nline", 9},
-    {"\xe6\x97\xa5\xe3\x80\x82\xe6\x9c\xac", 6},  /* 日。本: CJK stop needs no space */
-    {"Wait\xe2\x80\xa6", 7},                        /* ellipsis */
+      {"Hello.", 6},
+      {"Hello. Wor", 6},
+      {"no end yet", 0},
+      {"Say \"hi.\" Then", 9},
+      {"Pi is 3.14 and", 0},
+      {"Really?! Yes", 8},
+      {"line one\nline", 9},
+      {"\xe6\x97\xa5\xe3\x80\x82\xe6\x9c\xac", 6}, /* 日。本: CJK stop needs no space */
+      {"Wait\xe2\x80\xa6", 7},                     /* ellipsis */
   };
-  for (const Case & c : cases)
-    fail_unless_equals_int (chatterbox::complete_sentences_end (c.text, 2000), c.end);
+  for (const Case& c : cases)
+    fail_unless_equals_int(chatterbox::complete_sentences_end(c.text, 2000), c.end);
   /* Bounded: a long run without a sentence end is cut at its last space. */
-  std::string long_text (3000, 'a');
+  std::string long_text(3000, 'a');
   long_text[1500] = ' ';
-  fail_unless_equals_int (chatterbox::complete_sentences_end (long_text, 2000), 1501);
+  fail_unless_equals_int(chatterbox::complete_sentences_end(long_text, 2000), 1501);
 }
 GST_END_TEST;
 
 /* Invalid UTF-8: a warning, the bad bytes skipped, the rest (and later text) still spoken. */
-GST_START_TEST (test_invalid_utf8)
-{
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "Bad \xff\xfe text.\n");
-  push_text (h, "Later text.\n");
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  expect_error (pop_problem (GST_MESSAGE_WARNING), GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-      "UTF-8");
-  fail_unless (pop_problem (GST_MESSAGE_ERROR) == NULL);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_int (calls.size (), 2);
-  fail_unless_equals_string (calls[0].text.c_str (), "Bad  text.");
-  fail_unless_equals_string (calls[1].text.c_str (), "Later text.");
-  fail_unless_equals_uint64 (total_frames (bufs, 4), (10 + 11) * 960);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+GST_START_TEST(test_invalid_utf8) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "Bad \xff\xfe text.\n");
+  push_text(h, "Later text.\n");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  expect_error(pop_problem(GST_MESSAGE_WARNING), GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+               "UTF-8");
+  fail_unless(pop_problem(GST_MESSAGE_ERROR) == NULL);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 2);
+  fail_unless_equals_string(calls[0].text.c_str(), "Bad  text.");
+  fail_unless_equals_string(calls[1].text.c_str(), "Later text.");
+  fail_unless_equals_uint64(total_frames(bufs, 4), (10 + 11) * 960);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* Empty or blank text: no audio, no error, and EOS still arrives. */
-GST_START_TEST (test_empty_text)
-{
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "");
-  push_text (h, "   ");
-  push_text (h, "\n", GST_SECOND, GST_SECOND);
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  fail_unless (bufs.empty ());
-  fail_unless (FakeSynthesizer::calls ().empty ());
-  fail_unless (pop_problem ((GstMessageType) (GST_MESSAGE_ERROR | GST_MESSAGE_WARNING)) == NULL);
-  gst_harness_teardown (h);
+GST_START_TEST(test_empty_text) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "");
+  push_text(h, "   ");
+  push_text(h, "\n", GST_SECOND, GST_SECOND);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless(bufs.empty());
+  fail_unless(FakeSynthesizer::calls().empty());
+  fail_unless(pop_problem((GstMessageType)(GST_MESSAGE_ERROR | GST_MESSAGE_WARNING)) == NULL);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* pango-markup input: tags removed and entities resolved, even when cut across buffers. */
-GST_START_TEST (test_pango_markup)
-{
-  GstHarness *h = make_harness (make_tts (), kF32, "text/x-raw,format=pango-markup");
-  push_text (h, "<b>Hel");
-  push_text (h, "lo</b> &am");
-  push_text (h, "p; <span foreground=\"red\">world</span> &lt;3.");
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_int (calls.size (), 1);
-  fail_unless_equals_string (calls[0].text.c_str (), "Hello & world <3.");
-  unref_all (bufs);
-  gst_harness_teardown (h);
+GST_START_TEST(test_pango_markup) {
+  GstHarness* h = make_harness(make_tts(), kF32, "text/x-raw,format=pango-markup");
+  push_text(h, "<b>Hel");
+  push_text(h, "lo</b> &am");
+  push_text(h, "p; <span foreground=\"red\">world</span> &lt;3.");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 1);
+  fail_unless_equals_string(calls[0].text.c_str(), "Hello & world <3.");
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* A buffer list is one utterance spanning the first PTS to the last end. */
-GST_START_TEST (test_buffer_list)
-{
-  GstHarness *h = make_harness (make_tts ());
-  GstBufferList *list = gst_buffer_list_new ();
-  const char *words[] = { "one", "two", "three" };
+GST_START_TEST(test_buffer_list) {
+  GstHarness* h = make_harness(make_tts());
+  GstBufferList* list = gst_buffer_list_new();
+  const char* words[] = {"one", "two", "three"};
   for (int i = 0; i < 3; ++i)
-    gst_buffer_list_add (list, text_buffer (words[i], GST_SECOND + i * GST_SECOND / 2,
-            GST_SECOND / 2));
-  fail_unless_equals_int (gst_pad_push_list (h->srcpad, list), GST_FLOW_OK);
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_int (calls.size (), 1);
-  fail_unless_equals_string (calls[0].text.c_str (), "one two three");
-  fail_unless_equals_uint64 (GST_BUFFER_PTS (bufs[0]), GST_SECOND);
-  std::vector<GstStructure *> msgs = stats_messages ();
-  fail_unless_equals_int (msgs.size (), 1);
-  fail_unless_equals_uint64 (get_u64 (msgs[0], "input-duration"), 3 * GST_SECOND / 2);
-  free_structures (msgs);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+    gst_buffer_list_add(list,
+                        text_buffer(words[i], GST_SECOND + i * GST_SECOND / 2, GST_SECOND / 2));
+  fail_unless_equals_int(gst_pad_push_list(h->srcpad, list), GST_FLOW_OK);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 1);
+  fail_unless_equals_string(calls[0].text.c_str(), "one two three");
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), GST_SECOND);
+  std::vector<GstStructure*> msgs = stats_messages();
+  fail_unless_equals_int(msgs.size(), 1);
+  fail_unless_equals_uint64(get_u64(msgs[0], "input-duration"), 3 * GST_SECOND / 2);
+  free_structures(msgs);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* EOS speaks an unfinished sentence before it is forwarded. */
-GST_START_TEST (test_eos_drains)
-{
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "no sentence end here");
+GST_START_TEST(test_eos_drains) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "no sentence end here");
   /* Nothing yet: the sentence may continue. */
-  g_usleep (100 * 1000);
-  fail_unless (FakeSynthesizer::calls ().empty ());
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  fail_unless_equals_uint64 (total_frames (bufs, 4), 20 * 960);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_int (calls.size (), 1);
-  fail_unless_equals_string (calls[0].text.c_str (), "no sentence end here");
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  g_usleep(100 * 1000);
+  fail_unless(FakeSynthesizer::calls().empty());
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 20 * 960);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 1);
+  fail_unless_equals_string(calls[0].text.c_str(), "no sentence end here");
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* No CAPS event from upstream (fdsrc without capsfilter): text is assumed to be utf8. */
-GST_START_TEST (test_no_input_caps)
-{
-  GstHarness *h = make_harness (make_tts (), kF32, NULL);
+GST_START_TEST(test_no_input_caps) {
+  GstHarness* h = make_harness(make_tts(), kF32, NULL);
   GstSegment seg;
-  gst_segment_init (&seg, GST_FORMAT_TIME);
-  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
-  push_text (h, "No caps.");
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  fail_unless_equals_uint64 (total_frames (bufs, 4), 8 * 960);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+  push_text(h, "No caps.");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 8 * 960);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
@@ -833,271 +768,256 @@ GST_END_TEST;
  */
 
 /* Upstream GAPs come out clipped to the audio already pushed. */
-GST_START_TEST (test_gap)
-{
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "Hi.");  /* 3 tokens: 0..120 ms, spoken when the GAP drains it */
-  fail_unless (gst_harness_push_event (h, gst_event_new_gap (0, 50 * GST_MSECOND)));
-  fail_unless (gst_harness_push_event (h, gst_event_new_gap (100 * GST_MSECOND,
-              100 * GST_MSECOND)));
-  fail_unless (gst_harness_push_event (h, gst_event_new_gap (500 * GST_MSECOND,
-              100 * GST_MSECOND)));
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  fail_unless_equals_uint64 (total_frames (bufs, 4), 3 * 960);
+GST_START_TEST(test_gap) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "Hi."); /* 3 tokens: 0..120 ms, spoken when the GAP drains it */
+  fail_unless(gst_harness_push_event(h, gst_event_new_gap(0, 50 * GST_MSECOND)));
+  fail_unless(gst_harness_push_event(h, gst_event_new_gap(100 * GST_MSECOND, 100 * GST_MSECOND)));
+  fail_unless(gst_harness_push_event(h, gst_event_new_gap(500 * GST_MSECOND, 100 * GST_MSECOND)));
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 3 * 960);
   std::vector<std::pair<GstClockTime, GstClockTime>> gaps;
-  while (GstEvent *ev = gst_harness_try_pull_event (h)) {
-    if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP) {
+  while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_GAP) {
       GstClockTime ts, dur;
-      gst_event_parse_gap (ev, &ts, &dur);
-      gaps.push_back ({ts, dur});
+      gst_event_parse_gap(ev, &ts, &dur);
+      gaps.push_back({ts, dur});
     }
-    gst_event_unref (ev);
+    gst_event_unref(ev);
   }
-  fail_unless_equals_int (gaps.size (), 2);
-  fail_unless_equals_uint64 (gaps[0].first, 120 * GST_MSECOND);
-  fail_unless_equals_uint64 (gaps[0].second, 80 * GST_MSECOND);
-  fail_unless_equals_uint64 (gaps[1].first, 500 * GST_MSECOND);
-  fail_unless_equals_uint64 (gaps[1].second, 100 * GST_MSECOND);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  fail_unless_equals_int(gaps.size(), 2);
+  fail_unless_equals_uint64(gaps[0].first, 120 * GST_MSECOND);
+  fail_unless_equals_uint64(gaps[0].second, 80 * GST_MSECOND);
+  fail_unless_equals_uint64(gaps[1].first, 500 * GST_MSECOND);
+  fail_unless_equals_uint64(gaps[1].second, 100 * GST_MSECOND);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
-struct FlushPusher
-{
-  GstHarness *h;
+struct FlushPusher {
+  GstHarness* h;
   std::vector<GstFlowReturn> results;
 };
 
-static gpointer
-push_blocking (gpointer data)
-{
-  FlushPusher *p = static_cast<FlushPusher *> (data);
-  for (const char *t : { "[slow] Queued one.", "[slow] Queued two.", "[slow] Queued three." })
-    p->results.push_back (gst_harness_push (p->h, text_buffer (t)));
+static gpointer push_blocking(gpointer data) {
+  FlushPusher* p = static_cast<FlushPusher*>(data);
+  for (const char* t : {"[slow] Queued one.", "[slow] Queued two.", "[slow] Queued three."})
+    p->results.push_back(gst_harness_push(p->h, text_buffer(t)));
   return NULL;
 }
 
-static gpointer
-push_flush_start (gpointer data)
-{
-  GstHarness *h = static_cast<GstHarness *> (data);
-  gst_harness_push_event (h, gst_event_new_flush_start ());
+static gpointer push_flush_start(gpointer data) {
+  GstHarness* h = static_cast<GstHarness*>(data);
+  gst_harness_push_event(h, gst_event_new_flush_start());
   return NULL;
 }
 
 /* Barge-in: a flush from another thread stops a slow utterance at once, unblocks a chain
  * function waiting on a full text queue, drops queued text, and the next text plays from the
  * new segment with DISCONT. */
-GST_START_TEST (test_flush_mid_utterance)
-{
-  GstElement *e = make_tts ();
-  g_object_set (e, "first-chunk-size", 1, "chunk-size", 1, "max-queued-text", 1, NULL);
-  GstHarness *h = make_harness (e);
-  push_text (h, "[slow] A long sentence that takes many seconds to say.");
-  GstBuffer *first = gst_harness_pull (h);
-  gst_buffer_unref (first);
+GST_START_TEST(test_flush_mid_utterance) {
+  GstElement* e = make_tts();
+  g_object_set(e, "first-chunk-size", 1, "chunk-size", 1, "max-queued-text", 1, NULL);
+  GstHarness* h = make_harness(e);
+  push_text(h, "[slow] A long sentence that takes many seconds to say.");
+  GstBuffer* first = gst_harness_pull(h);
+  gst_buffer_unref(first);
 
-  FlushPusher pusher {h, {}};
-  GThread *push_thread = g_thread_new ("pusher", push_blocking, &pusher);
-  g_usleep (200 * 1000);  /* let it fill the queue and block */
+  FlushPusher pusher{h, {}};
+  GThread* push_thread = g_thread_new("pusher", push_blocking, &pusher);
+  g_usleep(200 * 1000); /* let it fill the queue and block */
 
-  gint64 t0 = g_get_monotonic_time ();
-  GThread *flush_thread = g_thread_new ("flusher", push_flush_start, h);
-  g_thread_join (flush_thread);
-  gint64 flush_us = g_get_monotonic_time () - t0;
-  g_thread_join (push_thread);
-  gint64 unblock_us = g_get_monotonic_time () - t0;
-  GST_INFO ("flush-start took %" G_GINT64_FORMAT " us", flush_us);
+  gint64 t0 = g_get_monotonic_time();
+  GThread* flush_thread = g_thread_new("flusher", push_flush_start, h);
+  g_thread_join(flush_thread);
+  gint64 flush_us = g_get_monotonic_time() - t0;
+  g_thread_join(push_thread);
+  gint64 unblock_us = g_get_monotonic_time() - t0;
+  GST_INFO("flush-start took %" G_GINT64_FORMAT " us", flush_us);
   /* The slow fake takes 1 s per chunk; cancel() must cut that short (the bound leaves room
    * for a loaded machine). */
-  fail_unless (flush_us < 500 * 1000, "flush took %" G_GINT64_FORMAT " us", flush_us);
-  fail_unless (unblock_us < 600 * 1000);
-  fail_unless (!pusher.results.empty ());
-  fail_unless_equals_int (pusher.results.back (), GST_FLOW_FLUSHING);
+  fail_unless(flush_us < 500 * 1000, "flush took %" G_GINT64_FORMAT " us", flush_us);
+  fail_unless(unblock_us < 600 * 1000);
+  fail_unless(!pusher.results.empty());
+  fail_unless_equals_int(pusher.results.back(), GST_FLOW_FLUSHING);
 
-  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
   GstSegment seg;
-  gst_segment_init (&seg, GST_FORMAT_TIME);
-  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
-  while (GstBuffer *old = gst_harness_try_pull (h))
-    gst_buffer_unref (old);
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+  while (GstBuffer* old = gst_harness_try_pull(h)) gst_buffer_unref(old);
 
-  push_text (h, "After flush.");
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  fail_unless (GST_BUFFER_FLAG_IS_SET (bufs[0], GST_BUFFER_FLAG_DISCONT));
-  fail_unless_equals_uint64 (GST_BUFFER_PTS (bufs[0]), 0);
-  fail_unless_equals_uint64 (GST_BUFFER_OFFSET (bufs[0]), 0);
-  fail_unless_equals_uint64 (total_frames (bufs, 4), 12 * 960);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_string (calls.back ().text.c_str (), "After flush.");
-  for (const auto & c : calls)
-    fail_if (c.text.find ("Queued") != std::string::npos, "queued text was not dropped");
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  push_text(h, "After flush.");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless(GST_BUFFER_FLAG_IS_SET(bufs[0], GST_BUFFER_FLAG_DISCONT));
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), 0);
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(bufs[0]), 0);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 12 * 960);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_string(calls.back().text.c_str(), "After flush.");
+  for (const auto& c : calls)
+    fail_if(c.text.find("Queued") != std::string::npos, "queued text was not dropped");
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* LATENCY in PAUSED before any data: live upstream gets our latency added, non-live
  * upstream is passed through. */
-GST_START_TEST (test_latency_query)
-{
-  GstElement *e = make_tts ();
-  g_object_set (e, "latency", 500, NULL);
-  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
-  gst_object_unref (e);
-  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PAUSED),
-      GST_STATE_CHANGE_SUCCESS);
-  gst_harness_set_upstream_latency (h, 100 * GST_MSECOND);
-  gst_harness_set_live (h, TRUE);
-  GstQuery *q = gst_query_new_latency ();
-  fail_unless (gst_pad_peer_query (h->sinkpad, q));
+GST_START_TEST(test_latency_query) {
+  GstElement* e = make_tts();
+  g_object_set(e, "latency", 500, NULL);
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_PAUSED),
+                         GST_STATE_CHANGE_SUCCESS);
+  gst_harness_set_upstream_latency(h, 100 * GST_MSECOND);
+  gst_harness_set_live(h, TRUE);
+  GstQuery* q = gst_query_new_latency();
+  fail_unless(gst_pad_peer_query(h->sinkpad, q));
   gboolean live;
   GstClockTime min, max;
-  gst_query_parse_latency (q, &live, &min, &max);
-  fail_unless (live);
-  fail_unless_equals_uint64 (min, 600 * GST_MSECOND);
-  gst_query_unref (q);
+  gst_query_parse_latency(q, &live, &min, &max);
+  fail_unless(live);
+  fail_unless_equals_uint64(min, 600 * GST_MSECOND);
+  gst_query_unref(q);
 
-  gst_harness_set_live (h, FALSE);
-  q = gst_query_new_latency ();
-  fail_unless (gst_pad_peer_query (h->sinkpad, q));
-  gst_query_parse_latency (q, &live, &min, &max);
-  fail_if (live);
-  fail_unless_equals_uint64 (min, 100 * GST_MSECOND);
-  gst_query_unref (q);
+  gst_harness_set_live(h, FALSE);
+  q = gst_query_new_latency();
+  fail_unless(gst_pad_peer_query(h->sinkpad, q));
+  gst_query_parse_latency(q, &live, &min, &max);
+  fail_if(live);
+  fail_unless_equals_uint64(min, 100 * GST_MSECOND);
+  gst_query_unref(q);
 
   /* Same answers in PLAYING. */
-  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_PLAYING),
-      GST_STATE_CHANGE_SUCCESS);
-  gst_harness_set_live (h, TRUE);
-  fail_unless_equals_uint64 (gst_harness_query_latency (h), 600 * GST_MSECOND);
+  fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_PLAYING),
+                         GST_STATE_CHANGE_SUCCESS);
+  gst_harness_set_live(h, TRUE);
+  fail_unless_equals_uint64(gst_harness_query_latency(h), 600 * GST_MSECOND);
 
   /* Changing the latency tells the pipeline to recompute it. */
-  g_object_set (h->element, "latency", 800, NULL);
-  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY);
-  fail_unless (msg != NULL);
-  gst_message_unref (msg);
-  gst_harness_teardown (h);
+  g_object_set(h->element, "latency", 800, NULL);
+  GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY);
+  fail_unless(msg != NULL);
+  gst_message_unref(msg);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* Live upstream: audio already past its deadline (running time + upstream latency + our
  * latency) loses its late head, with DISCONT and a QoS message. */
-GST_START_TEST (test_live_deadline)
-{
-  GstElement *e = make_tts ();
-  g_object_set (e, "latency", 100, NULL);
-  GstHarness *h = make_harness (e);
-  gst_harness_set_live (h, TRUE);
-  gst_harness_set_upstream_latency (h, 0);
-  fail_unless (gst_harness_set_time (h, 2 * GST_SECOND));
+GST_START_TEST(test_live_deadline) {
+  GstElement* e = make_tts();
+  g_object_set(e, "latency", 100, NULL);
+  GstHarness* h = make_harness(e);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, 0);
+  fail_unless(gst_harness_set_time(h, 2 * GST_SECOND));
   /* "Hello world." is 480 ms from 1.8 s; its deadline passed 100 ms ago. */
-  push_text (h, "Hello world.", 1800 * GST_MSECOND, GST_SECOND);
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  fail_unless_equals_uint64 (GST_BUFFER_PTS (bufs[0]), 1900 * GST_MSECOND);
-  fail_unless (GST_BUFFER_FLAG_IS_SET (bufs[0], GST_BUFFER_FLAG_DISCONT));
-  fail_unless_equals_uint64 (total_frames (bufs, 4), 12 * 960 - 2400);
-  GstMessage *qos = gst_bus_pop_filtered (bus, GST_MESSAGE_QOS);
-  fail_unless (qos != NULL);
+  push_text(h, "Hello world.", 1800 * GST_MSECOND, GST_SECOND);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), 1900 * GST_MSECOND);
+  fail_unless(GST_BUFFER_FLAG_IS_SET(bufs[0], GST_BUFFER_FLAG_DISCONT));
+  fail_unless_equals_uint64(total_frames(bufs, 4), 12 * 960 - 2400);
+  GstMessage* qos = gst_bus_pop_filtered(bus, GST_MESSAGE_QOS);
+  fail_unless(qos != NULL);
   gboolean live;
   guint64 rt, st, ts, dur;
-  gst_message_parse_qos (qos, &live, &rt, &st, &ts, &dur);
-  fail_unless (live);
-  fail_unless_equals_uint64 (ts, 1800 * GST_MSECOND);
-  fail_unless_equals_uint64 (dur, 100 * GST_MSECOND);
-  gst_message_unref (qos);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  gst_message_parse_qos(qos, &live, &rt, &st, &ts, &dur);
+  fail_unless(live);
+  fail_unless_equals_uint64(ts, 1800 * GST_MSECOND);
+  fail_unless_equals_uint64(dur, 100 * GST_MSECOND);
+  gst_message_unref(qos);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* The per-utterance statistics message and its fields. */
-GST_START_TEST (test_stats_message)
-{
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "Statistics please.", 2 * GST_SECOND, 3 * GST_SECOND);
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  std::vector<GstStructure *> msgs = stats_messages ();
-  fail_unless_equals_int (msgs.size (), 1);
-  const GstStructure *s = msgs[0];
-  fail_unless_equals_string (gst_structure_get_string (s, "content"), "Statistics please.");
-  fail_unless_equals_uint64 (get_u64 (s, "pts"), 2 * GST_SECOND);
-  fail_unless_equals_uint64 (get_u64 (s, "input-duration"), 3 * GST_SECOND);
-  fail_unless_equals_uint64 (get_u64 (s, "actual-duration"), 18 * kToken);
-  fail_unless_equals_uint64 (get_u64 (s, "samples"), 18 * 960);
+GST_START_TEST(test_stats_message) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "Statistics please.", 2 * GST_SECOND, 3 * GST_SECOND);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  std::vector<GstStructure*> msgs = stats_messages();
+  fail_unless_equals_int(msgs.size(), 1);
+  const GstStructure* s = msgs[0];
+  fail_unless_equals_string(gst_structure_get_string(s, "content"), "Statistics please.");
+  fail_unless_equals_uint64(get_u64(s, "pts"), 2 * GST_SECOND);
+  fail_unless_equals_uint64(get_u64(s, "input-duration"), 3 * GST_SECOND);
+  fail_unless_equals_uint64(get_u64(s, "actual-duration"), 18 * kToken);
+  fail_unless_equals_uint64(get_u64(s, "samples"), 18 * 960);
   gint tokens;
-  fail_unless (gst_structure_get_int (s, "speech-tokens", &tokens));
-  fail_unless_equals_int (tokens, 18);
-  fail_unless (gst_structure_get_int (s, "text-tokens", &tokens));
-  fail_unless_equals_int (tokens, 18);
-  guint64 ttfa = get_u64 (s, "first-chunk-latency");
-  fail_unless (ttfa > 0 && ttfa < 5 * GST_SECOND);
+  fail_unless(gst_structure_get_int(s, "speech-tokens", &tokens));
+  fail_unless_equals_int(tokens, 18);
+  fail_unless(gst_structure_get_int(s, "text-tokens", &tokens));
+  fail_unless_equals_int(tokens, 18);
+  guint64 ttfa = get_u64(s, "first-chunk-latency");
+  fail_unless(ttfa > 0 && ttfa < 5 * GST_SECOND);
   gdouble rtf;
-  fail_unless (gst_structure_get_double (s, "rtf", &rtf));
-  fail_unless (rtf >= 0.0);
-  fail_unless_equals_string (gst_structure_get_string (s, "voice"), "");
-  free_structures (msgs);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  fail_unless(gst_structure_get_double(s, "rtf", &rtf));
+  fail_unless(rtf >= 0.0);
+  fail_unless_equals_string(gst_structure_get_string(s, "voice"), "");
+  free_structures(msgs);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 
   /* post-messages=false: silence on the bus. */
-  GstElement *e = make_tts ();
-  g_object_set (e, "post-messages", FALSE, NULL);
-  h = make_harness (e);
-  push_text (h, "Quiet.");
-  push_eos (h);
-  bufs = pull_until_eos (h);
-  msgs = stats_messages ();
-  fail_unless (msgs.empty ());
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  GstElement* e = make_tts();
+  g_object_set(e, "post-messages", FALSE, NULL);
+  h = make_harness(e);
+  push_text(h, "Quiet.");
+  push_eos(h);
+  bufs = pull_until_eos(h);
+  msgs = stats_messages();
+  fail_unless(msgs.empty());
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* A property change while playing applies from the next utterance. */
-GST_START_TEST (test_params_change_while_playing)
-{
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "First one.");
-  GstBuffer *b = gst_harness_pull (h);  /* the first utterance has started */
-  gst_buffer_unref (b);
-  g_object_set (h->element, "exaggeration", 1.5, "seed", (gint64) 7, "cfg-weight", 0.0,
-      "stitch-mode", GST_CHATTERBOX_TTS_STITCH_OVERLAP_ADD, NULL);
-  push_text (h, "Second one.");
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_int (calls.size (), 2);
-  fail_unless (std::fabs (calls[0].params.exaggeration - 0.5f) < 1e-6);
-  fail_unless_equals_int64 (calls[0].params.seed, -1);
-  fail_unless (std::fabs (calls[1].params.exaggeration - 1.5f) < 1e-6);
-  fail_unless (std::fabs (calls[1].params.cfg_weight) < 1e-6);
-  fail_unless_equals_int64 (calls[1].params.seed, 7);
-  fail_unless (calls[1].params.stitch_mode == chatterbox::StitchMode::kOverlapAdd);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+GST_START_TEST(test_params_change_while_playing) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "First one.");
+  GstBuffer* b = gst_harness_pull(h); /* the first utterance has started */
+  gst_buffer_unref(b);
+  g_object_set(h->element, "exaggeration", 1.5, "seed", (gint64)7, "cfg-weight", 0.0, "stitch-mode",
+               GST_CHATTERBOX_TTS_STITCH_OVERLAP_ADD, NULL);
+  push_text(h, "Second one.");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 2);
+  fail_unless(std::fabs(calls[0].params.exaggeration - 0.5f) < 1e-6);
+  fail_unless_equals_int64(calls[0].params.seed, -1);
+  fail_unless(std::fabs(calls[1].params.exaggeration - 1.5f) < 1e-6);
+  fail_unless(std::fabs(calls[1].params.cfg_weight) < 1e-6);
+  fail_unless_equals_int64(calls[1].params.seed, 7);
+  fail_unless(calls[1].params.stitch_mode == chatterbox::StitchMode::kOverlapAdd);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* An engine failure mid-utterance: a STREAM error, and upstream sees the flow error. */
-GST_START_TEST (test_synthesis_error)
-{
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "[fail] This one breaks halfway through.");
-  expect_error (pop_problem (GST_MESSAGE_ERROR, 5 * GST_SECOND), GST_STREAM_ERROR,
-      GST_STREAM_ERROR_FAILED, "fake synthesizer failure");
+GST_START_TEST(test_synthesis_error) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "[fail] This one breaks halfway through.");
+  expect_error(pop_problem(GST_MESSAGE_ERROR, 5 * GST_SECOND), GST_STREAM_ERROR,
+               GST_STREAM_ERROR_FAILED, "fake synthesizer failure");
   GstFlowReturn ret = GST_FLOW_OK;
   for (int i = 0; i < 100 && ret == GST_FLOW_OK; ++i) {
-    ret = gst_harness_push (h, text_buffer ("More text."));
-    g_usleep (10 * 1000);
+    ret = gst_harness_push(h, text_buffer("More text."));
+    g_usleep(10 * 1000);
   }
-  fail_unless_equals_int (ret, GST_FLOW_ERROR);
-  gst_harness_teardown (h);
+  fail_unless_equals_int(ret, GST_FLOW_ERROR);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
@@ -1105,205 +1025,192 @@ GST_END_TEST;
  * Lifecycle and voices
  */
 
-GST_START_TEST (test_model_settings_errors)
-{
-  GstElement *e = make_tts ();
-  g_object_set (e, "model-path", "/nonexistent/chatterbox-model", NULL);
-  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
-  expect_error (pop_problem (GST_MESSAGE_ERROR), GST_RESOURCE_ERROR,
-      GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/chatterbox-model");
-  gst_element_set_state (e, GST_STATE_NULL);
+GST_START_TEST(test_model_settings_errors) {
+  GstElement* e = make_tts();
+  g_object_set(e, "model-path", "/nonexistent/chatterbox-model", NULL);
+  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
+  expect_error(pop_problem(GST_MESSAGE_ERROR), GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+               "/nonexistent/chatterbox-model");
+  gst_element_set_state(e, GST_STATE_NULL);
 
-  g_object_set (e, "model-path", NULL, "device", "gpu0", NULL);
-  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
-  expect_error (pop_problem (GST_MESSAGE_ERROR), GST_LIBRARY_ERROR,
-      GST_LIBRARY_ERROR_SETTINGS, "gpu0");
-  gst_element_set_state (e, GST_STATE_NULL);
+  g_object_set(e, "model-path", NULL, "device", "gpu0", NULL);
+  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
+  expect_error(pop_problem(GST_MESSAGE_ERROR), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+               "gpu0");
+  gst_element_set_state(e, GST_STATE_NULL);
 
   /* NULL <-> READY cycles load every time, with the configured model and device. */
-  g_object_set (e, "device", "cuda:1", NULL);
+  g_object_set(e, "device", "cuda:1", NULL);
   for (int i = 0; i < 5; ++i) {
-    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
-        GST_STATE_CHANGE_SUCCESS);
-    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_NULL),
-        GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int(gst_element_set_state(e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   }
-  std::vector<chatterbox::EngineConfig> loads = FakeSynthesizer::loads ();
-  fail_unless_equals_int (loads.size (), 5);
-  fail_unless_equals_string (loads[0].device.c_str (), "cuda:1");
-  fail_unless_equals_string (loads[0].model_dir.c_str (), "");
-  gst_object_unref (e);
+  std::vector<chatterbox::EngineConfig> loads = FakeSynthesizer::loads();
+  fail_unless_equals_int(loads.size(), 5);
+  fail_unless_equals_string(loads[0].device.c_str(), "cuda:1");
+  fail_unless_equals_string(loads[0].model_dir.c_str(), "");
+  gst_object_unref(e);
 }
 GST_END_TEST;
 
 /* Voice files: decoded with GStreamer to 24 kHz mono for voice_from_audio, .pt files go to
  * voice_from_file, and every bad file fails READY with a clear error. */
-GST_START_TEST (test_voice_files)
-{
-  std::string dir = temp_dir ();
+GST_START_TEST(test_voice_files) {
+  std::string dir = temp_dir();
   std::string good = dir + "/good.wav", silent = dir + "/silent.wav", shrt = dir + "/short.wav",
-      text = dir + "/text.wav", pt = dir + "/voice.pt";
-  write_wav (good, 16000, 2.0, 0.5);
-  write_wav (silent, 16000, 2.0, 0.0);
-  write_wav (shrt, 16000, 0.3, 0.5);
-  write_file (text, "This is not audio at all, just some words in a file.\n");
-  write_file (pt, "conditioning");
+              text = dir + "/text.wav", pt = dir + "/voice.pt";
+  write_wav(good, 16000, 2.0, 0.5);
+  write_wav(silent, 16000, 2.0, 0.0);
+  write_wav(shrt, 16000, 0.3, 0.5);
+  write_file(text, "This is not audio at all, just some words in a file.\n");
+  write_file(pt, "conditioning");
 
-  struct Case
-  {
+  struct Case {
     std::string path;
     GQuark domain;
     gint code;
-    const char *says;
+    const char* says;
   };
   const Case bad[] = {
-    {dir + "/missing.wav", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "does not exist"},
-    {text, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "text.wav"},
-    {silent, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "silent"},
-    {shrt, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "too short"},
-    {dir + "/missing.pt", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "missing.pt"},
+      {dir + "/missing.wav", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "does not exist"},
+      {text, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "text.wav"},
+      {silent, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "silent"},
+      {shrt, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "too short"},
+      {dir + "/missing.pt", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "missing.pt"},
   };
-  for (const Case & c : bad) {
-    GstElement *e = make_tts ();
-    g_object_set (e, "voice", c.path.c_str (), NULL);
-    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
-        GST_STATE_CHANGE_FAILURE);
-    expect_error (pop_problem (GST_MESSAGE_ERROR), c.domain, c.code, c.says);
-    gst_element_set_state (e, GST_STATE_NULL);
-    gst_object_unref (e);
+  for (const Case& c : bad) {
+    GstElement* e = make_tts();
+    g_object_set(e, "voice", c.path.c_str(), NULL);
+    fail_unless_equals_int(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
+    expect_error(pop_problem(GST_MESSAGE_ERROR), c.domain, c.code, c.says);
+    gst_element_set_state(e, GST_STATE_NULL);
+    gst_object_unref(e);
   }
 
-  GstElement *e = make_tts ();
-  g_object_set (e, "voice", good.c_str (), NULL);
-  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
-  g_object_set (e, "voice", pt.c_str (), NULL);
-  gst_element_set_state (e, GST_STATE_NULL);
-  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
-  gst_element_set_state (e, GST_STATE_NULL);
-  gst_object_unref (e);
-  std::vector<chatterbox::testing::FakeVoiceRequest> req = FakeSynthesizer::voice_requests ();
-  fail_unless_equals_int (req.size (), 2);
-  fail_unless_equals_string (req[0].kind.c_str (), "audio");
-  fail_unless_equals_int (req[0].sample_rate, 24000);
-  fail_unless (req[0].samples > 47900 && req[0].samples < 48100, "%zu samples", req[0].samples);
-  fail_unless_equals_string (req[1].kind.c_str (), "file");
-  fail_unless_equals_string (req[1].path.c_str (), pt.c_str ());
+  GstElement* e = make_tts();
+  g_object_set(e, "voice", good.c_str(), NULL);
+  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  g_object_set(e, "voice", pt.c_str(), NULL);
+  gst_element_set_state(e, GST_STATE_NULL);
+  fail_unless_equals_int(gst_element_set_state(e, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_object_unref(e);
+  std::vector<chatterbox::testing::FakeVoiceRequest> req = FakeSynthesizer::voice_requests();
+  fail_unless_equals_int(req.size(), 2);
+  fail_unless_equals_string(req[0].kind.c_str(), "audio");
+  fail_unless_equals_int(req[0].sample_rate, 24000);
+  fail_unless(req[0].samples > 47900 && req[0].samples < 48100, "%zu samples", req[0].samples);
+  fail_unless_equals_string(req[1].kind.c_str(), "file");
+  fail_unless_equals_string(req[1].path.c_str(), pt.c_str());
 
-  for (const std::string & f : { good, silent, shrt, text, pt })
-    g_unlink (f.c_str ());
-  g_rmdir (dir.c_str ());
+  for (const std::string& f : {good, silent, shrt, text, pt}) g_unlink(f.c_str());
+  g_rmdir(dir.c_str());
 }
 GST_END_TEST;
 
 /* Changing the voice while playing (property or chatterbox-voice event) applies from the next
  * utterance. */
-GST_START_TEST (test_voice_change_while_playing)
-{
-  std::string dir = temp_dir ();
+GST_START_TEST(test_voice_change_while_playing) {
+  std::string dir = temp_dir();
   std::string a = dir + "/a.wav", b = dir + "/b.pt";
-  write_wav (a, 24000, 1.5, 0.3);
-  write_file (b, "conditioning");
+  write_wav(a, 24000, 1.5, 0.3);
+  write_file(b, "conditioning");
 
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "Built in voice.");
-  GstBuffer *buf = gst_harness_pull (h);
-  gst_buffer_unref (buf);
-  g_object_set (h->element, "voice", a.c_str (), NULL);
-  push_text (h, "Voice from a recording.");
-  GstStructure *s = gst_structure_new ("chatterbox-voice", "voice", G_TYPE_STRING, b.c_str (),
-      NULL);
-  fail_unless (gst_harness_push_event (h, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s)));
-  push_text (h, "Voice from conditioning.");
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls ();
-  fail_unless_equals_int (calls.size (), 3);
-  fail_unless_equals_string (calls[0].voice.c_str (), "");
-  fail_unless_equals_string (calls[1].voice.c_str (), "audio:36000@24000");
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "Built in voice.");
+  GstBuffer* buf = gst_harness_pull(h);
+  gst_buffer_unref(buf);
+  g_object_set(h->element, "voice", a.c_str(), NULL);
+  push_text(h, "Voice from a recording.");
+  GstStructure* s = gst_structure_new("chatterbox-voice", "voice", G_TYPE_STRING, b.c_str(), NULL);
+  fail_unless(gst_harness_push_event(h, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, s)));
+  push_text(h, "Voice from conditioning.");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 3);
+  fail_unless_equals_string(calls[0].voice.c_str(), "");
+  fail_unless_equals_string(calls[1].voice.c_str(), "audio:36000@24000");
   const std::string want = "file:" + b;
-  fail_unless_equals_string (calls[2].voice.c_str (), want.c_str ());
-  gchar *voice;
-  g_object_get (h->element, "voice", &voice, NULL);
-  fail_unless_equals_string (voice, b.c_str ());
-  g_free (voice);
-  unref_all (bufs);
-  gst_harness_teardown (h);
-  g_unlink (a.c_str ());
-  g_unlink (b.c_str ());
-  g_rmdir (dir.c_str ());
+  fail_unless_equals_string(calls[2].voice.c_str(), want.c_str());
+  gchar* voice;
+  g_object_get(h->element, "voice", &voice, NULL);
+  fail_unless_equals_string(voice, b.c_str());
+  g_free(voice);
+  unref_all(bufs);
+  gst_harness_teardown(h);
+  g_unlink(a.c_str());
+  g_unlink(b.c_str());
+  g_rmdir(dir.c_str());
 }
 GST_END_TEST;
 
 /* A voice that cannot be loaded while playing: an error naming it, and the flow stops. */
-GST_START_TEST (test_bad_voice_while_playing)
-{
-  GstHarness *h = make_harness (make_tts ());
-  g_object_set (h->element, "voice", "/nonexistent/voice.wav", NULL);
-  push_text (h, "This needs a voice.");
-  expect_error (pop_problem (GST_MESSAGE_ERROR, 5 * GST_SECOND), GST_RESOURCE_ERROR,
-      GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/voice.wav");
-  fail_unless (FakeSynthesizer::calls ().empty ());
-  gst_harness_teardown (h);
+GST_START_TEST(test_bad_voice_while_playing) {
+  GstHarness* h = make_harness(make_tts());
+  g_object_set(h->element, "voice", "/nonexistent/voice.wav", NULL);
+  push_text(h, "This needs a voice.");
+  expect_error(pop_problem(GST_MESSAGE_ERROR, 5 * GST_SECOND), GST_RESOURCE_ERROR,
+               GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/voice.wav");
+  fail_unless(FakeSynthesizer::calls().empty());
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
 /* The POSITION query follows the audio pushed. */
-GST_START_TEST (test_position_query)
-{
-  GstHarness *h = make_harness (make_tts ());
-  push_text (h, "Where am I?", 0, GST_SECOND);
-  push_eos (h);
-  std::vector<GstBuffer *> bufs = pull_until_eos (h);
-  GstPad *src = gst_element_get_static_pad (h->element, "src");
+GST_START_TEST(test_position_query) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "Where am I?", 0, GST_SECOND);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  GstPad* src = gst_element_get_static_pad(h->element, "src");
   gint64 pos = -1;
-  fail_unless (gst_pad_query_position (src, GST_FORMAT_TIME, &pos));
-  fail_unless_equals_int64 (pos, 11 * kToken);
-  gst_object_unref (src);
-  unref_all (bufs);
-  gst_harness_teardown (h);
+  fail_unless(gst_pad_query_position(src, GST_FORMAT_TIME, &pos));
+  fail_unless_equals_int64(pos, 11 * kToken);
+  gst_object_unref(src);
+  unref_all(bufs);
+  gst_harness_teardown(h);
 }
 GST_END_TEST;
 
-static Suite *
-chatterboxtts_suite (void)
-{
+static Suite* chatterboxtts_suite(void) {
   /* The element comes from the gst/ static library, registered without the plugin file. */
-  GST_ELEMENT_REGISTER (chatterboxtts, NULL);
+  GST_ELEMENT_REGISTER(chatterboxtts, NULL);
 
-  Suite *s = suite_create ("chatterboxtts");
-  TCase *tc = tcase_create ("general");
-  suite_add_tcase (s, tc);
-  tcase_add_checked_fixture (tc, setup, teardown);
-  tcase_add_test (tc, test_registration);
-  tcase_add_test (tc, test_property_defaults);
-  tcase_add_test (tc, test_property_round_trip);
-  tcase_add_test (tc, test_caps_negotiation);
-  tcase_add_test (tc, test_untimed_contiguous);
-  tcase_add_test (tc, test_timed_input);
-  tcase_add_test (tc, test_bytes_segment);
-  tcase_add_test (tc, test_overflow_modes);
-  tcase_add_test (tc, test_source_mode);
-  tcase_add_test (tc, test_utf8_split_across_buffers);
-  tcase_add_test (tc, test_sentence_boundaries);
-  tcase_add_test (tc, test_invalid_utf8);
-  tcase_add_test (tc, test_empty_text);
-  tcase_add_test (tc, test_pango_markup);
-  tcase_add_test (tc, test_buffer_list);
-  tcase_add_test (tc, test_eos_drains);
-  tcase_add_test (tc, test_no_input_caps);
-  tcase_add_test (tc, test_gap);
-  tcase_add_test (tc, test_flush_mid_utterance);
-  tcase_add_test (tc, test_latency_query);
-  tcase_add_test (tc, test_live_deadline);
-  tcase_add_test (tc, test_stats_message);
-  tcase_add_test (tc, test_params_change_while_playing);
-  tcase_add_test (tc, test_synthesis_error);
-  tcase_add_test (tc, test_model_settings_errors);
-  tcase_add_test (tc, test_voice_files);
-  tcase_add_test (tc, test_voice_change_while_playing);
-  tcase_add_test (tc, test_bad_voice_while_playing);
-  tcase_add_test (tc, test_position_query);
+  Suite* s = suite_create("chatterboxtts");
+  TCase* tc = tcase_create("general");
+  suite_add_tcase(s, tc);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_registration);
+  tcase_add_test(tc, test_property_defaults);
+  tcase_add_test(tc, test_property_round_trip);
+  tcase_add_test(tc, test_caps_negotiation);
+  tcase_add_test(tc, test_untimed_contiguous);
+  tcase_add_test(tc, test_timed_input);
+  tcase_add_test(tc, test_bytes_segment);
+  tcase_add_test(tc, test_overflow_modes);
+  tcase_add_test(tc, test_source_mode);
+  tcase_add_test(tc, test_utf8_split_across_buffers);
+  tcase_add_test(tc, test_sentence_boundaries);
+  tcase_add_test(tc, test_invalid_utf8);
+  tcase_add_test(tc, test_empty_text);
+  tcase_add_test(tc, test_pango_markup);
+  tcase_add_test(tc, test_buffer_list);
+  tcase_add_test(tc, test_eos_drains);
+  tcase_add_test(tc, test_no_input_caps);
+  tcase_add_test(tc, test_gap);
+  tcase_add_test(tc, test_flush_mid_utterance);
+  tcase_add_test(tc, test_latency_query);
+  tcase_add_test(tc, test_live_deadline);
+  tcase_add_test(tc, test_stats_message);
+  tcase_add_test(tc, test_params_change_while_playing);
+  tcase_add_test(tc, test_synthesis_error);
+  tcase_add_test(tc, test_model_settings_errors);
+  tcase_add_test(tc, test_voice_files);
+  tcase_add_test(tc, test_voice_change_while_playing);
+  tcase_add_test(tc, test_bad_voice_while_playing);
+  tcase_add_test(tc, test_position_query);
   return s;
 }
 
-GST_CHECK_MAIN (chatterboxtts);
+GST_CHECK_MAIN(chatterboxtts);

@@ -28,6 +28,13 @@
 #include "text/punc_norm.h"
 #include "text/splitter.h"
 #include "text/tokenizer.h"
+#include "voice/voice_builder.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 namespace chatterbox {
 namespace {
@@ -235,9 +242,46 @@ class EngineImpl : public Engine {
   }
 
   std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples, int sample_rate) override {
-    (void)samples;
-    (void)sample_rate;
-    throw Error(ErrorKind::kInternal, "voice cloning is not wired into the engine yet");
+    // The conditioning depends on the audio and on the model's voice networks: key the caches
+    // by both.
+    const std::string key = voice_cache_key(samples, sample_rate);
+    {
+      std::lock_guard<std::mutex> lock(voice_mutex_);
+      auto it = voices_.find(key);
+      if (it != voices_.end()) return it->second;
+    }
+    const std::string disk_path = voice_cache_dir().empty() ? "" : voice_cache_dir() + "/" + key + ".pt";
+    std::shared_ptr<const VoiceImpl> voice;
+    if (!disk_path.empty() && ::access(disk_path.c_str(), R_OK) == 0) {
+      try {
+        voice = std::make_shared<const VoiceImpl>(load_conds(disk_path, model_->options),
+                                                  "cloned voice (cached " + disk_path + ")");
+      } catch (const Error&) {
+        voice.reset();  // a corrupt cache entry: rebuild it below
+      }
+    }
+    if (!voice) {
+      try {
+        c10::InferenceMode inference_mode;
+        VoiceConditioning cond = voice_builder().build(samples, sample_rate, SynthesisParams().exaggeration);
+        voice = std::make_shared<const VoiceImpl>(std::move(cond), "cloned voice");
+      } catch (...) {
+        rethrow_as_engine_error("building the voice conditioning");
+      }
+      if (!disk_path.empty()) {
+        try {
+          ::mkdir(voice_cache_dir().c_str(), 0755);
+          const std::string tmp = disk_path + ".tmp" + std::to_string(::getpid());
+          save_conds(voice->conditioning(), tmp);
+          std::rename(tmp.c_str(), disk_path.c_str());  // atomic: readers never see half a file
+        } catch (const Error&) {
+          // The disk cache is an optimisation; a read-only home directory must not fail synthesis.
+        }
+      }
+    }
+    std::lock_guard<std::mutex> lock(voice_mutex_);
+    voices_[key] = voice;
+    return voice;
   }
 
   std::shared_ptr<const Voice> voice_from_file(const std::string& path) override {
@@ -253,7 +297,57 @@ class EngineImpl : public Engine {
   }
 
  private:
+  // The voice networks (VoiceEncoder, CAMPPlus, S3Tokenizer) load on first use: most
+  // pipelines never clone a voice.
+  const VoiceBuilder& voice_builder() {
+    std::lock_guard<std::mutex> lock(voice_mutex_);
+    if (!voice_builder_) {
+      voice_builder_ = VoiceBuilder::load(
+          model_->files.ve, model_->files.s3gen,
+          VoiceBuilderConfig::from_json(model_->files.ve_config, model_->files.s3gen_config, model_->files.t3_config),
+          model_->options);
+    }
+    return *voice_builder_;
+  }
+
+  // FNV-1a over the samples, the rate and the model files' identity (path, size, mtime).
+  std::string voice_cache_key(const std::vector<float>& samples, int sample_rate) const {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const void* data, size_t n) {
+      const auto* p = static_cast<const unsigned char*>(data);
+      for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    };
+    mix(samples.data(), samples.size() * sizeof(float));
+    mix(&sample_rate, sizeof(sample_rate));
+    for (const std::string& file : {model_->files.ve, model_->files.s3gen}) {
+      struct stat st {};
+      ::stat(file.c_str(), &st);
+      mix(file.data(), file.size());
+      mix(&st.st_size, sizeof(st.st_size));
+      mix(&st.st_mtime, sizeof(st.st_mtime));
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+    return hex;
+  }
+
+  // $CHATTERBOX_VOICE_CACHE, else $XDG_CACHE_HOME/gst-chatterbox/voices, else
+  // ~/.cache/gst-chatterbox/voices; empty (no disk cache) when none can be made.
+  static std::string voice_cache_dir() {
+    if (const char* dir = std::getenv("CHATTERBOX_VOICE_CACHE")) return dir;
+    std::string base;
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME")) base = xdg;
+    else if (const char* home = std::getenv("HOME")) base = std::string(home) + "/.cache";
+    if (base.empty()) return "";
+    ::mkdir(base.c_str(), 0755);
+    ::mkdir((base + "/gst-chatterbox").c_str(), 0755);
+    return base + "/gst-chatterbox/voices";
+  }
+
   std::shared_ptr<const LoadedModel> model_;
+  std::mutex voice_mutex_;  // protects the two members below
+  std::shared_ptr<const VoiceBuilder> voice_builder_;
+  std::map<std::string, std::shared_ptr<const VoiceImpl>> voices_;
 };
 
 }  // namespace

@@ -57,7 +57,7 @@ struct SynthesisParams {
   int chunk_tokens = 25;          // speech tokens per later chunk
   int max_chunk_tokens = 25;      // chunks double from chunk_tokens up to this
   StitchMode stitch_mode = StitchMode::kContext;
-  int overlap_tokens = 4;         // overlap-add mode: tokens decoded twice per boundary
+  int overlap_tokens = 8;         // overlap-add mode: tokens decoded twice per boundary
   int queue_depth = 4;            // chunks buffered between the T3 and S3Gen stages
 };
 

@@ -63,7 +63,7 @@ at::Tensor ChunkDecoder::crossfade_into(const at::Tensor& wav, const at::Tensor&
   if (n == 0) return wav;
   at::Tensor fade_in = fade_in_window(n, wav.options());
   at::Tensor out = wav.clone();
-  out.slice(0, 0, n).mul_(fade_in).add_(tail.slice(0, tail.size(0) - n) * fade_in.flip(0));
+  out.slice(0, 0, n).mul_(fade_in).add_(tail.slice(0, 0, n) * fade_in.flip(0));
   return out;
 }
 
@@ -83,39 +83,70 @@ void ChunkDecoder::emit(const at::Tensor& wav_in, std::vector<float>& out) {
 std::vector<float> ChunkDecoder::decode(const ChunkPlan& plan, const std::vector<int64_t>& tokens) {
   if (plan.decode_end > static_cast<int>(tokens.size()))
     throw Error(ErrorKind::kInternal, "chunk plan reaches past the generated tokens");
+  if (plan.emit_end <= plan.emit_begin) return vocode(plan, at::Tensor());
+  at::Tensor mel = flow_mel(tokens, plan.window_begin, plan.decode_end, plan.finalize);  // [1, 80, F]
+  // Frames of the window's tokens up to emit_end (a non-final chunk's look-ahead frames are
+  // already dropped by the flow).
+  return vocode(plan, mel.slice(2, 0, 2 * int64_t(plan.emit_end - plan.window_begin)));
+}
+
+std::vector<float> ChunkDecoder::vocode(const ChunkPlan& plan, const at::Tensor& mel) {
   std::vector<float> out;
   if (plan.emit_end <= plan.emit_begin) {  // empty final chunk: release the held-back tail
     if (tail_.defined()) emit(tail_, out);
     tail_ = at::Tensor();
     return out;
   }
-
   const int64_t spf = hift_.samples_per_frame();
-  at::Tensor mel = flow_mel(tokens, plan.window_begin, plan.decode_end, plan.finalize);  // [1, 80, F]
   // Frames of the emitted tokens, relative to the window.
   at::Tensor new_mel = mel.slice(2, 2 * int64_t(plan.emit_begin - plan.window_begin),
                                  2 * int64_t(plan.emit_end - plan.window_begin));
 
   at::Tensor wav;  // [S] audio of this chunk, before holding back a tail
   if (mode_ == StitchMode::kContext) {
-    at::Tensor mel_in = mel_cache_.defined() ? at::cat({mel_cache_, new_mel}, 2) : new_mel;
-    const int64_t first_frame = 2 * int64_t(plan.emit_begin) - (mel_cache_.defined() ? mel_cache_.size(2) : 0);
-    HiftOutput h = hift_.inference(mel_in, hift_random_, first_frame * spf, source_cache_);
+    // HiFT re-vocodes the last kHiftCacheFrames mel frames of the previous call: the first
+    // kHiftWarmupFrames only give its convolutions left context and are dropped, the next
+    // kHiftOverlapFrames crossfade with the previous call's held-back tail (which lacked right
+    // context). The harmonics' phase is anchored to the previous call's at the end of the
+    // warm-up, where both calls have context, so the excitation runs on as in one pass.
+    const bool continuing = mel_cache_.defined();
+    const int64_t cached = continuing ? mel_cache_.size(2) : 0;
+    at::Tensor mel_in = continuing ? at::cat({mel_cache_, new_mel}, 2) : new_mel;
+    const int64_t first_frame = 2 * int64_t(plan.emit_begin) - cached;
+    HiftPhaseAnchor anchor{anchor_sample_, anchor_cycles_};
+    HiftOutput h = hift_.inference(mel_in, hift_random_, first_frame * spf, at::Tensor(), continuing ? &anchor : nullptr);
     wav = h.wav[0];
-    if (tail_.defined()) wav = crossfade_into(wav, tail_);
-    const int64_t keep = std::min(kHiftCacheFrames, mel_in.size(2));
-    mel_cache_ = mel_in.slice(2, mel_in.size(2) - keep).contiguous();
-    source_cache_ = h.source.slice(2, h.source.size(2) - keep * spf).contiguous();
+    if (continuing) {
+      const int64_t tail_len = tail_.defined() ? tail_.size(0) : 0;
+      wav = wav.slice(0, cached * spf - tail_len);  // drop the warm-up
+      // The previous call's tail lacked right context and this call has it, so hand over to
+      // this call early in the overlap: a short crossfade at its start, this call after that.
+      if (tail_len > 0) wav = crossfade_into(wav, tail_.slice(0, 0, std::min(tail_len, kCrossfadeSamples)));
+    }
+    const int64_t frames = mel_in.size(2);
+    const int64_t cache = std::min(kHiftCacheFrames, frames);
+    const int64_t overlap = std::min(kHiftOverlapFrames, cache);
+    mel_cache_ = mel_in.slice(2, frames - cache).contiguous();
+    // The next call starts `cache` frames before this one's end; its anchor is the last sample
+    // of its warm-up, i.e. `overlap` frames before this call's end.
+    anchor_sample_ = std::max<int64_t>(0, (cache - overlap) * spf - 1);
+    const int64_t here = (frames - cache) * spf + anchor_sample_;
+    anchor_cycles_ = h.phase_cycles.slice(2, here, here + 1).contiguous();
+    tail_ = at::Tensor();
     if (!plan.last) {
-      tail_ = wav.slice(0, wav.size(0) - keep * spf).contiguous();
-      wav = wav.slice(0, 0, wav.size(0) - keep * spf);
-    } else {
-      tail_ = at::Tensor();
+      tail_ = wav.slice(0, wav.size(0) - overlap * spf).contiguous();
+      wav = wav.slice(0, 0, wav.size(0) - overlap * spf);
     }
   } else {
-    // Decoded alone (the flow saw only the window, finalized): the excitation starts afresh,
-    // though its noise is still indexed by absolute sample. `mel` covers [window_begin, emit_end).
-    HiftOutput h = hift_.inference(mel, hift_random_, 2 * int64_t(plan.window_begin) * spf);
+    // Decoded alone (the flow saw only the window, finalized); its noise is still indexed by
+    // absolute sample. `mel` covers [window_begin, emit_end).
+    // overlap-add: the excitation's phase is anchored to the previous chunk's in the middle of
+    // the overlap, so the two versions crossfade in phase instead of cancelling; none: the
+    // excitation restarts at every chunk, as decoding chunks separately does.
+    const bool anchored = mode_ == StitchMode::kOverlapAdd && tail_.defined() && anchor_cycles_.defined();
+    HiftPhaseAnchor anchor{anchor_sample_, anchor_cycles_};
+    HiftOutput h = hift_.inference(mel, hift_random_, 2 * int64_t(plan.window_begin) * spf, at::Tensor(),
+                                   anchored ? &anchor : nullptr);
     wav = h.wav[0];
     if (mode_ == StitchMode::kOverlapAdd) {
       // tail_ holds the previous chunk's audio of tokens [window_begin, emit_begin): the same
@@ -126,6 +157,9 @@ std::vector<float> ChunkDecoder::decode(const ChunkPlan& plan, const std::vector
         const int64_t hold = std::min<int64_t>(overlap_tokens_, plan.emit_end - plan.emit_begin) * 2 * spf;
         tail_ = wav.slice(0, wav.size(0) - hold).contiguous();
         wav = wav.slice(0, 0, wav.size(0) - hold);
+        anchor_sample_ = hold / 2;
+        const int64_t here = h.phase_cycles.size(2) - hold + anchor_sample_;
+        anchor_cycles_ = h.phase_cycles.slice(2, here, here + 1).contiguous();
       }
     }
   }
@@ -133,10 +167,11 @@ std::vector<float> ChunkDecoder::decode(const ChunkPlan& plan, const std::vector
   return out;
 }
 
-std::vector<float> ChunkDecoder::decode_offline(const std::vector<int64_t>& tokens) {
+std::vector<float> ChunkDecoder::decode_offline(const std::vector<int64_t>& tokens, at::Tensor* mel_out) {
   std::vector<float> out;
   if (tokens.empty()) return out;
   at::Tensor mel = flow_mel(tokens, 0, static_cast<int>(tokens.size()), /*finalize=*/true);
+  if (mel_out) *mel_out = mel;
   HiftOutput h = hift_.inference(mel, hift_random_, 0);
   emit(h.wav[0], out);
   return out;

@@ -25,8 +25,12 @@ namespace chatterbox {
 
 class ChunkDecoder {
  public:
-  static constexpr int64_t kHiftCacheFrames = 8;  // mel frames re-vocoded at each boundary
-  static constexpr int64_t kHiftCacheSamples = kHiftCacheFrames * 480;  // 160 ms
+  // Context mode: mel frames HiFT re-vocodes at each boundary = warm-up (dropped) + overlap
+  // (crossfaded with the previous call's held-back tail).
+  static constexpr int64_t kHiftWarmupFrames = 8;
+  static constexpr int64_t kHiftOverlapFrames = 8;  // 160 ms held back and crossfaded
+  static constexpr int64_t kHiftCacheFrames = kHiftWarmupFrames + kHiftOverlapFrames;
+  static constexpr int64_t kCrossfadeSamples = 960;  // 40 ms at the start of the overlap
 
   ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
                const ChunkSchedule& schedule, int cfm_steps, uint64_t seed);
@@ -35,15 +39,21 @@ class ChunkDecoder {
   // returns the audio it releases: 24 kHz mono. The last plan also flushes the held-back tail.
   std::vector<float> decode(const ChunkPlan& plan, const std::vector<int64_t>& tokens);
 
+  // The vocoder and stitching half of decode(), given the mel of the plan's window
+  // [1, 80, 2 * (emit_end - window_begin)] (tools use it to measure stitching on a fixed mel).
+  std::vector<float> vocode(const ChunkPlan& plan, const at::Tensor& mel);
+
   // The whole utterance in one pass with the same randomness: what streaming approximates.
-  std::vector<float> decode_offline(const std::vector<int64_t>& tokens);
+  // mel_out (optional) receives the one-pass mel [1, 80, 2 T].
+  std::vector<float> decode_offline(const std::vector<int64_t>& tokens, at::Tensor* mel_out = nullptr);
 
  private:
   // Flow on tokens[begin, end) after the voice prompt, with this utterance's noise columns.
   at::Tensor flow_mel(const std::vector<int64_t>& tokens, int begin, int end, bool finalize);  // [1, 80, F]
   // Appends `wav` to `out`, applying the start-of-utterance trim/fade to the first samples.
   void emit(const at::Tensor& wav, std::vector<float>& out);
-  // out[0:n] = wav[0:n] * fade_in + tail * fade_out, n = tail length.
+  // out[0:n] = wav[0:n] * fade_in + tail[0:n] * fade_out, n = tail length (tail and wav start
+  // at the same sample).
   at::Tensor crossfade_into(const at::Tensor& wav, const at::Tensor& tail) const;
 
   const FlowModel& flow_;
@@ -59,8 +69,9 @@ class ChunkDecoder {
   // Stitching state.
   int64_t emitted_samples_ = 0;  // samples released so far (for the trim/fade)
   at::Tensor tail_;              // [S_tail] audio held back for the next crossfade
-  at::Tensor mel_cache_;         // [1, 80, kHiftCacheFrames] context mode
-  at::Tensor source_cache_;      // [1, 1, kHiftCacheSamples] context mode
+  at::Tensor mel_cache_;         // [1, 80, <= kHiftCacheFrames] context mode: last mel frames vocoded
+  int64_t anchor_sample_ = 0;    // context/overlap-add: where the next call's phase meets this one's,
+  at::Tensor anchor_cycles_;     //   and the phase there [1, H, 1] (cycles)
 };
 
 // The start-of-utterance trim/fade (S3Gen.inference): 480 zeros then a 480-sample raised-cosine

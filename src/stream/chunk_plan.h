@@ -25,7 +25,7 @@ struct ChunkSchedule {
   int max_chunk_tokens = 25;   // chunks double from chunk_tokens up to this (CosyVoice2 style)
   int lookahead_tokens = 3;    // the flow encoder's pre-lookahead layer
   int left_context_tokens = 50;  // context mode: tokens re-decoded before the chunk (bounds cost)
-  int overlap_tokens = 4;      // overlap-add mode
+  int overlap_tokens = 8;      // overlap-add mode: 16 frames, so the phase anchor sits 8 frames from both edges
 };
 
 struct ChunkPlan {

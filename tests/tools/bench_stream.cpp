@@ -1,0 +1,129 @@
+// Streaming benchmarks (case `stream`): time to first audio and real-time factor through the
+// engine, against the compute floor of the first chunk measured in isolation in the same run,
+// and the pipelined engine against sequential T3-then-S3Gen.
+//
+//   chatterbox-bench --model FULL_DIR stream [hello_tokens=60] [paragraph_tokens=250]
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "bench.h"
+#include "engine.h"
+#include "model.h"
+#include "stream/chunk_decoder.h"
+#include "stream/chunk_plan.h"
+#include "t3/t3.h"
+#include "text/punc_norm.h"
+
+using namespace chatterbox;
+
+namespace {
+
+int arg_int(const bench::Options& options, const std::string& key, int fallback) {
+  for (const auto& a : options.args)
+    if (a.rfind(key + "=", 0) == 0) return std::atoi(a.c_str() + key.size() + 1);
+  return fallback;
+}
+
+struct RunResult {
+  double ttfa = 0, total = 0, audio_seconds = 0, t3_busy = 0, s3gen_busy = 0;
+  int tokens = 0;
+};
+
+RunResult run_engine(Engine& engine, const std::vector<std::string>& utterances, const SynthesisParams& params) {
+  RunResult r;
+  const double t0 = bench::now_seconds();
+  for (const auto& text : utterances) {
+    auto utt = engine.start(text, params);
+    AudioChunk chunk;
+    while (utt->next(chunk)) {
+      if (r.ttfa == 0 && !chunk.samples.empty()) r.ttfa = bench::now_seconds() - t0;
+      r.audio_seconds += double(chunk.samples.size()) / kSampleRate;
+    }
+    auto s = utt->stats();
+    r.tokens += s.speech_tokens;
+    r.t3_busy += s.t3_busy_seconds;
+    r.s3gen_busy += s.s3gen_busy_seconds;
+  }
+  r.total = bench::now_seconds() - t0;
+  return r;
+}
+
+// The same work without overlap: all of T3, then S3Gen offline, per utterance.
+double run_sequential(const LoadedModel& model, const std::vector<std::string>& utterances,
+                      const SynthesisParams& params) {
+  c10::InferenceMode guard;
+  const double t0 = bench::now_seconds();
+  for (const auto& text : utterances) {
+    T3SamplingParams sp;
+    sp.max_new_tokens = params.max_tokens;
+    sp.seed = uint64_t(params.seed);
+    T3Session session(model.t3, model.builtin_voice, params.exaggeration,
+                      model.tokenizer.encode_for_t3(punc_norm(text)), sp);
+    while (!session.finished()) session.step();
+    std::vector<int64_t> tokens = t3_tokens_for_s3gen(session.tokens());
+    ChunkDecoder decoder(*model.flow, *model.hift, model.builtin_voice, ChunkSchedule(), params.cfm_steps,
+                         uint64_t(params.seed));
+    decoder.decode_offline(tokens);
+  }
+  return bench::now_seconds() - t0;
+}
+
+// T3 prefill + (first chunk + look-ahead) decode steps + the first chunk's S3Gen, each alone.
+double first_chunk_floor(const LoadedModel& model, const std::string& text, const SynthesisParams& params) {
+  c10::InferenceMode guard;
+  ChunkSchedule schedule;
+  T3SamplingParams sp;
+  sp.max_new_tokens = params.max_tokens;
+  sp.seed = uint64_t(params.seed);
+  const double t0 = bench::now_seconds();
+  T3Session session(model.t3, model.builtin_voice, params.exaggeration,
+                    model.tokenizer.encode_for_t3(punc_norm(text)), sp);
+  std::vector<int64_t> tokens;
+  const int needed = schedule.first_chunk_tokens + schedule.lookahead_tokens;
+  while (int(tokens.size()) < needed && !session.finished()) {
+    int64_t t = session.step();
+    if (t < model.t3->config().start_speech_token) tokens.push_back(t);
+  }
+  const double t3_seconds = bench::now_seconds() - t0;
+  ChunkPlanner planner(schedule);
+  ChunkDecoder decoder(*model.flow, *model.hift, model.builtin_voice, planner.schedule(), params.cfm_steps,
+                       uint64_t(params.seed));
+  ChunkPlan plan;
+  planner.next(int(tokens.size()), session.finished(), plan);
+  const double t1 = bench::now_seconds();
+  decoder.decode(plan, tokens);
+  const double s3gen_seconds = bench::now_seconds() - t1;
+  bench::emit("stream", "first_chunk_floor_parts", t3_seconds + s3gen_seconds, "s",
+              {{"t3_prefill_and_decode_s", t3_seconds}, {"s3gen_first_chunk_s", s3gen_seconds}});
+  return t3_seconds + s3gen_seconds;
+}
+
+}  // namespace
+
+BENCH_CASE(stream) {
+  auto engine = Engine::load({options.model_dir, "cpu"});
+  auto model = load_model({options.model_dir, "cpu"});  // the same files, for the isolated floors
+  SynthesisParams params;
+  params.seed = 7;
+  const std::string hello = "Hello my big long beautiful world";
+  const std::string paragraph =
+      "The quick brown fox jumps over the lazy dog. Streaming speech should start quickly. "
+      "And it should have no seams at all.";
+
+  params.max_tokens = arg_int(options, "hello_tokens", 60);
+  const double floor = first_chunk_floor(*model, hello, params);
+  RunResult r = run_engine(*engine, {hello}, params);
+  bench::emit("stream", "ttfa_hello", r.ttfa, "s",
+              {{"floor_s", floor}, {"ratio", r.ttfa / floor}, {"tokens", r.tokens}, {"rtf", r.total / r.audio_seconds},
+               {"t3_busy_s", r.t3_busy}, {"s3gen_busy_s", r.s3gen_busy}, {"total_s", r.total},
+               {"peak_rss_bytes", bench::peak_rss_bytes()}});
+
+  params.max_tokens = arg_int(options, "paragraph_tokens", 100);
+  auto sentences = engine->split(paragraph);
+  RunResult p = run_engine(*engine, sentences, params);
+  const double sequential = run_sequential(*model, sentences, params);
+  bench::emit("stream", "paragraph_total", p.total, "s",
+              {{"sentences", sentences.size()}, {"ttfa_s", p.ttfa}, {"rtf", p.total / p.audio_seconds},
+               {"tokens", p.tokens}, {"sequential_total_s", sequential}, {"pipeline_speedup", sequential / p.total},
+               {"t3_busy_s", p.t3_busy}, {"s3gen_busy_s", p.s3gen_busy}, {"page_faults", bench::page_faults()}});
+}

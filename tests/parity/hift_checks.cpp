@@ -8,6 +8,7 @@
 #include "parity.h"
 #include "s3gen/hift.h"
 #include "s3gen/s3gen.h"
+#include "t3/t3.h"
 #include "voice/conditioning.h"
 
 namespace {
@@ -33,19 +34,12 @@ chatterbox::VoiceConditioning fixture_voice(parity::Context& ctx) {
   return v;
 }
 
-// ChatterboxTTS.generate's token clean-up before S3Gen (chatterbox-model.md §3.6): drop up to and
-// including the first start-speech id (6561), cut at the first stop-speech id (6562), keep ids
-// < 6561. Kept local so this check does not depend on the T3 part.
+// ChatterboxTTS.generate's token clean-up before S3Gen (chatterbox-model.md §3.6), as the engine
+// does it (src/t3/t3.h): [1, N] raw T3 output -> [1, M] codec tokens.
 at::Tensor tokens_for_s3gen(const at::Tensor& raw_in) {
-  constexpr int64_t kStart = 6561, kStop = 6562;
   at::Tensor raw = raw_in.reshape({-1}).to(at::kLong).contiguous();
   std::vector<int64_t> ids(raw.data_ptr<int64_t>(), raw.data_ptr<int64_t>() + raw.numel());
-  auto start = std::find(ids.begin(), ids.end(), kStart);
-  if (start != ids.end()) ids.erase(ids.begin(), start + 1);
-  auto stop = std::find(ids.begin(), ids.end(), kStop);
-  ids.erase(stop, ids.end());
-  ids.erase(std::remove_if(ids.begin(), ids.end(), [](int64_t t) { return t >= kStart; }), ids.end());
-  return at::tensor(ids, at::kLong).view({1, -1});
+  return at::tensor(chatterbox::t3_tokens_for_s3gen(ids), at::kLong).view({1, -1});
 }
 
 HiftRandom injected_draws(parity::Context& ctx, const std::string& fixture) {

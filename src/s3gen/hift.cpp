@@ -218,7 +218,8 @@ at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random,
                              const HiftPhaseAnchor* anchor, at::Tensor* phase_cycles) const {
   const HiftConfig& c = config_;
   const int64_t h_count = harmonics();
-  at::Tensor f0 = f0_upsampled.transpose(1, 2);  // [B, 1, S]
+  // The source is always computed in float32: a reduced-precision running phase would be useless.
+  at::Tensor f0 = f0_upsampled.transpose(1, 2).to(at::kFloat);  // [B, 1, S]
   const int64_t batch = f0.size(0), samples = f0.size(2);
   const auto float_options = f0.options();
 
@@ -247,7 +248,8 @@ at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random,
   sine_waves = sine_waves * uv + noise;
 
   // SourceModuleHnNSF: tanh(l_linear(sine_waves^T))  [B, S, H] -> [B, S, 1] -> [B, 1, S]
-  at::Tensor merged = at::tanh(at::linear(sine_waves.transpose(1, 2), l_linear_weight_, l_linear_bias_));
+  at::Tensor merged = at::tanh(at::linear(sine_waves.transpose(1, 2), l_linear_weight_.to(at::kFloat),
+                                          l_linear_bias_.to(at::kFloat)));
   // The reference also draws a noise branch (randn_like(uv) * alpha / 3) that no caller uses.
   return merged.transpose(1, 2);
 }
@@ -260,11 +262,12 @@ at::Tensor HiftModel::decode(const at::Tensor& mel, const at::Tensor& source) co
 
   // _stft: centred (reflect pad n_fft / 2), onesided -> [B, bins, 120 F + 1] complex;
   // s_stft = [real ; imag] [B, 2 bins, 120 F + 1]
-  at::Tensor spec = at::stft(source.squeeze(1), c.istft_n_fft, c.istft_hop_len, c.istft_n_fft, stft_window_,
+  // STFT/iSTFT in float32 whatever the model dtype (ATen's FFTs take float/double only).
+  at::Tensor spec = at::stft(source.squeeze(1).to(at::kFloat), c.istft_n_fft, c.istft_hop_len, c.istft_n_fft, stft_window_,
                              /*center=*/true, "reflect", /*normalized=*/false, /*onesided=*/c10::nullopt,
                              /*return_complex=*/true);
   at::Tensor spec_ri = at::view_as_real(spec);  // [B, bins, frames, 2]
-  at::Tensor s_stft = at::cat({spec_ri.select(-1, 0), spec_ri.select(-1, 1)}, 1);
+  at::Tensor s_stft = at::cat({spec_ri.select(-1, 0), spec_ri.select(-1, 1)}, 1).to(mel.scalar_type());
 
   at::Tensor x = at::conv1d(mel, conv_pre_weight_, conv_pre_bias_, /*stride=*/1, /*padding=*/3);  // [B, C0, F]
   for (int64_t i = 0; i < stages; ++i) {
@@ -290,6 +293,7 @@ at::Tensor HiftModel::decode(const at::Tensor& mel, const at::Tensor& source) co
   x = at::leaky_relu(x);  // default slope 0.01 here, not lrelu_slope
   x = at::conv1d(x, conv_post_weight_, conv_post_bias_, /*stride=*/1, /*padding=*/3);  // [B, 2 bins, frames]
 
+  x = x.to(at::kFloat);
   at::Tensor magnitude = at::exp(x.narrow(1, 0, bins));
   at::Tensor phase = at::sin(x.narrow(1, bins, bins));  // the reference's sin of the raw channel
   // _istft

@@ -3,6 +3,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+
 #include <atomic>
 #include <cstdint>
 #include <vector>
@@ -17,6 +21,48 @@
 
 namespace chatterbox {
 namespace {
+
+// Runs fn(b0, b1) over [0, blocks) on at::get_num_threads() threads: this one plus tasks on
+// libtorch's inter-op pool (at::launch). Not at::parallel_for: its OpenMP body is an inline
+// template that compiles to a serial loop unless the including file is built with -fopenmp, which
+// the engine is not.
+template <typename Fn>
+void run_split(int64_t blocks, const Fn& fn) {
+  const int64_t threads = std::min<int64_t>(at::get_num_threads(), blocks);
+  if (threads <= 1) {
+    fn(0, blocks);
+    return;
+  }
+  const int64_t chunk = (blocks + threads - 1) / threads;
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t remaining = threads - 1;
+  std::exception_ptr error;
+  for (int64_t t = 1; t < threads; ++t) {
+    const int64_t b0 = t * chunk, b1 = std::min(blocks, b0 + chunk);
+    at::launch([&, b0, b1] {
+      std::exception_ptr e;
+      try {
+        if (b0 < b1) fn(b0, b1);
+      } catch (...) {
+        e = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (e && !error) error = e;
+      if (--remaining == 0) cv.notify_one();
+    });
+  }
+  std::exception_ptr own;
+  try {
+    fn(0, std::min(blocks, chunk));
+  } catch (...) {
+    own = std::current_exception();
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return remaining == 0; });
+  if (own) std::rethrow_exception(own);
+  if (error) std::rethrow_exception(error);
+}
 
 #ifdef CHATTERBOX_X86
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
@@ -131,7 +177,7 @@ void run_kernel(const W* w, const float* x, float* y, int64_t M, int64_t K, int6
   // both threads get equal shares of every matrix in T3 (N >= 1024).
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (N + kBlock - 1) / kBlock;
-  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+  run_split(blocks, [&](int64_t b0, int64_t b1) {
     const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
     switch (M) {
       case 1: kernel_rows<1>(w, x, y, K, N, n0, n1); break;
@@ -153,7 +199,7 @@ void run_bf16_pairs(const c10::BFloat16* w, const float* x, float* y, int64_t M,
     }
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (N + kBlock - 1) / kBlock;
-  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+  run_split(blocks, [&](int64_t b0, int64_t b1) {
     const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
     switch (M) {
       case 1: kernel_rows_bf16_pairs<1>(w, xe, xo, y, K, N, n0, n1); break;

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 
 #include <atomic>
@@ -22,10 +23,20 @@
 namespace chatterbox {
 namespace {
 
-// Runs fn(b0, b1) over [0, blocks) on at::get_num_threads() threads: this one plus tasks on
+// Runs fn(b0, b1) over [0, blocks) on up to at::get_num_threads() threads: this one plus tasks on
 // libtorch's inter-op pool (at::launch). Not at::parallel_for: its OpenMP body is an inline
 // template that compiles to a serial loop unless the including file is built with -fopenmp, which
-// the engine is not.
+// the engine is not. A part whose pool task has not started when this thread is done with its own
+// is taken back and run here, so a busy or single-threaded pool (or a call from inside a pool
+// task) costs time, never a deadlock.
+struct SplitState {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<char> claimed;  // per part, under mu
+  int64_t active = 0;         // parts claimed by pool tasks and still running, under mu
+  std::exception_ptr error;
+};
+
 template <typename Fn>
 void run_split(int64_t blocks, const Fn& fn) {
   const int64_t threads = std::min<int64_t>(at::get_num_threads(), blocks);
@@ -34,34 +45,43 @@ void run_split(int64_t blocks, const Fn& fn) {
     return;
   }
   const int64_t chunk = (blocks + threads - 1) / threads;
-  std::mutex mu;
-  std::condition_variable cv;
-  int64_t remaining = threads - 1;
-  std::exception_ptr error;
+  auto state = std::make_shared<SplitState>();
+  state->claimed.assign(size_t(threads), 0);
+  state->claimed[0] = 1;
   for (int64_t t = 1; t < threads; ++t) {
     const int64_t b0 = t * chunk, b1 = std::min(blocks, b0 + chunk);
-    at::launch([&, b0, b1] {
+    // The task may start after run_split returned (its part taken back): it then touches only
+    // the shared state, never fn.
+    at::launch([state, t, b0, b1, &fn] {
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        if (state->claimed[t]) return;
+        state->claimed[t] = 1;
+        ++state->active;
+      }
       std::exception_ptr e;
       try {
         if (b0 < b1) fn(b0, b1);
       } catch (...) {
         e = std::current_exception();
       }
-      std::lock_guard<std::mutex> lock(mu);
-      if (e && !error) error = e;
-      if (--remaining == 0) cv.notify_one();
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (e && !state->error) state->error = e;
+      if (--state->active == 0) state->cv.notify_all();
     });
   }
-  std::exception_ptr own;
-  try {
-    fn(0, std::min(blocks, chunk));
-  } catch (...) {
-    own = std::current_exception();
+  fn(0, std::min(blocks, chunk));
+  for (int64_t t = 1; t < threads; ++t) {
+    bool mine = false;
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (!state->claimed[t]) state->claimed[t] = mine = 1;
+    }
+    if (mine) fn(t * chunk, std::min(blocks, (t + 1) * chunk));
   }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return remaining == 0; });
-  if (own) std::rethrow_exception(own);
-  if (error) std::rethrow_exception(error);
+  std::unique_lock<std::mutex> lock(state->mu);
+  state->cv.wait(lock, [&] { return state->active == 0; });
+  if (state->error) std::rethrow_exception(state->error);
 }
 
 #ifdef CHATTERBOX_X86

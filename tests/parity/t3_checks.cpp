@@ -1,6 +1,7 @@
 // Parity checks for T3 (src/t3/): fixtures t3_cond, t3_forward, t3_inference, and the token
 // post-processing recorded in e2e. See parity.h.
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <map>
@@ -194,8 +195,11 @@ PARITY_CHECK(t3_small_linear) {
   c10::InferenceMode guard;
   at::manual_seed(3);
   double worst = 0.0;
+  const int saved_threads = at::get_num_threads();
+  for (int threads : {1, 2, 3}) {
+  at::set_num_threads(threads);  // the kernel splits its rows over these
   for (int64_t rows : {1, 2, 3, 4}) {
-    for (auto nk : std::vector<std::pair<int64_t, int64_t>>{{192, 64}, {67, 1024}, {130, 100}, {33, 40}}) {
+    for (auto nk : std::vector<std::pair<int64_t, int64_t>>{{192, 64}, {67, 1024}, {130, 100}, {33, 40}, {3072, 1024}}) {
       at::Tensor w = at::randn({nk.first, nk.second});
       at::Tensor x = at::randn({rows, 1, nk.second});
       for (bool bf16 : {false, true}) {
@@ -206,5 +210,7 @@ PARITY_CHECK(t3_small_linear) {
       }
     }
   }
+  }
+  at::set_num_threads(saved_threads);
   ctx.report("t3:small_linear kernel vs at::linear (max rel err)", worst, 1e-5, worst <= 1e-5);
 }

@@ -78,7 +78,7 @@ class StreamingUtterance : public Utterance {
     sampling.max_new_tokens = params.max_tokens;
     sampling.seed = seed;
     sampling.validate();
-    decoder_ = std::make_unique<ChunkDecoder>(*model_->flow, *model_->hift, conditioning(),
+    decoder_ = std::make_unique<ChunkDecoder>(model_->s3gen->flow(), model_->s3gen->hift(), conditioning(),
                                               planner_.schedule(), params.cfm_steps, seed + 1);
     t3_thread_ = std::thread([this, tokens = std::move(text_tokens), sampling] { run_t3(tokens, sampling); });
   }

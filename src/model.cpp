@@ -52,14 +52,8 @@ std::shared_ptr<const LoadedModel> load_model(const EngineConfig& config) {
     model->t3 = T3Model::load(std::make_shared<const SafetensorsFile>(model->files.t3),
                               T3Config::from_json(model->files.t3_config), model->options);
 
-    WeightReader s3gen(std::make_shared<const SafetensorsFile>(model->files.s3gen), model->options);
-    WeightReader flow_weights = s3gen.scoped("flow.");
-    model->flow = std::make_shared<const FlowModel>(
-        FlowModel::load(flow_weights, FlowConfig::from_json(model->files.s3gen_config), model->options));
-    model->hift = std::make_shared<const HiftModel>(
-        HiftModel::load(s3gen.scoped("mel2wav."), HiftConfig::from_json(model->files.s3gen_config)));
-    s3gen.finish();
-
+    model->s3gen = S3GenModel::load(std::make_shared<const SafetensorsFile>(model->files.s3gen),
+                                    model->files.s3gen_config, model->options);
     model->builtin_voice = load_conds(model->files.conds, model->options);
   } catch (...) {
     rethrow_as_engine_error("loading the model in " + model->files.dir);

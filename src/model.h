@@ -10,8 +10,7 @@
 
 #include "engine.h"
 #include "io/model_dir.h"
-#include "s3gen/flow.h"
-#include "s3gen/hift.h"
+#include "s3gen/s3gen.h"
 #include "t3/t3.h"
 #include "text/tokenizer.h"
 #include "voice/conditioning.h"
@@ -26,8 +25,7 @@ struct LoadedModel {
   c10::TensorOptions options;
   TextTokenizer tokenizer;
   std::shared_ptr<const T3Model> t3;
-  std::shared_ptr<const FlowModel> flow;
-  std::shared_ptr<const HiftModel> hift;
+  std::shared_ptr<const S3GenModel> s3gen;  // flow + HiFT
   VoiceConditioning builtin_voice;  // conds.pt
 };
 

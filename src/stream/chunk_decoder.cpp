@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "s3gen/s3gen.h"
 
 namespace chatterbox {
 namespace {
@@ -23,14 +24,6 @@ std::vector<float> to_vector(const at::Tensor& wav) {
 
 }  // namespace
 
-at::Tensor trim_fade_window(c10::TensorOptions options) {
-  const int64_t n_trim = kSampleRate / 50;  // 20 ms
-  at::Tensor fade = at::zeros({2 * n_trim}, options.dtype(at::kFloat));
-  // (cos(linspace(pi, 0, n_trim)) + 1) / 2, as the reference writes it.
-  fade.slice(0, n_trim).copy_((at::cos(at::linspace(M_PI, 0.0, n_trim, options.dtype(at::kFloat))) + 1) / 2);
-  return fade.to(options);
-}
-
 ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
                            const ChunkSchedule& schedule, int cfm_steps, uint64_t seed)
     : flow_(flow),
@@ -41,7 +34,8 @@ ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const V
       cfm_steps_(cfm_steps),
       noise_(FlowNoise::seeded(seed)),
       hift_random_(seed ^ 0x9e3779b97f4a7c15ull),
-      prompt_frames_(voice.prompt_feat.size(1)) {}
+      prompt_frames_(voice.prompt_feat.size(1)),
+      trim_fade_(make_trim_fade(kSampleRate, flow.options())) {}
 
 at::Tensor ChunkDecoder::flow_mel(const std::vector<int64_t>& tokens, int begin, int end, bool finalize) {
   const auto options = flow_.options();
@@ -68,16 +62,11 @@ at::Tensor ChunkDecoder::crossfade_into(const at::Tensor& wav, const at::Tensor&
 }
 
 void ChunkDecoder::emit(const at::Tensor& wav_in, std::vector<float>& out) {
-  at::Tensor wav = wav_in;
-  const int64_t fade_len = 2 * (kSampleRate / 50);
-  if (emitted_samples_ < fade_len && wav.size(0) > 0) {
-    const int64_t n = std::min(fade_len - emitted_samples_, wav.size(0));
-    wav = wav.clone();
-    wav.slice(0, 0, n).mul_(trim_fade_window(wav.options()).slice(0, emitted_samples_, emitted_samples_ + n));
-  }
+  at::Tensor wav = wav_in.unsqueeze(0).clone();  // [1, S]
+  apply_trim_fade(wav, trim_fade_, emitted_samples_);  // only the utterance's first 960 samples
   std::vector<float> samples = to_vector(wav);
   out.insert(out.end(), samples.begin(), samples.end());
-  emitted_samples_ += wav.size(0);
+  emitted_samples_ += wav.size(1);
 }
 
 std::vector<float> ChunkDecoder::decode(const ChunkPlan& plan, const std::vector<int64_t>& tokens) {

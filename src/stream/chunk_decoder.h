@@ -50,7 +50,7 @@ class ChunkDecoder {
  private:
   // Flow on tokens[begin, end) after the voice prompt, with this utterance's noise columns.
   at::Tensor flow_mel(const std::vector<int64_t>& tokens, int begin, int end, bool finalize);  // [1, 80, F]
-  // Appends `wav` to `out`, applying the start-of-utterance trim/fade to the first samples.
+  // Appends `wav` [S] to `out`, applying the start-of-utterance trim/fade to the first samples.
   void emit(const at::Tensor& wav, std::vector<float>& out);
   // out[0:n] = wav[0:n] * fade_in + tail[0:n] * fade_out, n = tail length (tail and wav start
   // at the same sample).
@@ -65,6 +65,7 @@ class ChunkDecoder {
   FlowNoise noise_;          // absolute mel frames, prompt frames first
   HiftRandom hift_random_;   // absolute output samples
   int64_t prompt_frames_;    // Fp = voice.prompt_feat.size(1)
+  at::Tensor trim_fade_;     // [960] start-of-utterance trim/fade
 
   // Stitching state.
   int64_t emitted_samples_ = 0;  // samples released so far (for the trim/fade)
@@ -73,9 +74,5 @@ class ChunkDecoder {
   int64_t anchor_sample_ = 0;    // context/overlap-add: where the next call's phase meets this one's,
   at::Tensor anchor_cycles_;     //   and the phase there [1, H, 1] (cycles)
 };
-
-// The start-of-utterance trim/fade (S3Gen.inference): 480 zeros then a 480-sample raised-cosine
-// fade-in, multiplied onto the first 960 samples.
-at::Tensor trim_fade_window(c10::TensorOptions options);
 
 }  // namespace chatterbox

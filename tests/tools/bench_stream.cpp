@@ -61,7 +61,7 @@ double run_sequential(const LoadedModel& model, const std::vector<std::string>& 
                       model.tokenizer.encode_for_t3(punc_norm(text)), sp);
     while (!session.finished()) session.step();
     std::vector<int64_t> tokens = t3_tokens_for_s3gen(session.tokens());
-    ChunkDecoder decoder(*model.flow, *model.hift, model.builtin_voice, ChunkSchedule(), params.cfm_steps,
+    ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, ChunkSchedule(), params.cfm_steps,
                          uint64_t(params.seed));
     decoder.decode_offline(tokens);
   }
@@ -86,7 +86,7 @@ double first_chunk_floor(const LoadedModel& model, const std::string& text, cons
   }
   const double t3_seconds = bench::now_seconds() - t0;
   ChunkPlanner planner(schedule);
-  ChunkDecoder decoder(*model.flow, *model.hift, model.builtin_voice, planner.schedule(), params.cfm_steps,
+  ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(), params.cfm_steps,
                        uint64_t(params.seed));
   ChunkPlan plan;
   planner.next(int(tokens.size()), session.finished(), plan);

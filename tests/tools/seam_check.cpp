@@ -49,7 +49,7 @@ struct Streamed {
 Streamed stream(const LoadedModel& model, const std::vector<int64_t>& tokens, const ChunkSchedule& schedule,
                 int cfm_steps, uint64_t seed, const at::Tensor& offline_mel = at::Tensor()) {
   ChunkPlanner planner(schedule);
-  ChunkDecoder decoder(*model.flow, *model.hift, model.builtin_voice, planner.schedule(), cfm_steps, seed);
+  ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(), cfm_steps, seed);
   Streamed out;
   ChunkPlan plan;
   // All tokens exist from the start, but chunk decisions depend only on token counts, so the
@@ -167,10 +167,10 @@ int main(int argc, char** argv) {
     config.device = "cpu";
     auto model = load_model(config);
     at::Generator gen = at::detail::createCPUGenerator(seed);
-    at::Tensor ids = at::randint(0, model->flow->config().vocab_size, {n_tokens}, gen, at::kLong);
+    at::Tensor ids = at::randint(0, model->s3gen->flow().config().vocab_size, {n_tokens}, gen, at::kLong);
     std::vector<int64_t> tokens(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + n_tokens);
 
-    ChunkDecoder offline_decoder(*model->flow, *model->hift, model->builtin_voice, defaults, cfm_steps, seed);
+    ChunkDecoder offline_decoder(model->s3gen->flow(), model->s3gen->hift(), model->builtin_voice, defaults, cfm_steps, seed);
     at::Tensor offline_mel;
     const std::vector<float> offline = offline_decoder.decode_offline(tokens, &offline_mel);
     S3GenMel mel(at::TensorOptions().dtype(at::kFloat));

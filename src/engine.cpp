@@ -80,6 +80,7 @@ class StreamingUtterance : public Utterance {
     sampling.validate();
     decoder_ = std::make_unique<ChunkDecoder>(model_->s3gen->flow(), model_->s3gen->hift(), conditioning(),
                                               planner_.schedule(), params.cfm_steps, seed + 1);
+    decoder_->set_cancel_flag(&cancel_flag_);
     t3_thread_ = std::thread([this, tokens = std::move(text_tokens), sampling] { run_t3(tokens, sampling); });
   }
 
@@ -109,6 +110,9 @@ class StreamingUtterance : public Utterance {
       const auto t0 = std::chrono::steady_clock::now();
       try {
         chunk.samples = decoder_->decode(plan, tokens);
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::kCancelled) return false;
+        throw;
       } catch (...) {
         rethrow_as_engine_error("S3Gen");
       }
@@ -127,6 +131,7 @@ class StreamingUtterance : public Utterance {
   }
 
   void cancel() override {
+    cancel_flag_ = true;  // reaches a flow call in progress
     std::lock_guard<std::mutex> lock(mutex_);
     cancelled_ = true;
     tokens_cv_.notify_all();
@@ -200,6 +205,7 @@ class StreamingUtterance : public Utterance {
   std::unique_ptr<ChunkDecoder> decoder_;  // used by the S3Gen stage only
   std::chrono::steady_clock::time_point started_;
   std::thread t3_thread_;
+  std::atomic<bool> cancel_flag_{false};  // read by the S3Gen stage inside model calls
 
   mutable std::mutex mutex_;  // protects everything below
   std::condition_variable tokens_cv_;  // T3 -> S3Gen: tokens appended, done, error, cancel

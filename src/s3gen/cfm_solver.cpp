@@ -1,6 +1,8 @@
 // Euler sampler with classifier-free guidance: see cfm_solver.h.
 #include "s3gen/cfm_solver.h"
 
+#include "common/error.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -17,7 +19,7 @@ at::Tensor cfm_t_span(int64_t n_timesteps, bool cosine, c10::TensorOptions optio
 at::Tensor solve_euler_cfg(const ConditionalDecoder& estimator, const at::Tensor& z, const at::Tensor& mask,
                            const at::Tensor& mu, const at::Tensor& spks, const at::Tensor& cond,
                            const at::Tensor& t_span, double cfg_rate, CfmStepTrace* step0,
-                           at::Tensor* x_after_each_step) {
+                           at::Tensor* x_after_each_step, const std::atomic<bool>* cancel) {
   const int64_t frames = z.size(2);
   const int64_t n_steps = t_span.size(0) - 1;
   const auto opts = z.options();
@@ -42,6 +44,7 @@ at::Tensor solve_euler_cfg(const ConditionalDecoder& estimator, const at::Tensor
   if (x_after_each_step) trace_steps = at::empty({n_steps, z.size(1), frames}, opts);
 
   for (int64_t k = 0; k < n_steps; ++k) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(ErrorKind::kCancelled, "flow cancelled");
     const float t = t_values[k];
     const float dt = t_values[k + 1] - t;
     x_in.copy_(x.expand({2, x.size(1), frames}));

@@ -6,6 +6,8 @@
 //     x += dt * ((1 + gamma) v_c - gamma v_u)
 #pragma once
 
+#include <atomic>
+
 #include <ATen/Tensor.h>
 #include <c10/core/TensorOptions.h>
 
@@ -31,10 +33,11 @@ at::Tensor cfm_t_span(int64_t n_timesteps, bool cosine, c10::TensorOptions optio
 
 // Runs the Euler loop from z. z, mu, cond [1, 80, F]; mask [1, 1, F]; spks [1, 80];
 // t_span [n + 1]. Returns x [1, 80, F]. `step0` (if given) receives the first step's estimator
-// inputs/outputs, `x_after_each_step` (if given) [n, 80, F].
+// inputs/outputs, `x_after_each_step` (if given) [n, 80, F]. `cancel` (if given) is polled
+// before every step: when set, throws Error(kCancelled), so a flush waits for one step at most.
 at::Tensor solve_euler_cfg(const ConditionalDecoder& estimator, const at::Tensor& z, const at::Tensor& mask,
                            const at::Tensor& mu, const at::Tensor& spks, const at::Tensor& cond,
                            const at::Tensor& t_span, double cfg_rate, CfmStepTrace* step0 = nullptr,
-                           at::Tensor* x_after_each_step = nullptr);
+                           at::Tensor* x_after_each_step = nullptr, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace chatterbox

@@ -128,7 +128,7 @@ at::Tensor FlowModel::project_speaker(const at::Tensor& embedding) const {
 
 at::Tensor FlowModel::inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
                                 bool finalize, const FlowNoise& noise, int n_timesteps,
-                                FlowTrace* trace) const {
+                                FlowTrace* trace, const std::atomic<bool>* cancel) const {
   const auto& c = config_;
   const auto opts = input_embedding_.options();
   auto check_tokens = [&](const at::Tensor& t, const char* what) {
@@ -189,7 +189,7 @@ at::Tensor FlowModel::inference(const VoiceConditioning& voice, const at::Tensor
   at::Tensor t_span = cfm_t_span(steps, c.cosine_t_schedule, opts);
   at::Tensor x = solve_euler_cfg(estimator_, z, mask, mu, spks, cond, t_span, c.inference_cfg_rate,
                                  trace ? &trace->step0 : nullptr,
-                                 trace ? &trace->x_after_each_step : nullptr);
+                                 trace ? &trace->x_after_each_step : nullptr, cancel);
   if (trace) {
     trace->encoder_proj_out = proj;
     trace->cfm_mu = mu;

@@ -15,6 +15,7 @@
 #include <ATen/Tensor.h>
 #include <c10/core/TensorOptions.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -94,10 +95,11 @@ class FlowModel {
   //     look-ahead is not complete yet (streaming); true keeps everything (offline TTS).
   //   noise: start point, absolute frames 0..F'-1 are used.
   //   n_timesteps: Euler steps (<= 0: the config's value).
+  //   cancel: polled between Euler steps; when set, throws Error(kCancelled).
   // Returns the mel of the generated part, [1, 80, F' - Fp], on the model's device.
   at::Tensor inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
                        bool finalize, const FlowNoise& noise, int n_timesteps,
-                       FlowTrace* trace = nullptr) const;
+                       FlowTrace* trace = nullptr, const std::atomic<bool>* cancel = nullptr) const;
 
   // spk_embed_affine_layer(L2-normalised x-vector): [1, 192] -> [1, 80]
   at::Tensor project_speaker(const at::Tensor& embedding) const;

@@ -49,7 +49,7 @@ at::Tensor ChunkDecoder::flow_mel(const std::vector<int64_t>& tokens, int begin,
   at::Tensor noise = at::cat({noise_.frames(0, prompt_frames_),
                               noise_.frames(prompt_frames_ + 2 * int64_t(begin), prompt_frames_ + 2 * int64_t(end))},
                              2);
-  return flow_.inference(voice_, window, finalize, FlowNoise::injected(noise), cfm_steps_);
+  return flow_.inference(voice_, window, finalize, FlowNoise::injected(noise), cfm_steps_, nullptr, cancel_);
 }
 
 at::Tensor ChunkDecoder::crossfade_into(const at::Tensor& wav, const at::Tensor& tail) const {

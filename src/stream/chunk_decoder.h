@@ -13,6 +13,7 @@
 
 #include <ATen/Tensor.h>
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -34,6 +35,9 @@ class ChunkDecoder {
 
   ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
                const ChunkSchedule& schedule, int cfm_steps, uint64_t seed);
+
+  // Makes decode() stop between two flow steps (throws Error(kCancelled)) once `*flag` is set.
+  void set_cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; }
 
   // Decodes `plan` (from ChunkPlanner) given all generated speech tokens so far (< 6561) and
   // returns the audio it releases: 24 kHz mono. The last plan also flushes the held-back tail.
@@ -62,6 +66,7 @@ class ChunkDecoder {
   StitchMode mode_;
   int overlap_tokens_;
   int cfm_steps_;
+  const std::atomic<bool>* cancel_ = nullptr;
   FlowNoise noise_;          // absolute mel frames, prompt frames first
   HiftRandom hift_random_;   // absolute output samples
   int64_t prompt_frames_;    // Fp = voice.prompt_feat.size(1)

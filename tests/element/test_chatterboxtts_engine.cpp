@@ -5,6 +5,7 @@
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,78 @@ GST_START_TEST(test_tiny_model_speaks) {
 }
 GST_END_TEST;
 
+/* Speaks `text` on the tiny model with `voice` ("" = built-in) and returns the audio bytes. */
+static std::vector<guint8> speak_with_voice(const std::string& voice, const char* text) {
+  GstElement* e = gst_element_factory_make("chatterboxtts", NULL);
+  g_object_set(e, "model-path", CHATTERBOX_TINY_MODEL_DIR, "device", "cpu", "max-tokens", 20,
+               "seed", (gint64)3, "voice", voice.c_str(), NULL);
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  gst_harness_set_live(h, FALSE);
+  gst_harness_set_src_caps_str(h, "text/x-raw,format=utf8");
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_new_memdup(text, strlen(text))), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<guint8> audio;
+  GstBuffer* buf = NULL;
+  while (gst_harness_pull_until_eos(h, &buf) && buf) {
+    GstMapInfo map;
+    fail_unless(gst_buffer_map(buf, &map, GST_MAP_READ));
+    audio.insert(audio.end(), map.data, map.data + map.size);
+    gst_buffer_unmap(buf, &map);
+    gst_buffer_unref(buf);
+  }
+  gst_harness_teardown(h);
+  return audio;
+}
+
+/* Writes 3 s of a harmonic tone encoded by `encoder` (a gst-launch fragment) to `path`. */
+static void make_reference(const std::string& path, const char* encoder) {
+  gchar* desc = g_strdup_printf(
+      "audiotestsrc wave=saw freq=150 volume=0.3 num-buffers=30 samplesperbuffer=2400 "
+      "! audio/x-raw,rate=24000,channels=1 ! audioconvert ! %s ! filesink location=%s",
+      encoder, path.c_str());
+  GError* err = NULL;
+  GstElement* pipeline = gst_parse_launch(desc, &err);
+  g_free(desc);
+  fail_unless(pipeline != NULL && err == NULL, "%s", err ? err->message : "");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* msg = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND,
+                                               (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != NULL && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+
+/* Voice cloning end to end: a reference made by GStreamer (WAV, FLAC, Ogg Vorbis) is decoded
+ * by the element and conditions the real engine; the audio differs from the built-in voice. */
+GST_START_TEST(test_tiny_model_clones_voice_from_files) {
+  std::string dir = temp_dir();
+  g_setenv("CHATTERBOX_VOICE_CACHE", dir.c_str(), TRUE);
+  const std::vector<guint8> builtin = speak_with_voice("", "Hello.");
+  fail_unless(!builtin.empty());
+  const char* encoders[][2] = {{"ref.wav", "wavenc"},
+                               {"ref.flac", "flacenc"},
+                               {"ref.ogg", "vorbisenc ! oggmux"}};
+  for (const auto& enc : encoders) {
+    const std::string path = dir + "/" + enc[0];
+    make_reference(path, enc[1]);
+    const std::vector<guint8> cloned = speak_with_voice(path, "Hello.");
+    fail_unless(!cloned.empty(), "no audio with voice %s", enc[0]);
+    fail_unless(cloned != builtin, "voice %s did not change the audio", enc[0]);
+    g_unlink(path.c_str());
+  }
+  g_unsetenv("CHATTERBOX_VOICE_CACHE");
+  GDir* d = g_dir_open(dir.c_str(), 0, NULL);
+  const gchar* name;
+  while (d && (name = g_dir_read_name(d))) g_unlink((dir + "/" + name).c_str());
+  if (d) g_dir_close(d);
+  g_rmdir(dir.c_str());
+}
+GST_END_TEST;
+
 static Suite* chatterboxtts_engine_suite(void) {
   GST_ELEMENT_REGISTER(chatterboxtts, NULL);
   Suite* s = suite_create("chatterboxtts-engine");
@@ -108,6 +181,7 @@ static Suite* chatterboxtts_engine_suite(void) {
   tcase_add_test(tc, test_missing_model_files);
   tcase_add_test(tc, test_truncated_model_file);
   tcase_add_test(tc, test_tiny_model_speaks);
+  tcase_add_test(tc, test_tiny_model_clones_voice_from_files);
   return s;
 }
 

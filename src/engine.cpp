@@ -109,6 +109,7 @@ class StreamingUtterance : public Utterance {
         if (t3_error_) std::rethrow_exception(t3_error_);
         if (!planner_.next(int(tokens_.size()), t3_done_, plan)) continue;
         tokens = tokens_;  // a snapshot: T3 keeps appending meanwhile
+        first_chunk_in_flight_ = stats_.first_audio_seconds == 0 && !plan.last;
       }
       space_cv_.notify_all();  // the planner consumed tokens: T3 may go on
       const auto t0 = std::chrono::steady_clock::now();
@@ -122,6 +123,10 @@ class StreamingUtterance : public Utterance {
       }
       chunk.last = plan.last;
       std::lock_guard<std::mutex> lock(mutex_);
+      if (first_chunk_in_flight_) {
+        first_chunk_in_flight_ = false;
+        space_cv_.notify_all();
+      }
       stats_.s3gen_busy_seconds += seconds_since(t0);
       stats_.audio_samples += int64_t(chunk.samples.size());
       if (plan.last) {
@@ -176,10 +181,15 @@ class StreamingUtterance : public Utterance {
                                size_t(std::max({params_.first_chunk_tokens, params_.chunk_tokens, params_.max_chunk_tokens}));
       while (!session.finished()) {
         {
-          // Back-pressure: stay at most queue_depth chunks ahead of S3Gen.
+          // Back-pressure: stay at most queue_depth chunks ahead of S3Gen. While the first chunk
+          // is being vocoded, T3 waits: on a CPU the two stages share the cores and the memory
+          // bus (a decode step streams all 2 GB of T3 weights), and the first audio matters more
+          // than the tokens of the second chunk, which T3 makes in a fraction of a chunk's S3Gen
+          // time.
           std::unique_lock<std::mutex> lock(mutex_);
           space_cv_.wait(lock, [&] {
-            return cancelled_ || tokens_.size() < size_t(planner_.emitted_tokens()) + max_ahead;
+            return cancelled_ || (!first_chunk_in_flight_ &&
+                                  tokens_.size() < size_t(planner_.emitted_tokens()) + max_ahead);
           });
           if (cancelled_) return;
         }
@@ -224,6 +234,7 @@ class StreamingUtterance : public Utterance {
   bool t3_done_ = false;
   bool cancelled_ = false;
   bool finished_ = false;
+  bool first_chunk_in_flight_ = false;  // S3Gen is making the first audio: T3 holds off
   std::exception_ptr t3_error_;
   UtteranceStats stats_;
 };

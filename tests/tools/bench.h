@@ -33,6 +33,10 @@ void emit(const std::string& case_name, const std::string& measure, double value
           nlohmann::json extra = nlohmann::json::object());
 
 double now_seconds();
+// The value of a "key=value" case argument, or `fallback`.
+std::string arg_value(const Options& options, const std::string& key, const std::string& fallback);
+double median(std::vector<double> values);
+bool file_exists(const std::string& path);
 // Seconds to stream `bytes` of memory once through a matrix-vector product (gemv), best of a few
 // runs: the memory-bandwidth floor for a step that must read that many weight bytes.
 double gemv_floor_seconds(double bytes);

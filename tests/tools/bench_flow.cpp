@@ -31,20 +31,11 @@ namespace {
 using chatterbox::FlowConfig;
 using chatterbox::FlowModel;
 
-std::string arg_value(const bench::Options& options, const std::string& key, const std::string& fallback) {
-  for (const auto& a : options.args) {
-    if (a.rfind(key + "=", 0) == 0) return a.substr(key.size() + 1);
-  }
-  return fallback;
-}
-
-bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
-
 // Random full-size flow weights (names/shapes from the real layout), scaled like trained ones:
 // weights ~ N(0, 1/fan_in), norms 1, biases 0, embeddings N(0, 1). Written once and reused.
 std::string random_full_flow_weights(const std::string& oracle_dir) {
   const std::string path = "/tmp/chatterbox-bench-flow-full.safetensors";
-  if (file_exists(path)) return path;
+  if (bench::file_exists(path)) return path;
   std::string layout_path = oracle_dir + "/real_checkpoint_layout.json";
   std::ifstream in(layout_path);
   if (!in) throw std::runtime_error("bench flow: no --model and no " + layout_path);
@@ -109,11 +100,6 @@ FlowFlops count_flops(const FlowConfig& c, int64_t tokens) {
   return f;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 BENCH_CASE(flow) {
@@ -121,13 +107,13 @@ BENCH_CASE(flow) {
   const auto tensor_options = at::TensorOptions().dtype(at::kFloat);
   std::string weights_path;
   nlohmann::json s3gen_json;
-  if (!options.model_dir.empty() && file_exists(options.model_dir + "/s3gen.safetensors")) {
+  if (!options.model_dir.empty() && bench::file_exists(options.model_dir + "/s3gen.safetensors")) {
     weights_path = options.model_dir + "/s3gen.safetensors";
     std::ifstream cfg(options.model_dir + "/s3gen.json");
     if (cfg) s3gen_json = nlohmann::json::parse(cfg);
   } else {
     const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
-    weights_path = random_full_flow_weights(arg_value(options, "oracle", env ? env : "/work/shared/oracle"));
+    weights_path = random_full_flow_weights(bench::arg_value(options, "oracle", env ? env : "/work/shared/oracle"));
   }
   const FlowConfig config = FlowConfig::from_json(s3gen_json);
   auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights_path);
@@ -142,11 +128,11 @@ BENCH_CASE(flow) {
   voice.prompt_token = at::randint(config.vocab_size, {1, 150}, at::TensorOptions().dtype(at::kLong));
   voice.prompt_feat = at::randn({1, 300, config.output_size}) - 5.0;
   voice.embedding = at::randn({1, config.spk_embed_dim});
-  const int steps = std::stoi(arg_value(options, "steps", std::to_string(config.n_timesteps)));
+  const int steps = std::stoi(bench::arg_value(options, "steps", std::to_string(config.n_timesteps)));
 
   std::vector<int64_t> counts;
   {
-    std::stringstream ss(arg_value(options, "tokens", "50,250"));
+    std::stringstream ss(bench::arg_value(options, "tokens", "50,250"));
     std::string item;
     while (std::getline(ss, item, ',')) counts.push_back(std::stoll(item));
   }
@@ -169,7 +155,7 @@ BENCH_CASE(flow) {
       total_s.push_back(bench::now_seconds() - t0);
       faults.push_back(static_cast<double>(bench::page_faults() - f0));
     }
-    const double total = median(total_s), enc = median(encoder_s);
+    const double total = bench::median(total_s), enc = bench::median(encoder_s);
     const double cfm_step = (total - enc) / steps;
     const double work = flops.encoder + steps * flops.cfm_step;
     nlohmann::json extra = common;
@@ -188,7 +174,7 @@ BENCH_CASE(flow) {
     flop_extra["gemm_gflops"] = gemm / 1e9;
     flop_extra["ratio"] = (work / total) / gemm;
     bench::emit("flow", "achieved_gflops", work / total / 1e9, "GFLOP/s", flop_extra);
-    bench::emit("flow", "page_faults_per_call", median(faults), "faults", extra);
+    bench::emit("flow", "page_faults_per_call", bench::median(faults), "faults", extra);
   }
   nlohmann::json rss = common;
   bench::emit("flow", "peak_rss_mb", bench::peak_rss_bytes() / 1048576.0, "MB", rss);

@@ -153,11 +153,6 @@ std::string write_random_hift(const HiftConfig& c) {
   return path;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 BENCH_CASE(hift) {
@@ -203,18 +198,18 @@ BENCH_CASE(hift) {
   const double flops = hift_flops(config, frames);
   const double gemm = bench::gemm_flops_per_second();
   const double floor_s = flops / gemm;
-  const double t = median(total);
+  const double t = bench::median(total);
   bench::emit("hift", "ms_per_audio_second", 1000.0 * t / audio_seconds, "ms/s",
               {{"audio_seconds", audio_seconds},
                {"total_s", t},
-               {"f0_s", median(t_f0)},
-               {"source_s", median(t_source)},
-               {"decode_s", median(t_decode)},
+               {"f0_s", bench::median(t_f0)},
+               {"source_s", bench::median(t_source)},
+               {"decode_s", bench::median(t_decode)},
                {"gflop", flops / 1e9},
                {"gemm_gflops", gemm / 1e9},
                {"floor_s", floor_s},
                {"ratio", t / floor_s},
-               {"page_faults", median(faults)},
+               {"page_faults", bench::median(faults)},
                {"peak_rss_mb", bench::peak_rss_bytes() / 1e6},
                {"weights", options.model_dir.empty() ? "random full-size (in memory)" : options.model_dir}});
 }
@@ -263,7 +258,7 @@ BENCH_CASE(s3gen) {
   const double gemm = bench::gemm_flops_per_second();
   const double flow_floor = flow_flops(fc, n_prompt + n_tokens, steps) / gemm;
   const double hift_floor = hift_flops(model->hift().config(), n_tokens * fc.token_mel_ratio) / gemm;
-  const double flow_s = median(t_flow), hift_s = median(t_hift), total = flow_s + hift_s;
+  const double flow_s = bench::median(t_flow), hift_s = bench::median(t_hift), total = flow_s + hift_s;
   bench::emit("s3gen", "rtf", total / audio_seconds, "s/s",
               {{"audio_seconds", audio_seconds},
                {"prompt_tokens", n_prompt},
@@ -277,6 +272,6 @@ BENCH_CASE(s3gen) {
                {"ratio", total / (flow_floor + hift_floor)},
                {"gemm_gflops", gemm / 1e9},
                {"load_s", load_s},
-               {"page_faults", median(faults)},
+               {"page_faults", bench::median(faults)},
                {"peak_rss_mb", bench::peak_rss_bytes() / 1e6}});
 }

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <algorithm>
 #include <map>
 
 #include "bench.h"
@@ -34,6 +36,20 @@ void emit(const std::string& case_name, const std::string& measure, double value
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+std::string arg_value(const Options& options, const std::string& key, const std::string& fallback) {
+  for (const auto& a : options.args)
+    if (a.rfind(key + "=", 0) == 0) return a.substr(key.size() + 1);
+  return fallback;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 
 double gemv_floor_seconds(double bytes) {
   // One square fp32 matrix of ~256 MB (bigger than any cache), streamed by at::mv; scale to bytes.

@@ -1,6 +1,7 @@
 // Streaming benchmarks (case `stream`): time to first audio and real-time factor through the
 // engine, against the compute floor of the first chunk measured in isolation in the same run,
-// and the pipelined engine against sequential T3-then-S3Gen.
+// and the pipelined engine against the same chunks run sequentially (T3, then S3Gen), and
+// against one offline S3Gen pass per utterance (no streaming: the first audio only at the end).
 //
 //   chatterbox-bench --model FULL_DIR stream [hello_tokens=60] [paragraph_tokens=250]
 #include <ATen/ATen.h>
@@ -17,12 +18,6 @@
 using namespace chatterbox;
 
 namespace {
-
-int arg_int(const bench::Options& options, const std::string& key, int fallback) {
-  for (const auto& a : options.args)
-    if (a.rfind(key + "=", 0) == 0) return std::atoi(a.c_str() + key.size() + 1);
-  return fallback;
-}
 
 struct RunResult {
   double ttfa = 0, total = 0, audio_seconds = 0, t3_busy = 0, s3gen_busy = 0;
@@ -48,9 +43,10 @@ RunResult run_engine(Engine& engine, const std::vector<std::string>& utterances,
   return r;
 }
 
-// The same work without overlap: all of T3, then S3Gen offline, per utterance.
+// The same work without overlap: all of T3, then S3Gen, per utterance. `chunked`: S3Gen in the
+// same chunks as the engine (the pipeline's work, run back to back); otherwise one offline pass.
 double run_sequential(const LoadedModel& model, const std::vector<std::string>& utterances,
-                      const SynthesisParams& params) {
+                      const SynthesisParams& params, bool chunked) {
   c10::InferenceMode guard;
   const double t0 = bench::now_seconds();
   for (const auto& text : utterances) {
@@ -61,9 +57,18 @@ double run_sequential(const LoadedModel& model, const std::vector<std::string>& 
                       model.tokenizer.encode_for_t3(punc_norm(text)), sp);
     while (!session.finished()) session.step();
     std::vector<int64_t> tokens = t3_tokens_for_s3gen(session.tokens());
-    ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, ChunkSchedule(), params.cfm_steps,
-                         uint64_t(params.seed));
-    decoder.decode_offline(tokens);
+    ChunkPlanner planner{ChunkSchedule()};
+    ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(),
+                         params.cfm_steps, uint64_t(params.seed));
+    if (!chunked) {
+      decoder.decode_offline(tokens);
+      continue;
+    }
+    ChunkPlan plan;
+    while (planner.next(int(tokens.size()), /*done=*/true, plan)) {
+      decoder.decode(plan, tokens);
+      if (plan.last) break;
+    }
   }
   return bench::now_seconds() - t0;
 }
@@ -110,20 +115,29 @@ BENCH_CASE(stream) {
       "The quick brown fox jumps over the lazy dog. Streaming speech should start quickly. "
       "And it should have no seams at all.";
 
-  params.max_tokens = arg_int(options, "hello_tokens", 60);
-  const double floor = first_chunk_floor(*model, hello, params);
-  RunResult r = run_engine(*engine, {hello}, params);
+  params.max_tokens = std::stoi(bench::arg_value(options, "hello_tokens", "60"));
+  // The machine is shared and noisy: alternate floor and engine runs and keep the best of each.
+  double floor = 1e30;
+  RunResult r;
+  r.ttfa = 1e30;
+  for (int i = 0; i < std::max(1, std::min(options.repeat, 2)); ++i) {
+    floor = std::min(floor, first_chunk_floor(*model, hello, params));
+    RunResult run = run_engine(*engine, {hello}, params);
+    if (run.ttfa < r.ttfa) r = run;
+  }
   bench::emit("stream", "ttfa_hello", r.ttfa, "s",
               {{"floor_s", floor}, {"ratio", r.ttfa / floor}, {"tokens", r.tokens}, {"rtf", r.total / r.audio_seconds},
                {"t3_busy_s", r.t3_busy}, {"s3gen_busy_s", r.s3gen_busy}, {"total_s", r.total},
                {"peak_rss_bytes", bench::peak_rss_bytes()}});
 
-  params.max_tokens = arg_int(options, "paragraph_tokens", 100);
+  params.max_tokens = std::stoi(bench::arg_value(options, "paragraph_tokens", "100"));
   auto sentences = engine->split(paragraph);
   RunResult p = run_engine(*engine, sentences, params);
-  const double sequential = run_sequential(*model, sentences, params);
+  const double sequential = run_sequential(*model, sentences, params, /*chunked=*/true);
+  const double offline = run_sequential(*model, sentences, params, /*chunked=*/false);
   bench::emit("stream", "paragraph_total", p.total, "s",
               {{"sentences", sentences.size()}, {"ttfa_s", p.ttfa}, {"rtf", p.total / p.audio_seconds},
                {"tokens", p.tokens}, {"sequential_total_s", sequential}, {"pipeline_speedup", sequential / p.total},
+               {"offline_total_s", offline},
                {"t3_busy_s", p.t3_busy}, {"s3gen_busy_s", p.s3gen_busy}, {"page_faults", bench::page_faults()}});
 }

@@ -38,19 +38,11 @@ namespace {
 using chatterbox::T3Config;
 using chatterbox::T3Model;
 
-std::string arg_value(const bench::Options& options, const std::string& key, const std::string& fallback) {
-  for (const auto& a : options.args)
-    if (a.rfind(key + "=", 0) == 0) return a.substr(key.size() + 1);
-  return fallback;
-}
-
-bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
-
 // Random full-size T3 weights (names/shapes from the real layout): projections N(0, 1/fan_in),
 // norms 1, biases 0, embeddings N(0, 0.5^2). Written once and reused.
 std::string random_full_t3_weights(const std::string& oracle_dir) {
   const std::string path = "/tmp/chatterbox-bench-t3-full.safetensors";
-  if (file_exists(path)) return path;
+  if (bench::file_exists(path)) return path;
   const std::string layout_path = oracle_dir + "/real_checkpoint_layout.json";
   std::ifstream in(layout_path);
   if (!in) throw std::runtime_error("bench t3: no --model and no " + layout_path);
@@ -94,10 +86,10 @@ std::vector<std::string> split(const std::string& s) {
 
 BENCH_CASE(t3) {
   c10::InferenceMode guard;
-  const int64_t text_len = std::stoll(arg_value(options, "text", "42"));
-  const int64_t prompt_len = std::stoll(arg_value(options, "prompt", "150"));
-  const int64_t tokens = std::stoll(arg_value(options, "tokens", "40"));
-  const auto variants = split(arg_value(options, "variants", "kernel,blas,rowmv,bf16"));
+  const int64_t text_len = std::stoll(bench::arg_value(options, "text", "42"));
+  const int64_t prompt_len = std::stoll(bench::arg_value(options, "prompt", "150"));
+  const int64_t tokens = std::stoll(bench::arg_value(options, "tokens", "40"));
+  const auto variants = split(bench::arg_value(options, "variants", "kernel,blas,rowmv,bf16"));
 
   std::string weights, config_path;
   if (!options.model_dir.empty()) {
@@ -105,10 +97,10 @@ BENCH_CASE(t3) {
     config_path = options.model_dir + "/t3_cfg.json";
   } else {
     const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
-    weights = random_full_t3_weights(arg_value(options, "oracle", env ? env : "/work/shared/oracle"));
+    weights = random_full_t3_weights(bench::arg_value(options, "oracle", env ? env : "/work/shared/oracle"));
   }
   nlohmann::json config_json;
-  if (!config_path.empty() && file_exists(config_path)) config_json = nlohmann::json::parse(std::ifstream(config_path));
+  if (!config_path.empty() && bench::file_exists(config_path)) config_json = nlohmann::json::parse(std::ifstream(config_path));
   const T3Config config = T3Config::from_json(config_json);
   auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights);
 
@@ -197,7 +189,7 @@ BENCH_CASE(t3) {
 // weight streamed and the ratio to the gemv floor for the same bytes.
 BENCH_CASE(t3_linear) {
   c10::InferenceMode guard;
-  const int rounds = std::stoi(arg_value(options, "rounds", "30"));
+  const int rounds = std::stoi(bench::arg_value(options, "rounds", "30"));
   const int64_t D = 1024, I = 4096;
   // Several layers' worth of distinct weights so nothing stays in cache between rounds.
   const int layers = 4;

@@ -31,14 +31,6 @@ namespace {
 using chatterbox::VoiceBuilder;
 using chatterbox::VoiceBuilderConfig;
 
-std::string arg_value(const bench::Options& options, const std::string& key, const std::string& fallback) {
-  for (const auto& a : options.args)
-    if (a.rfind(key + "=", 0) == 0) return a.substr(key.size() + 1);
-  return fallback;
-}
-
-bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
-
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   return in ? nlohmann::json::parse(in) : nlohmann::json();
@@ -49,7 +41,7 @@ nlohmann::json read_json(const std::string& path) {
 // and BN means 0). Written once and reused.
 std::string random_full_weights(const std::string& oracle_dir, const std::string& file,
                                 const std::vector<std::string>& prefixes, const std::string& path) {
-  if (file_exists(path)) return path;
+  if (bench::file_exists(path)) return path;
   const std::string layout_path = oracle_dir + "/real_checkpoint_layout.json";
   std::ifstream in(layout_path);
   if (!in) throw std::runtime_error("bench voice: no --model and no " + layout_path);
@@ -107,11 +99,6 @@ std::vector<float> synthetic_reference(double seconds, int sr) {
   return wav;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 BENCH_CASE(voice) {
@@ -119,8 +106,8 @@ BENCH_CASE(voice) {
   std::string ve_path, s3gen_path;
   nlohmann::json ve_json, s3gen_json, t3_json;
   bool random_weights = false;
-  if (!options.model_dir.empty() && file_exists(options.model_dir + "/ve.safetensors") &&
-      file_exists(options.model_dir + "/s3gen.safetensors")) {
+  if (!options.model_dir.empty() && bench::file_exists(options.model_dir + "/ve.safetensors") &&
+      bench::file_exists(options.model_dir + "/s3gen.safetensors")) {
     ve_path = options.model_dir + "/ve.safetensors";
     s3gen_path = options.model_dir + "/s3gen.safetensors";
     ve_json = read_json(options.model_dir + "/ve.json");
@@ -128,13 +115,13 @@ BENCH_CASE(voice) {
     t3_json = read_json(options.model_dir + "/t3_cfg.json");
   } else {
     const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
-    const std::string oracle = arg_value(options, "oracle", env ? env : "/work/shared/oracle");
+    const std::string oracle = bench::arg_value(options, "oracle", env ? env : "/work/shared/oracle");
     ve_path = random_full_weights(oracle, "ve.safetensors", {""}, "/tmp/chatterbox-bench-voice-ve-full.safetensors");
     s3gen_path = random_full_weights(oracle, "s3gen.safetensors", {"speaker_encoder.", "tokenizer."},
                                      "/tmp/chatterbox-bench-voice-s3gen-full.safetensors");
     random_weights = true;
   }
-  const double seconds = std::stod(arg_value(options, "seconds", "10"));
+  const double seconds = std::stod(bench::arg_value(options, "seconds", "10"));
   const std::vector<float> wav = synthetic_reference(seconds, 24000);
   const nlohmann::json extra = {{"reference_seconds", seconds}, {"random_weights", random_weights}};
 
@@ -167,8 +154,8 @@ BENCH_CASE(voice) {
   }
   nlohmann::json warm_extra = extra;
   warm_extra["page_faults_last"] = warm_faults;
-  warm_extra["rtf"] = median(warm) / seconds;
-  bench::emit("voice", "build_warm_ms", median(warm) * 1e3, "ms", warm_extra);
+  warm_extra["rtf"] = bench::median(warm) / seconds;
+  bench::emit("voice", "build_warm_ms", bench::median(warm) * 1e3, "ms", warm_extra);
 
   // Warm breakdown by stage, the same calls build_24k makes.
   c10::InferenceMode guard;
@@ -180,7 +167,7 @@ BENCH_CASE(voice) {
       fn();
       runs.push_back(bench::now_seconds() - s);
     }
-    bench::emit("voice", measure, median(runs) * 1e3, "ms", extra);
+    bench::emit("voice", measure, bench::median(runs) * 1e3, "ms", extra);
   };
   at::Tensor w16;
   time_ms("stage_resample_24k_to_16k_ms", [&] { w16 = chatterbox::resample(w24, 24000, 16000); });
@@ -204,7 +191,7 @@ BENCH_CASE(voice) {
 // full-size model with a synthetic 10 s reference. Reports token agreement and embedding changes.
 BENCH_CASE(voice_resampler) {
   const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
-  const std::string oracle = arg_value(options, "oracle", env ? env : "/work/shared/oracle");
+  const std::string oracle = bench::arg_value(options, "oracle", env ? env : "/work/shared/oracle");
   const auto tensor_options = at::TensorOptions().dtype(at::kFloat);
   struct Setup {
     std::string name, ve, s3gen;

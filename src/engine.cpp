@@ -30,9 +30,7 @@
 #include "text/tokenizer.h"
 #include "voice/voice_builder.h"
 
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,8 +38,6 @@
 
 namespace chatterbox {
 namespace {
-
-constexpr int kT3ThreadNice = 10;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -169,11 +165,6 @@ class StreamingUtterance : public Utterance {
   // as the reference's post-processing does after generation.
   void run_t3(const std::vector<int64_t>& text_tokens, const T3SamplingParams& sampling) {
     c10::InferenceMode inference_mode;
-#ifdef __linux__
-    // S3Gen is on the critical path to audio and T3 only has to stay ahead of it: on a busy CPU
-    // let the S3Gen stage win. (Linux nice values are per thread.)
-    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kT3ThreadNice);
-#endif
     try {
       T3Session session(model_->t3, conditioning(), params_.exaggeration, text_tokens, sampling);
       const int64_t start_speech = model_->t3->config().start_speech_token;

@@ -2,11 +2,8 @@
  * The element is registered statically from the gst/ static library; the fake is injected with
  * gst_chatterbox_tts_set_synthesizer_factory(). See fake_synthesizer.h for what it produces:
  * one 40 ms token (960 samples at 24 kHz) per character, 440 Hz sine at amplitude 0.5. */
-#include <gst/audio/audio.h>
-#include <gst/check/gstcheck.h>
-#include <gst/check/gstharness.h>
-#include <glib/gstdio.h>
-
+/* C++ and project headers first: gstcheck.h defines a `fail` macro that breaks standard
+ * headers (std::basic_ios::fail) included after it, which C++20 library headers do. */
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -17,6 +14,11 @@
 #include "fake_synthesizer.h"
 #include "gstchatterboxenums.h"
 #include "gstchatterboxtts.h"
+
+#include <gst/audio/audio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <glib/gstdio.h>
 
 using chatterbox::testing::FakeSynthesizer;
 

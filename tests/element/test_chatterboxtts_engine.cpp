@@ -1,15 +1,16 @@
 /* GstCheck tests of chatterboxtts with the REAL engine (chatterbox::Engine::load): model
  * loading errors, and a short utterance on the tiny random-weight model generated at build
  * time (CHATTERBOX_TINY_MODEL_DIR). No fake synthesizer here. */
-#include <gst/check/gstcheck.h>
-#include <gst/check/gstharness.h>
-#include <glib/gstdio.h>
-
+/* C++ and project headers before gstcheck.h (its `fail` macro breaks later standard headers). */
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "gstchatterboxtts.h"
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <glib/gstdio.h>
 
 static const char* const kModelFiles[] = {
     "t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json",

@@ -267,7 +267,8 @@ class EngineImpl : public Engine {
       auto it = voices_.find(key);
       if (it != voices_.end()) return it->second;
     }
-    const std::string disk_path = voice_cache_dir().empty() ? "" : voice_cache_dir() + "/" + key + ".pt";
+    const std::string cache_dir = voice_cache_dir();
+    const std::string disk_path = cache_dir.empty() ? "" : cache_dir + "/" + key + ".pt";
     std::shared_ptr<const VoiceImpl> voice;
     if (!disk_path.empty() && ::access(disk_path.c_str(), R_OK) == 0) {
       try {
@@ -287,7 +288,7 @@ class EngineImpl : public Engine {
       }
       if (!disk_path.empty()) {
         try {
-          ::mkdir(voice_cache_dir().c_str(), 0755);
+          ::mkdir(cache_dir.c_str(), 0755);
           const std::string tmp = disk_path + ".tmp" + std::to_string(::getpid());
           save_conds(voice->conditioning(), tmp);
           std::rename(tmp.c_str(), disk_path.c_str());  // atomic: readers never see half a file

@@ -33,7 +33,7 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
 
 }  // namespace
 
-PARITY_CHECK(flow_cfm_estimator) {
+PARITY_CHECK(flow_cfm_estimator, "fixtures/s3gen_cfm_estimator.safetensors") {
   const std::string fx = "s3gen_cfm_estimator";
   c10::InferenceMode guard;
   FlowModel model = load_flow(ctx);
@@ -55,7 +55,7 @@ PARITY_CHECK(flow_cfm_estimator) {
   ctx.report(fx + ":output(attention in 16-row blocks)", err, tol, err <= tol);
 }
 
-PARITY_CHECK(flow_inference) {
+PARITY_CHECK(flow_inference, "fixtures/s3gen_flow.safetensors") {
   const std::string fx = "s3gen_flow";
   c10::InferenceMode guard;
   FlowModel model = load_flow(ctx);
@@ -133,7 +133,7 @@ PARITY_CHECK(flow_inference) {
 
 // FlowNoise in seeded mode is indexed by absolute frame: any range reproduces the same values,
 // whatever was asked for before; different seeds differ; the draw looks like N(0, 1).
-PARITY_CHECK(flow_noise_absolute_frames) {
+PARITY_CHECK(flow_noise_absolute_frames, "") {
   c10::InferenceMode guard;
   FlowNoise a = FlowNoise::seeded(1234);
   FlowNoise b = FlowNoise::seeded(1234);

@@ -49,7 +49,7 @@ HiftRandom injected_draws(parity::Context& ctx, const std::string& fixture) {
 
 }  // namespace
 
-PARITY_CHECK(hift_stages) {
+PARITY_CHECK(hift_stages, "fixtures/s3gen_hift.safetensors") {
   const std::string fx = "s3gen_hift";
   c10::InferenceMode guard;
   HiftModel model = load_hift(ctx);
@@ -95,7 +95,7 @@ PARITY_CHECK(hift_stages) {
   ctx.report("hift:seeded_reproducible_and_empty_input", seeded_err, 0.0, seeded_err == 0.0 && empty_ok);
 }
 
-PARITY_CHECK(hift_random_seeded) {
+PARITY_CHECK(hift_random_seeded, "") {
   // Seeded draws depend only on (seed, absolute sample): any sub-range equals the matching slice
   // of a longer draw, across block boundaries; the phases are stable; another seed differs.
   c10::InferenceMode guard;
@@ -111,7 +111,7 @@ PARITY_CHECK(hift_random_seeded) {
   ctx.report("hift:random_reproducible_by_absolute_sample", err, 0.0, err == 0.0 && differs && in_range);
 }
 
-PARITY_CHECK(s3gen_inference) {
+PARITY_CHECK(s3gen_inference, "fixtures/s3gen_inference.safetensors") {
   // S3Gen.inference(speech_tokens, ref_dict=conds.gen): flow (finalize) -> HiFT -> trim/fade,
   // with the recorded CFM start noise and sine-source draws injected.
   const std::string fx = "s3gen_inference";
@@ -130,7 +130,7 @@ PARITY_CHECK(s3gen_inference) {
   ctx.mark_used(fx, "source_module.noise_randn_unused");
 }
 
-PARITY_CHECK(s3gen_e2e) {
+PARITY_CHECK(s3gen_e2e, "fixtures/e2e.safetensors") {
   // The body of ChatterboxTTS.generate after T3: token clean-up, then S3Gen.inference.
   const std::string fx = "e2e";
   c10::InferenceMode guard;

@@ -71,13 +71,16 @@ class Context {
 };
 
 using CheckFn = void (*)(Context&);
+// `requires_path` (relative to the oracle directory, e.g. "fixtures/t3_forward.safetensors") is
+// what makes a check belong to a fixture set: the runner runs it only where that file exists,
+// so one binary serves the English, Turbo and multilingual sets. "" = runs against every set.
 struct Register {
-  Register(const char* name, CheckFn fn);
+  Register(const char* name, const char* requires_path, CheckFn fn);
 };
 
 }  // namespace parity
 
-#define PARITY_CHECK(name)                                       \
-  static void name(parity::Context& ctx);                        \
-  static parity::Register parity_register_##name(#name, name);   \
+#define PARITY_CHECK(name, requires_path)                                       \
+  static void name(parity::Context& ctx);                                       \
+  static parity::Register parity_register_##name(#name, requires_path, name);   \
   static void name(parity::Context& ctx)

@@ -55,7 +55,7 @@ struct TapRecorder {
 
 }  // namespace
 
-PARITY_CHECK(t3_cond) {
+PARITY_CHECK(t3_cond, "fixtures/t3_cond.safetensors") {
   c10::InferenceMode guard;
   auto model = load_t3(ctx);
   chatterbox::VoiceConditioning voice = t3_voice(ctx);
@@ -74,7 +74,7 @@ PARITY_CHECK(t3_cond) {
              at::equal(via_voice, cond));
 }
 
-PARITY_CHECK(t3_forward) {
+PARITY_CHECK(t3_forward, "fixtures/t3_forward.safetensors") {
   c10::InferenceMode guard;
   auto model = load_t3(ctx);
   chatterbox::VoiceConditioning voice = t3_voice(ctx);
@@ -86,7 +86,7 @@ PARITY_CHECK(t3_forward) {
   ctx.compare("t3_forward", "hidden_states", out.hidden_states);
 }
 
-PARITY_CHECK(t3_inference) {
+PARITY_CHECK(t3_inference, "fixtures/t3_inference.safetensors") {
   c10::InferenceMode guard;
   T3Config config;
   auto model = load_t3(ctx, &config);
@@ -182,14 +182,14 @@ PARITY_CHECK(t3_inference) {
   }
 }
 
-PARITY_CHECK(t3_tokens_for_s3gen) {
+PARITY_CHECK(t3_tokens_for_s3gen, "fixtures/e2e.safetensors") {
   // ChatterboxTTS.generate: drop start/stop and ids >= 6561 before S3Gen.
   std::vector<int64_t> raw = to_vector(ctx.input("e2e", "t3_sampled_tokens"));
   std::vector<int64_t> out = chatterbox::t3_tokens_for_s3gen(raw);
   ctx.compare("e2e", "s3gen_input_tokens", at::tensor(out, at::kLong).unsqueeze(0));
 }
 
-PARITY_CHECK(t3_small_linear) {
+PARITY_CHECK(t3_small_linear, "") {
   // The decode kernel against at::linear, for fp32 and bf16-stored weights (bf16 compared with
   // the same rounded weights in fp32), with K not a multiple of 16 or 32 to cover the tails.
   c10::InferenceMode guard;

@@ -8,7 +8,7 @@
 #include "parity.h"
 #include "text/punc_norm.h"
 
-PARITY_CHECK(text_norm) {
+PARITY_CHECK(text_norm, "fixtures/text_norm.json") {
   const std::string path = ctx.dir() + "/fixtures/text_norm.json";
   std::ifstream in(path);
   if (!in) {

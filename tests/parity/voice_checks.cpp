@@ -69,7 +69,7 @@ void compare_tokens(parity::Context& ctx, const std::string& f, const std::strin
 
 }  // namespace
 
-PARITY_CHECK(voice_audio_frontend) {
+PARITY_CHECK(voice_audio_frontend, "fixtures/audio_frontend.safetensors") {
   const std::string f = "audio_frontend";
   at::Tensor ref24 = ctx.input(f, "ref_wav_24k");  // [1, S]
   ctx.compare(f, "ref_wav_16k", resample(ref24, 24000, 16000), parity::kModelOutput);
@@ -92,7 +92,7 @@ PARITY_CHECK(voice_audio_frontend) {
   ctx.compare(f, "ve_mel_16k.tone", ve_mel(tone16));
 }
 
-PARITY_CHECK(voice_encoder) {
+PARITY_CHECK(voice_encoder, "fixtures/voice_encoder.safetensors") {
   const std::string f = "voice_encoder";
   VoiceEncoder ve(VoiceEncoderConfig::from_json(ctx.weights_config("ve")), WeightReader(ctx.weights("ve"), kCpu));
   at::Tensor h_n, c_n;
@@ -114,7 +114,7 @@ PARITY_CHECK(voice_encoder) {
   report_close(ctx, f + ":wav.speaker_embed (end to end)", trace.speaker_embed, ctx.input(f, "wav.speaker_embed"));
 }
 
-PARITY_CHECK(voice_campplus) {
+PARITY_CHECK(voice_campplus, "fixtures/campplus.safetensors") {
   const std::string f = "campplus";
   Campplus cam(CampplusConfig::from_json(ctx.weights_config("s3gen")["speaker_encoder"]),
                WeightReader(ctx.weights("s3gen"), kCpu).scoped("speaker_encoder."));
@@ -124,7 +124,7 @@ PARITY_CHECK(voice_campplus) {
   ctx.compare(f, "wav.xvector", cam.inference(wav));
 }
 
-PARITY_CHECK(voice_s3tokenizer) {
+PARITY_CHECK(voice_s3tokenizer, "fixtures/s3tokenizer.safetensors") {
   const std::string f = "s3tokenizer";
   S3Tokenizer tok(S3TokenizerConfig::from_json(ctx.weights_config("s3gen")["tokenizer"]),
                   WeightReader(ctx.weights("s3gen"), kCpu).scoped("tokenizer."));
@@ -171,7 +171,7 @@ void compare_wav_tokens(parity::Context& ctx, const std::string& f, const std::s
 
 }  // namespace
 
-PARITY_CHECK(voice_s3gen_embed_ref) {
+PARITY_CHECK(voice_s3gen_embed_ref, "fixtures/s3gen_embed_ref.safetensors") {
   const std::string f = "s3gen_embed_ref";
   auto vb = oracle_voice_builder(ctx);
   S3GenReference ref = vb->embed_ref(ctx.input(f, "input_wav_24k"));
@@ -182,7 +182,7 @@ PARITY_CHECK(voice_s3gen_embed_ref) {
   ctx.compare(f, "prompt_token_len", at::tensor({ref.prompt_token.size(1)}, at::kLong));
 }
 
-PARITY_CHECK(voice_conds) {
+PARITY_CHECK(voice_conds, "fixtures/conds.safetensors") {
   const std::string f = "conds";
   auto vb = oracle_voice_builder(ctx);
   at::Tensor wav24 = ctx.input("audio_frontend", "ref_wav_24k").reshape({-1}).contiguous();
@@ -203,7 +203,7 @@ PARITY_CHECK(voice_conds) {
 }
 
 // Errors instead of crashes: silent and too-short references.
-PARITY_CHECK(voice_invalid_input) {
+PARITY_CHECK(voice_invalid_input, "fixtures/audio_frontend.safetensors") {
   auto vb = oracle_voice_builder(ctx);
   auto expect_invalid = [&](const std::string& what, const std::vector<float>& wav, int sr) {
     try {

@@ -1,32 +1,50 @@
 #!/bin/sh
-# Downloads the five files of the English Chatterbox model (Hugging Face ResembleAI/chatterbox)
-# into the Hugging Face hub cache layout, where gst-chatterbox finds them without configuration:
+# Downloads the files of a Chatterbox model from Hugging Face into the hub cache layout, where
+# gst-chatterbox finds them without configuration:
 #   ${HF_HUB_CACHE:-${HF_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/huggingface}/hub}/
-#     models--ResembleAI--chatterbox/snapshots/<revision>/{t3_cfg.safetensors,...}
-# Each file is checked against its published size. Re-running resumes/skips complete files.
+#     models--ResembleAI--chatterbox[-turbo|-nano]/snapshots/<revision>/{...}
+# English files are checked against their published sizes; Turbo/Nano files (sizes not recorded
+# here) must be non-empty. Re-running resumes/skips complete files.
 #
-# usage: models/download-model.sh [--revision REV] [--dir DIR]
+# usage: models/download-model.sh [--variant english|turbo|nano] [--revision REV] [--dir DIR]
+#   --variant   english (ResembleAI/chatterbox, default), turbo (ResembleAI/chatterbox-turbo) or
+#               nano (ResembleAI/chatterbox-nano)
 #   --revision  a branch or commit of the HF repo (default: main)
 #   --dir       download into DIR (flat) instead of the hub cache; then set
 #               CHATTERBOX_MODEL_DIR=DIR or pass DIR as the model directory
 # Needs curl (or wget). Honours HF_TOKEN and HF_ENDPOINT.
 set -eu
 
-REPO=ResembleAI/chatterbox
+VARIANT=english
 REVISION=main
 DEST=
 while [ $# -gt 0 ]; do
   case "$1" in
+    --variant) VARIANT=$2; shift 2 ;;
     --revision) REVISION=$2; shift 2 ;;
     --dir) DEST=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 
 ENDPOINT=${HF_ENDPOINT:-https://huggingface.co}
-# name:size in bytes (chatterbox-model.md §1.1)
-FILES="t3_cfg.safetensors:2129653744 s3gen.safetensors:1056484620 ve.safetensors:5695784 tokenizer.json:25470 conds.pt:107374"
+# name:size in bytes (size "any": not recorded here, any non-empty file is accepted; "opt": the
+# same, and a file the repository lacks is skipped: the tokenizer reads it only when present)
+GPT2_TOKENIZER="vocab.json:any merges.txt:any added_tokens.json:opt special_tokens_map.json:opt tokenizer_config.json:opt"
+case "$VARIANT" in
+  english)
+    REPO=ResembleAI/chatterbox
+    FILES="t3_cfg.safetensors:2129653744 s3gen.safetensors:1056484620 ve.safetensors:5695784 tokenizer.json:25470 conds.pt:107374" ;;
+  turbo)
+    REPO=ResembleAI/chatterbox-turbo
+    FILES="t3_turbo_v1.safetensors:any s3gen_meanflow.safetensors:any ve.safetensors:any conds.pt:any $GPT2_TOKENIZER" ;;
+  nano)
+    REPO=ResembleAI/chatterbox-nano
+    FILES="t3_nano_v1.safetensors:any s3gen_meanflow.safetensors:any ve.safetensors:any conds.pt:any $GPT2_TOKENIZER" ;;
+  *) echo "unknown variant: $VARIANT (english, turbo or nano)" >&2; exit 2 ;;
+esac
+REPO_CACHE_NAME=models--$(printf '%s' "$REPO" | sed 's|/|--|')
 
 fetch() {  # url output
   if command -v curl >/dev/null 2>&1; then
@@ -50,7 +68,7 @@ file_size() { wc -c < "$1" | tr -d ' '; }
 
 if [ -z "$DEST" ]; then
   HUB=${HF_HUB_CACHE:-${HF_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/huggingface}/hub}
-  REPO_DIR=$HUB/models--ResembleAI--chatterbox
+  REPO_DIR=$HUB/$REPO_CACHE_NAME
   # Resolve the revision to a commit hash, as huggingface_hub names snapshot folders.
   COMMIT=$REVISION
   if ! printf '%s' "$REVISION" | grep -Eq '^[0-9a-f]{40}$'; then
@@ -71,14 +89,20 @@ for entry in $FILES; do
   name=${entry%%:*}
   size=${entry#*:}
   out=$DEST/$name
-  if [ -f "$out" ] && [ "$(file_size "$out")" = "$size" ]; then
+  if [ -f "$out" ] && { [ "$(file_size "$out")" = "$size" ] || { [ "$size" != "${size#[ao]}" ] && [ -s "$out" ]; }; }; then
     echo "$name: present ($size bytes)"
     continue
   fi
   echo "$name: downloading ($size bytes)"
-  fetch "$ENDPOINT/$REPO/resolve/$REVISION/$name" "$out.part"
+  if [ "$size" = opt ]; then
+    fetch "$ENDPOINT/$REPO/resolve/$REVISION/$name" "$out.part" || { echo "$name: not in $REPO (optional)"; rm -f "$out.part"; continue; }
+  else
+    fetch "$ENDPOINT/$REPO/resolve/$REVISION/$name" "$out.part"
+  fi
   got=$(file_size "$out.part")
-  if [ "$got" != "$size" ]; then
+  if [ "$size" != "${size#[ao]}" ] && [ "$got" -gt 0 ]; then
+    :
+  elif [ "$got" != "$size" ]; then
     echo "$name: got $got bytes, expected $size; the upstream file changed or the download is incomplete." >&2
     echo "  (kept as $out.part; rerun to resume, or check the repository)" >&2
     exit 1

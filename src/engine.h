@@ -18,15 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "common/audio_format.h"
+#include "common/model_variant.h"
+
 namespace chatterbox {
-
-constexpr int kSampleRate = 24000;         // S3Gen output rate
-constexpr int kTokensPerSecond = 25;       // speech tokens
-constexpr int kMelFramesPerToken = 2;      // flow output frames per token (50 Hz)
-constexpr int kSamplesPerMelFrame = 480;   // HiFT hop
-constexpr int kSamplesPerToken = kMelFramesPerToken * kSamplesPerMelFrame;  // 960 = 40 ms
-
-enum class StitchMode { kNone, kOverlapAdd, kContext };
 
 struct EngineConfig {
   std::string model_dir;        // empty: $CHATTERBOX_MODEL_DIR, then the Hugging Face cache

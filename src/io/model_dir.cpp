@@ -1,4 +1,4 @@
-// Finding the model directory (the files of HF ResembleAI/chatterbox; see model_dir.h).
+// Finding the model directory and recognising its variant (see model_dir.h).
 #include "io/model_dir.h"
 
 #include <sys/stat.h>
@@ -15,9 +15,47 @@ namespace chatterbox {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kFiles[] = {"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json",
-                                  "conds.pt"};
-constexpr const char* kHubRepo = "models--ResembleAI--chatterbox";
+// What each variant needs, and where the Hugging Face cache keeps it. Order = preference when one
+// directory holds complete files of several variants.
+struct VariantLayout {
+  ModelVariant variant;
+  const char* label;
+  const char* t3;
+  const char* s3gen;
+  std::vector<const char*> others;  // required besides T3 and S3Gen
+  const char* optional_conds;       // conds.pt where it is optional, else nullptr
+  const char* hub_repo;
+};
+
+const std::vector<VariantLayout>& variant_layouts() {
+  static const std::vector<VariantLayout> layouts = {
+      {ModelVariant::kEnglish, "English", "t3_cfg.safetensors", "s3gen.safetensors",
+       {"ve.safetensors", "tokenizer.json", "conds.pt"}, nullptr, "models--ResembleAI--chatterbox"},
+      {ModelVariant::kTurbo, "Turbo", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors",
+       {"ve.safetensors", "vocab.json", "merges.txt"}, "conds.pt", "models--ResembleAI--chatterbox-turbo"},
+      {ModelVariant::kNano, "Nano", "t3_nano_v1.safetensors", "s3gen_meanflow.safetensors",
+       {"ve.safetensors", "vocab.json", "merges.txt"}, "conds.pt", "models--ResembleAI--chatterbox-nano"},
+  };
+  return layouts;
+}
+
+const VariantLayout& layout_of(ModelVariant variant) {
+  for (const auto& l : variant_layouts())
+    if (l.variant == variant) return l;
+  throw Error(ErrorKind::kInvalidInput, std::string("no file layout for the ") + model_variant_name(variant) +
+                                            " model in this version");
+}
+
+std::vector<std::string> required_files(const VariantLayout& l) {
+  std::vector<std::string> files = {l.t3, l.s3gen};
+  files.insert(files.end(), l.others.begin(), l.others.end());
+  return files;
+}
+
+// "x.safetensors" -> "x.json": the optional hyper-parameter file of a weight file.
+std::string json_beside(const std::string& weights_name) {
+  return weights_name.substr(0, weights_name.rfind('.')) + ".json";
+}
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -29,11 +67,25 @@ bool is_file(const fs::path& p) {
   return fs::is_regular_file(p, ec);  // follows symlinks: hub snapshots link into blobs/
 }
 
-std::vector<std::string> missing_files(const fs::path& dir) {
+std::vector<std::string> missing_files(const fs::path& dir, const VariantLayout& layout) {
   std::vector<std::string> missing;
-  for (const char* f : kFiles)
+  for (const std::string& f : required_files(layout))
     if (!is_file(dir / f)) missing.push_back(f);
   return missing;
+}
+
+// The file names in `dir`, for an error message (at most 12).
+std::string listing(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    names.push_back(it->path().filename().string());
+  std::sort(names.begin(), names.end());
+  if (names.empty()) return "an empty directory";
+  std::string out = "found ";
+  for (size_t i = 0; i < names.size() && i < 12; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > 12) out += ", ... (" + std::to_string(names.size()) + " entries)";
+  return out;
 }
 
 // The hub cache root, as huggingface_hub resolves it.
@@ -72,15 +124,11 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::vector<std::string> model_search_path() {
+namespace {
+
+// Snapshots of one hub repository, the one refs/main names first, then the newest first.
+std::vector<std::string> hub_snapshots(const fs::path& repo) {
   std::vector<std::string> out;
-  std::string explicit_env = env("CHATTERBOX_MODEL_DIR");
-  if (!explicit_env.empty()) out.push_back(explicit_env);
-  const std::string hub = hub_cache();
-  if (hub.empty()) return out;
-  const fs::path repo = fs::path(hub) / kHubRepo;
-  // refs/main names the snapshot huggingface_hub would use; then every other snapshot,
-  // newest first.
   std::string main_rev;
   {
     std::ifstream ref(repo / "refs" / "main");
@@ -95,8 +143,30 @@ std::vector<std::string> model_search_path() {
   }
   std::sort(snapshots.begin(), snapshots.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   for (const auto& s : snapshots) out.push_back(s.second);
-  if (main_rev.empty() && snapshots.empty()) out.push_back((repo / "snapshots" / "<revision>").string());
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> model_search_path() {
+  std::vector<std::string> out;
+  std::string explicit_env = env("CHATTERBOX_MODEL_DIR");
+  if (!explicit_env.empty()) out.push_back(explicit_env);
+  const std::string hub = hub_cache();
+  if (hub.empty()) return out;
+  for (const auto& layout : variant_layouts()) {
+    const fs::path repo = fs::path(hub) / layout.hub_repo;
+    std::vector<std::string> snapshots = hub_snapshots(repo);
+    out.insert(out.end(), snapshots.begin(), snapshots.end());
+    // The English repository is always named, so that "not found" says where it would be.
+    if (snapshots.empty() && layout.variant == ModelVariant::kEnglish)
+      out.push_back((repo / "snapshots" / "<revision>").string());
+  }
+  return out;
+}
+
+std::vector<std::string> missing_model_files(const std::string& dir, ModelVariant variant) {
+  return missing_files(fs::path(dir), layout_of(variant));
 }
 
 ModelFiles locate_model(const std::string& explicit_dir) {
@@ -114,28 +184,47 @@ ModelFiles locate_model(const std::string& explicit_dir) {
       report += "\n  " + c + ": no such directory";
       continue;
     }
-    auto missing = missing_files(dir);
-    if (!missing.empty()) {
-      report += "\n  " + c + ": missing " + join(missing);
+    const VariantLayout* found = nullptr;
+    std::string why;
+    for (const auto& layout : variant_layouts()) {
+      if (!is_file(dir / layout.t3)) continue;
+      auto missing = missing_files(dir, layout);
+      if (missing.empty()) {
+        found = &layout;
+        break;
+      }
+      why += std::string(why.empty() ? "" : "; ") + "a " + layout.label + " model (" + layout.t3 +
+             ") but missing " + join(missing);
+    }
+    if (!found) {
+      if (why.empty()) {
+        why = listing(dir) + "; no T3 weights of any variant (expected";
+        for (const auto& layout : variant_layouts())
+          why += std::string(" ") + layout.label + ": " + join(required_files(layout)) + ";";
+        why.back() = ')';
+      }
+      report += "\n  " + c + ": " + why;
       continue;
     }
     ModelFiles m;
     m.dir = dir.string();
-    m.t3 = (dir / "t3_cfg.safetensors").string();
-    m.s3gen = (dir / "s3gen.safetensors").string();
+    m.variant = found->variant;
+    m.t3 = (dir / found->t3).string();
+    m.s3gen = (dir / found->s3gen).string();
     m.ve = (dir / "ve.safetensors").string();
-    m.tokenizer = (dir / "tokenizer.json").string();
-    m.conds = (dir / "conds.pt").string();
-    m.t3_config = read_optional_json(dir / "t3_cfg.json");
-    m.s3gen_config = read_optional_json(dir / "s3gen.json");
+    m.tokenizer = found->variant == ModelVariant::kEnglish ? (dir / "tokenizer.json").string() : dir.string();
+    if (!found->optional_conds || is_file(dir / "conds.pt")) m.conds = (dir / "conds.pt").string();
+    m.t3_config = read_optional_json(dir / json_beside(found->t3));
+    m.s3gen_config = read_optional_json(dir / json_beside(found->s3gen));
     m.ve_config = read_optional_json(dir / "ve.json");
     return m;
   }
   if (candidates.empty())
     report += "\n  (nowhere: no directory given, CHATTERBOX_MODEL_DIR unset and no HOME/HF_HOME for the hub cache)";
   throw Error(ErrorKind::kModelFile,
-              "no Chatterbox model found (need " + join({std::begin(kFiles), std::end(kFiles)}) +
-                  "); looked in:" + report +
+              "no Chatterbox model found (English: " + join(required_files(layout_of(ModelVariant::kEnglish))) +
+                  "; Turbo: " + join(required_files(layout_of(ModelVariant::kTurbo))) +
+                  ", in models--ResembleAI--chatterbox-turbo in the hub cache); looked in:" + report +
                   "\nDownload it with models/download-model.sh or set CHATTERBOX_MODEL_DIR or pass the model directory explicitly.");
 }
 

@@ -14,7 +14,7 @@
 
 #include <algorithm>
 
-#include "engine.h"
+#include "common/audio_format.h"
 
 namespace chatterbox {
 

@@ -1,0 +1,115 @@
+// The engine facade: a loaded model shared per (directory, device), text -> utterances, and
+// voices (cloned through the one VoiceCache, or read from conditioning files).
+#include "engine.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <map>
+#include <mutex>
+
+#include "common/error.h"
+#include "engine/conditioned_voice.h"
+#include "engine/streaming_utterance.h"
+#include "engine/voice_cache.h"
+#include "io/conds.h"
+#include "model.h"
+#include "text/punc_norm.h"
+#include "text/splitter.h"
+#include "text/tokenizer.h"
+#include "voice/voice_builder.h"
+
+namespace chatterbox {
+namespace {
+
+class EngineImpl : public Engine {
+ public:
+  explicit EngineImpl(std::shared_ptr<const LoadedModel> model) : model_(std::move(model)) {}
+
+  std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) override {
+    std::vector<int64_t> text_tokens = model_->tokenizer.encode_for_t3(punc_norm(text));
+    const int64_t max_text = model_->t3->config().max_text_tokens + 2;
+    if (int64_t(text_tokens.size()) > max_text)
+      throw Error(ErrorKind::kInvalidInput, "text of " + std::to_string(text_tokens.size()) +
+                                                " tokens is longer than T3 can take (" + std::to_string(max_text) +
+                                                "); split it first");
+    try {
+      return start_streaming_utterance(model_, std::move(text_tokens), params);
+    } catch (...) {
+      rethrow_as_engine_error("starting an utterance");
+    }
+  }
+
+  std::vector<std::string> split(const std::string& text) const override {
+    return split_utterances(text, model_->tokenizer, int(model_->t3->config().max_text_tokens));
+  }
+
+  std::string describe() const override {
+    return model_->files.dir + " on " + model_->device.str();
+  }
+
+  std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples, int sample_rate) override {
+    const std::string key = VoiceCache::key(samples, sample_rate, model_->files);
+    if (auto cached = voices_.find(key, model_->options)) return cached;
+    std::shared_ptr<const ConditionedVoice> voice;
+    try {
+      c10::InferenceMode inference_mode;
+      VoiceConditioning cond = voice_builder().build(samples, sample_rate, SynthesisParams().exaggeration);
+      voice = std::make_shared<const ConditionedVoice>(std::move(cond), "cloned voice");
+    } catch (...) {
+      rethrow_as_engine_error("building the voice conditioning");
+    }
+    voices_.insert(key, voice);
+    return voice;
+  }
+
+  std::shared_ptr<const Voice> voice_from_file(const std::string& path) override {
+    try {
+      return std::make_shared<const ConditionedVoice>(load_conds(path, model_->options), "conditioning " + path);
+    } catch (...) {
+      rethrow_as_engine_error("loading voice " + path);
+    }
+  }
+
+  void save_voice(const Voice& voice, const std::string& path) override {
+    save_conds(dynamic_cast<const ConditionedVoice&>(voice).conditioning(), path);
+  }
+
+ private:
+  // The voice networks (VoiceEncoder, CAMPPlus, S3Tokenizer) load on first use: most
+  // pipelines never clone a voice.
+  const VoiceBuilder& voice_builder() {
+    std::lock_guard<std::mutex> lock(voice_mutex_);
+    if (!voice_builder_) {
+      voice_builder_ = VoiceBuilder::load(
+          model_->files.ve, model_->files.s3gen,
+          VoiceBuilderConfig::from_json(model_->files.ve_config, model_->files.s3gen_config, model_->files.t3_config),
+          model_->options);
+    }
+    return *voice_builder_;
+  }
+
+  std::shared_ptr<const LoadedModel> model_;
+  std::mutex voice_mutex_;  // protects voice_builder_
+  std::shared_ptr<const VoiceBuilder> voice_builder_;
+  VoiceCache voices_;
+};
+
+}  // namespace
+
+std::shared_ptr<Engine> Engine::load(const EngineConfig& config) {
+  // One loaded model per (directory, device), shared by every element that asks for it; kept
+  // only as long as someone uses it.
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>, std::weak_ptr<Engine>> loaded;
+  const auto key = std::make_pair(config.model_dir, config.device);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto engine = loaded[key].lock()) return engine;
+  auto engine = std::make_shared<EngineImpl>(load_model(config));
+  loaded[key] = engine;
+  return engine;
+}
+
+std::vector<std::string> Engine::model_search_path() { return chatterbox::model_search_path(); }
+
+}  // namespace chatterbox

@@ -1,0 +1,205 @@
+#include "engine/streaming_utterance.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "common/error.h"
+#include "engine/conditioned_voice.h"
+#include "stream/chunk_decoder.h"
+#include "stream/chunk_plan.h"
+#include "t3/t3.h"
+
+namespace chatterbox {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+class StreamingUtterance : public Utterance {
+ public:
+  StreamingUtterance(std::shared_ptr<const LoadedModel> model, std::vector<int64_t> text_tokens,
+                     const SynthesisParams& params)
+      : model_(std::move(model)),
+        params_(params),
+        voice_(std::static_pointer_cast<const ConditionedVoice>(params.voice)),
+        planner_(schedule_from(params)),
+        started_(std::chrono::steady_clock::now()) {
+    stats_.text_tokens = static_cast<int>(text_tokens.size());
+    const uint64_t seed = params.seed >= 0 ? uint64_t(params.seed) : std::random_device{}() * 0x100000001ull;
+    T3SamplingParams sampling;
+    sampling.cfg_weight = params.cfg_weight;
+    sampling.temperature = params.temperature;
+    sampling.top_p = params.top_p;
+    sampling.min_p = params.min_p;
+    sampling.repetition_penalty = params.repetition_penalty;
+    sampling.max_new_tokens = params.max_tokens;
+    sampling.seed = seed;
+    sampling.validate();
+    decoder_ = std::make_unique<ChunkDecoder>(model_->s3gen->flow(), model_->s3gen->hift(), conditioning(),
+                                              planner_.schedule(), params.cfm_steps, seed + 1);
+    decoder_->set_cancel_flag(&cancel_flag_);
+    t3_thread_ = std::thread([this, tokens = std::move(text_tokens), sampling] { run_t3(tokens, sampling); });
+  }
+
+  ~StreamingUtterance() override {
+    cancel();
+    if (t3_thread_.joinable()) t3_thread_.join();
+  }
+
+  bool next(AudioChunk& chunk) override {
+    c10::InferenceMode inference_mode;
+    chunk = AudioChunk();
+    while (true) {
+      ChunkPlan plan;
+      std::vector<int64_t> tokens;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (finished_) return false;
+        tokens_cv_.wait(lock, [&] {
+          return cancelled_ || t3_error_ || t3_done_ || int(tokens_.size()) >= planner_.tokens_needed();
+        });
+        if (cancelled_) return false;
+        if (t3_error_) std::rethrow_exception(t3_error_);
+        if (!planner_.next(int(tokens_.size()), t3_done_, plan)) continue;
+        tokens = tokens_;  // a snapshot: T3 keeps appending meanwhile
+        first_chunk_in_flight_ = stats_.first_audio_seconds == 0 && !plan.last;
+      }
+      space_cv_.notify_all();  // the planner consumed tokens: T3 may go on
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        chunk.samples = decoder_->decode(plan, tokens);
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::kCancelled) return false;
+        throw;
+      } catch (...) {
+        rethrow_as_engine_error("S3Gen");
+      }
+      chunk.last = plan.last;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (first_chunk_in_flight_) {
+        first_chunk_in_flight_ = false;
+        space_cv_.notify_all();
+      }
+      stats_.s3gen_busy_seconds += seconds_since(t0);
+      stats_.audio_samples += int64_t(chunk.samples.size());
+      if (plan.last) {
+        finished_ = true;
+        stats_.total_seconds = seconds_since(started_);
+      }
+      if (!chunk.samples.empty() && stats_.first_audio_seconds == 0)
+        stats_.first_audio_seconds = seconds_since(started_);
+      if (!chunk.samples.empty() || chunk.last) return true;
+    }
+  }
+
+  void cancel() override {
+    cancel_flag_ = true;  // reaches a flow call in progress
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+    tokens_cv_.notify_all();
+    space_cv_.notify_all();
+  }
+
+  UtteranceStats stats() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  const VoiceConditioning& conditioning() const { return voice_ ? voice_->conditioning() : model_->builtin_voice; }
+
+  static ChunkSchedule schedule_from(const SynthesisParams& params) {
+    ChunkSchedule s;
+    s.mode = params.stitch_mode;
+    s.first_chunk_tokens = params.first_chunk_tokens;
+    s.chunk_tokens = params.chunk_tokens;
+    s.max_chunk_tokens = params.max_chunk_tokens;
+    s.overlap_tokens = params.overlap_tokens;
+    return s;
+  }
+
+  // The T3 stage. Tokens S3Gen cannot take (start/stop speech, ids >= 6561) are dropped here,
+  // as the reference's post-processing does after generation.
+  void run_t3(const std::vector<int64_t>& text_tokens, const T3SamplingParams& sampling) {
+    c10::InferenceMode inference_mode;
+    try {
+      T3Session session(model_->t3, conditioning(), params_.exaggeration, text_tokens, sampling);
+      const int64_t start_speech = model_->t3->config().start_speech_token;
+      const size_t max_ahead = size_t(std::max(1, params_.queue_depth)) *
+                               size_t(std::max({params_.first_chunk_tokens, params_.chunk_tokens, params_.max_chunk_tokens}));
+      while (!session.finished()) {
+        {
+          // Back-pressure: stay at most queue_depth chunks ahead of S3Gen. While the first chunk
+          // is being vocoded, T3 waits: on a CPU the two stages share the cores and the memory
+          // bus (a decode step streams all 2 GB of T3 weights), and the first audio matters more
+          // than the tokens of the second chunk, which T3 makes in a fraction of a chunk's S3Gen
+          // time.
+          std::unique_lock<std::mutex> lock(mutex_);
+          space_cv_.wait(lock, [&] {
+            return cancelled_ || (!first_chunk_in_flight_ &&
+                                  tokens_.size() < size_t(planner_.emitted_tokens()) + max_ahead);
+          });
+          if (cancelled_) return;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        const int64_t token = session.step();
+        std::lock_guard<std::mutex> lock(mutex_);
+        stats_.t3_busy_seconds += seconds_since(t0);
+        if (token < start_speech) {
+          tokens_.push_back(token);
+          stats_.speech_tokens++;
+          tokens_cv_.notify_all();
+        }
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      try {
+        rethrow_as_engine_error("T3");
+      } catch (...) {
+        t3_error_ = std::current_exception();
+      }
+      tokens_cv_.notify_all();
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    t3_done_ = true;
+    tokens_cv_.notify_all();
+  }
+
+  std::shared_ptr<const LoadedModel> model_;
+  SynthesisParams params_;
+  std::shared_ptr<const ConditionedVoice> voice_;  // null: the model's built-in voice
+  std::unique_ptr<ChunkDecoder> decoder_;  // used by the S3Gen stage only
+  std::chrono::steady_clock::time_point started_;
+  std::thread t3_thread_;
+  std::atomic<bool> cancel_flag_{false};  // read by the S3Gen stage inside model calls
+
+  mutable std::mutex mutex_;  // protects everything below
+  std::condition_variable tokens_cv_;  // T3 -> S3Gen: tokens appended, done, error, cancel
+  std::condition_variable space_cv_;   // S3Gen -> T3: chunk planned, cancel
+  ChunkPlanner planner_;
+  std::vector<int64_t> tokens_;  // generated speech tokens (< 6561)
+  bool t3_done_ = false;
+  bool cancelled_ = false;
+  bool finished_ = false;
+  bool first_chunk_in_flight_ = false;  // S3Gen is making the first audio: T3 holds off
+  std::exception_ptr t3_error_;
+  UtteranceStats stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<Utterance> start_streaming_utterance(std::shared_ptr<const LoadedModel> model,
+                                                     std::vector<int64_t> text_tokens, const SynthesisParams& params) {
+  return std::make_unique<StreamingUtterance>(std::move(model), std::move(text_tokens), params);
+}
+
+}  // namespace chatterbox

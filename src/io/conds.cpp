@@ -1,5 +1,5 @@
 // conds.pt: port of chatterbox/tts.py Conditionals.save / Conditionals.load
-// (torch.save(dict(t3=T3Cond.__dict__, gen=ref_dict)); chatterbox-model.md §1.6).
+// (torch.save(dict(t3=T3Cond.__dict__, gen=ref_dict)); docs/model.md §2.9 conds.pt).
 // The only engine file that includes libtorch's serialization headers (they are slow to
 // compile and pull in the JIT).
 #include "io/conds.h"

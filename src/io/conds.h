@@ -1,5 +1,5 @@
 // conds.pt: the built-in voice, a torch.save zip pickle {"t3": {...}, "gen": {...}} (see
-// chatterbox-model.md §1.6). Read and written with libtorch's pickle support.
+// docs/model.md §2.9 conds.pt). Read and written with libtorch's pickle support.
 #pragma once
 
 #include <c10/core/TensorOptions.h>

@@ -2,7 +2,7 @@
 // cosyvoice/hifigan/generator.py) = F0 predictor -> neural-source-filter excitation
 // (SourceModuleHnNSF + Chatterbox's SineGen) -> upsampling generator fused with the STFT of the
 // excitation -> iSTFT. 80-bin natural-log mel at 50 Hz in, 24 kHz waveform out, 480 samples per
-// mel frame (spec: chatterbox-model.md §5).
+// mel frame (docs/model.md §6 HiFT vocoder).
 //
 // Weights: `mel2wav.*` of s3gen.safetensors; the weight-normalised convs are folded at load time.
 // The model is immutable after load and may be shared between threads; the randomness lives in a

@@ -1,4 +1,4 @@
-// T3Config::from_json: the oracle's t3_cfg.json layout (see /work/shared/oracle/README.md).
+// T3Config::from_json: the oracle's weights/t3_cfg.json format.
 #include "t3/t3_config.h"
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 // Port of chatterbox/tts.py punc_norm(): the clean-up applied to raw text before tokenisation
-// (chatterbox-model.md §2.1). Must reproduce the Python function exactly, including its quirks
+// (docs/model.md §3.1 punc_norm). Must reproduce the Python function exactly, including quirks
 // (no second whitespace collapse, so "Wait... what" keeps two spaces).
 #pragma once
 

@@ -1,6 +1,6 @@
 // Port of chatterbox/models/tokenizers/tokenizer.py EnTokenizer: the English grapheme BPE text
 // tokenizer read from the model's tokenizer.json (HF `tokenizers` format), re-implemented with
-// the HF encode semantics of chatterbox-model.md §2.2 (no Rust library needed):
+// the HF encode semantics in docs/model.md §3.2 English tokenizer (no Rust library needed):
 //   spaces -> "[SPACE]"; added tokens matched first (leftmost-longest); the rest pre-tokenised
 //   by Whitespace (\w+ | [^\w\s]+); each piece BPE-merged by merge rank; unknown characters ->
 //   [UNK]; no normaliser, no post-processor.

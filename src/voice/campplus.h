@@ -1,4 +1,4 @@
-// CAMPPlus: the 192-d speaker x-vector S3Gen conditions on (chatterbox-model.md §1.3.3, §6.5).
+// CAMPPlus: the 192-d speaker x-vector S3Gen conditions on (docs/model.md §2.6, §7.5 CAMPPlus).
 // Ports chatterbox/models/s3gen/xvector.py (CAMPPlus, FCM, BasicResBlock, TDNNLayer,
 // CAMDenseTDNNBlock/Layer, CAMLayer, TransitLayer, StatsPool, DenseLayer, extract_feature).
 // Checkpoint names under `speaker_encoder.`.

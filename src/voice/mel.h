@@ -1,5 +1,5 @@
-// The four audio feature front ends of voice cloning (chatterbox-model.md §6.3) and librosa's
-// silence trim (§6.6 step 2). Each front end is a small immutable struct holding its computed
+// The four feature front ends of voice cloning (docs/model.md §7.3 Mel front ends) and librosa's
+// silence trim (§7.6 step 1). Each front end is a small immutable struct holding its computed
 // filterbank and window (never loaded from a checkpoint), built once per model on the model's
 // device. Waveforms are float in [-1, 1].
 #pragma once

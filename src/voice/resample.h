@@ -1,4 +1,4 @@
-// The one resampler of the engine (chatterbox-model.md §6.1, §6.7).
+// The one resampler of the engine (docs/model.md §7.7 Resamplers).
 //
 // Ports torchaudio.functional.resample (torchaudio 0.13, `_get_sinc_resample_kernel` +
 // `_apply_sinc_resample_kernel`): a windowed-sinc polyphase filter on the gcd-reduced rate

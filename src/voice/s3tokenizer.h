@@ -1,5 +1,5 @@
 // S3TokenizerV2 ("speech_tokenizer_v2_25hz"): 16 kHz audio -> 25 Hz speech tokens in [0, 6561)
-// (chatterbox-model.md §1.3.4, §6.4). Ports s3tokenizer/model_v2.py (AudioEncoderV2,
+// (docs/model.md §2.7 and §7.4 S3TokenizerV2). Ports s3tokenizer/model_v2.py (AudioEncoderV2,
 // ResidualAttentionBlock, FSMNMultiHeadAttention, FSQCodebook, S3TokenizerV2.quantize) and
 // chatterbox/models/s3tokenizer/s3tokenizer.py (S3Tokenizer.forward, log_mel_spectrogram).
 // Checkpoint names under `tokenizer.`; `_mel_filters` and `window` are recomputed, not loaded.

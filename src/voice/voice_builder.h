@@ -1,6 +1,6 @@
 // VoiceBuilder: a reference recording -> VoiceConditioning (the English
 // ChatterboxTTS.prepare_conditionals path, chatterbox/tts.py, with S3Gen.embed_ref from
-// chatterbox/models/s3gen/s3gen.py; chatterbox-model.md §6.1, §6.2, §6.8).
+// chatterbox/models/s3gen/s3gen.py; docs/model.md §7.1 Audio and lengths, §7.2 embed_ref).
 //
 // Immutable after construction and safe to share between threads (build() is const and keeps no
 // state). Holds the VoiceEncoder (ve.safetensors), CAMPPlus (`speaker_encoder.*`) and

@@ -1,4 +1,4 @@
-// VoiceEncoder: the 256-d speaker embedding T3 conditions on (chatterbox-model.md §1.4, §6.6).
+// VoiceEncoder: the 256-d speaker vector T3 conditions on (docs/model.md §2.8, §7.6 VoiceEncoder).
 // Ports chatterbox/models/voice_encoder/voice_encoder.py (VoiceEncoder, embeds_from_wavs,
 // inference, get_num_wins, get_frame_step) and config.py (VoiceEncConfig).
 #pragma once

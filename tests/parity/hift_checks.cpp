@@ -34,7 +34,7 @@ chatterbox::VoiceConditioning fixture_voice(parity::Context& ctx) {
   return v;
 }
 
-// ChatterboxTTS.generate's token clean-up before S3Gen (chatterbox-model.md §3.6), as the engine
+// ChatterboxTTS.generate's token clean-up for S3Gen (docs/model.md §4.6 Stop rules), as the engine
 // does it (src/t3/t3.h): [1, N] raw T3 output -> [1, M] codec tokens.
 at::Tensor tokens_for_s3gen(const at::Tensor& raw_in) {
   at::Tensor raw = raw_in.reshape({-1}).to(at::kLong).contiguous();

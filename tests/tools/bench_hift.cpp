@@ -72,7 +72,7 @@ double hift_flops(const HiftConfig& c, int64_t frames) {
 }
 
 // Matmul/conv FLOPs of one flow call on n_tokens (prompt + generated) tokens with CFG (batch 2)
-// and `steps` Euler steps, from the structure in chatterbox-model.md §4 (attention products
+// and `steps` Euler steps, from the structure in docs/model.md §5 S3Gen flow (attention products
 // included, elementwise work and the tiny time-embedding MLP not).
 double flow_flops(const FlowConfig& c, int64_t n_tokens, int steps) {
   const double n = double(n_tokens), d = double(c.encoder_output_size), u = double(c.encoder_linear_units);

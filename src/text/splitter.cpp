@@ -97,13 +97,11 @@ std::vector<Range> sentences(const std::u32string& s) {
 
 class Packer {
  public:
-  Packer(const std::u32string& text, const TextTokenizer& tokenizer, size_t max_tokens,
+  Packer(const std::u32string& text, const TextTokenCounter& count_tokens, size_t max_tokens,
          std::vector<std::string>& out)
-      : text_(text), tokenizer_(tokenizer), max_(max_tokens), out_(out) {}
+      : text_(text), count_tokens_(count_tokens), max_(max_tokens), out_(out) {}
 
-  size_t count(Range r) const {
-    return tokenizer_.encode(punc_norm(encode_utf8(text_.substr(r.begin, r.end - r.begin)))).size();
-  }
+  size_t count(Range r) const { return count_tokens_(encode_utf8(text_.substr(r.begin, r.end - r.begin))); }
 
   // Emits `r` whole if it fits, else cut at the finest level needed.
   void emit(Range r, int level) {
@@ -169,7 +167,7 @@ class Packer {
   }
 
   const std::u32string& text_;
-  const TextTokenizer& tokenizer_;
+  const TextTokenCounter& count_tokens_;
   size_t max_;
   std::vector<std::string>& out_;
 };
@@ -178,13 +176,20 @@ class Packer {
 
 std::vector<std::string> split_utterances(const std::string& text, const TextTokenizer& tokenizer,
                                           int max_tokens) {
+  return split_utterances(
+      text, [&tokenizer](const std::string& utterance) { return tokenizer.encode(punc_norm(utterance)).size(); },
+      max_tokens);
+}
+
+std::vector<std::string> split_utterances(const std::string& text, const TextTokenCounter& count_tokens,
+                                          int max_tokens) {
   // punc_norm turns one character into at most a few tokens ("ß" -> "SS."), so 16 always
   // leaves room for a single code point.
   if (max_tokens < 16)
     throw Error(ErrorKind::kInvalidInput, "utterance token cap " + std::to_string(max_tokens) + " is below 16");
   const std::u32string s = decode_utf8(text);
   std::vector<std::string> out;
-  Packer packer(s, tokenizer, static_cast<size_t>(max_tokens), out);
+  Packer packer(s, count_tokens, static_cast<size_t>(max_tokens), out);
   for (const Range& r : sentences(s)) packer.emit(r, 0);
   return out;
 }

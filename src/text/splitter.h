@@ -3,6 +3,7 @@
 // breaks beyond T3's 2048 learned text positions and makes the first audio wait for everything.)
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ constexpr int kMaxTextTokens = 2048;
 // Whitespace-only text gives no utterances. Throws Error(kInvalidInput) on invalid UTF-8 or a
 // cap below 16 tokens.
 std::vector<std::string> split_utterances(const std::string& text, const TextTokenizer& tokenizer,
+                                          int max_tokens = kMaxTextTokens);
+
+// The same for any model's text front end: `count_tokens(utterance)` is the number of T3 text ids
+// of a raw utterance after that model's normalisation (without any start/stop ids).
+using TextTokenCounter = std::function<size_t(const std::string&)>;
+std::vector<std::string> split_utterances(const std::string& text, const TextTokenCounter& count_tokens,
                                           int max_tokens = kMaxTextTokens);
 
 }  // namespace chatterbox

@@ -35,6 +35,9 @@ void emit(const std::string& case_name, const std::string& measure, double value
 double now_seconds();
 // The value of a "key=value" case argument, or `fallback`.
 std::string arg_value(const Options& options, const std::string& key, const std::string& fallback);
+// Where the oracle fixtures are (for full-size checkpoint layouts): the `oracle=DIR` argument, else
+// $CHATTERBOX_ORACLE_DIR, else the directory the build was configured with (-Doracle-dir).
+std::string oracle_dir(const Options& options);
 double median(std::vector<double> values);
 bool file_exists(const std::string& path);
 // Seconds to stream `bytes` of memory once through a matrix-vector product (gemv), best of a few

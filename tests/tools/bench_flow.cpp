@@ -5,7 +5,7 @@
 //
 // DIR/s3gen.safetensors (+ s3gen.json) is used when given; otherwise random full-size `flow.*`
 // weights are written once (to /tmp) from the oracle's real_checkpoint_layout.json (oracle=DIR,
-// else $CHATTERBOX_ORACLE_DIR, else /work/shared/oracle).
+// else $CHATTERBOX_ORACLE_DIR, else the oracle directory the build was configured with).
 // Measures, per generated-token count: flow ms per second of audio, encoder ms, CFM ms per step,
 // achieved FLOP/s of the work against bench::gemm_flops_per_second() (ratio = achieved / floor
 // throughput, so 1.0 would be "every FLOP at GEMM speed"), and page faults per call.
@@ -112,8 +112,7 @@ BENCH_CASE(flow) {
     std::ifstream cfg(options.model_dir + "/s3gen.json");
     if (cfg) s3gen_json = nlohmann::json::parse(cfg);
   } else {
-    const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
-    weights_path = random_full_flow_weights(bench::arg_value(options, "oracle", env ? env : "/work/shared/oracle"));
+    weights_path = random_full_flow_weights(bench::oracle_dir(options));
   }
   const FlowConfig config = FlowConfig::from_json(s3gen_json);
   auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights_path);

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <algorithm>
@@ -41,6 +42,11 @@ std::string arg_value(const Options& options, const std::string& key, const std:
   for (const auto& a : options.args)
     if (a.rfind(key + "=", 0) == 0) return a.substr(key.size() + 1);
   return fallback;
+}
+
+std::string oracle_dir(const Options& options) {
+  const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
+  return arg_value(options, "oracle", env ? env : CHATTERBOX_ORACLE_DIR);
 }
 
 double median(std::vector<double> values) {

@@ -4,7 +4,7 @@
 //
 // DIR/t3_cfg.safetensors (+ t3_cfg.json) is used when given; otherwise random full-size T3 weights
 // are written once to /tmp from the oracle's real_checkpoint_layout.json (oracle=DIR, else
-// $CHATTERBOX_ORACLE_DIR, else /work/shared/oracle).
+// $CHATTERBOX_ORACLE_DIR, else the oracle directory the build was configured with).
 // Sizes default to performance-anchors.md: 150 prompt tokens; text 42 ids (with start/stop) so the
 // prefill is 34 + 42 + 2 = 78 positions per CFG row; decode batch 2 (CFG).
 // Variants: how the 2-row decode products are computed (src/t3/small_linear.h):
@@ -96,8 +96,7 @@ BENCH_CASE(t3) {
     weights = options.model_dir + "/t3_cfg.safetensors";
     config_path = options.model_dir + "/t3_cfg.json";
   } else {
-    const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
-    weights = random_full_t3_weights(bench::arg_value(options, "oracle", env ? env : "/work/shared/oracle"));
+    weights = random_full_t3_weights(bench::oracle_dir(options));
   }
   nlohmann::json config_json;
   if (!config_path.empty() && bench::file_exists(config_path)) config_json = nlohmann::json::parse(std::ifstream(config_path));

@@ -6,7 +6,7 @@
 // DIR/ve.safetensors and DIR/s3gen.safetensors (+ ve.json / s3gen.json) are used when present;
 // otherwise random full-size `ve.*`, `speaker_encoder.*` and `tokenizer.*` weights are written
 // once (to /tmp) from the oracle's real_checkpoint_layout.json (oracle=DIR, else
-// $CHATTERBOX_ORACLE_DIR, else /work/shared/oracle).
+// $CHATTERBOX_ORACLE_DIR, else the oracle directory the build was configured with).
 // Measures: load ms; the first build() after load ("cold": weights paged in from the mapping,
 // allocator and thread pools not warmed) with its page faults; the warm build() median; and a
 // warm breakdown by stage (resampling, VoiceEncoder, S3Gen prompt mel, CAMPPlus, S3 tokens of the
@@ -114,8 +114,7 @@ BENCH_CASE(voice) {
     s3gen_json = read_json(options.model_dir + "/s3gen.json");
     t3_json = read_json(options.model_dir + "/t3_cfg.json");
   } else {
-    const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
-    const std::string oracle = bench::arg_value(options, "oracle", env ? env : "/work/shared/oracle");
+    const std::string oracle = bench::oracle_dir(options);
     ve_path = random_full_weights(oracle, "ve.safetensors", {""}, "/tmp/chatterbox-bench-voice-ve-full.safetensors");
     s3gen_path = random_full_weights(oracle, "s3gen.safetensors", {"speaker_encoder.", "tokenizer."},
                                      "/tmp/chatterbox-bench-voice-s3gen-full.safetensors");
@@ -190,8 +189,7 @@ BENCH_CASE(voice) {
 // for the T3/VoiceEncoder signal), on the oracle's small model with its reference and on the
 // full-size model with a synthetic 10 s reference. Reports token agreement and embedding changes.
 BENCH_CASE(voice_resampler) {
-  const char* env = std::getenv("CHATTERBOX_ORACLE_DIR");
-  const std::string oracle = bench::arg_value(options, "oracle", env ? env : "/work/shared/oracle");
+  const std::string oracle = bench::oracle_dir(options);
   const auto tensor_options = at::TensorOptions().dtype(at::kFloat);
   struct Setup {
     std::string name, ve, s3gen;

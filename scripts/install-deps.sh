@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config ccache cmake
-  libtorch-dev libopenblas0-pthread nlohmann-json3-dev
+  libtorch-dev libopenblas0-pthread nlohmann-json3-dev libsoxr-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   libgtest-dev googletest

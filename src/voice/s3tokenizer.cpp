@@ -24,6 +24,7 @@ S3TokenizerConfig S3TokenizerConfig::from_json(const nlohmann::json& j) {
   c.n_audio_head = j.value("n_audio_head", c.n_audio_head);
   c.n_audio_layer = j.value("n_audio_layer", c.n_audio_layer);
   c.n_codebook_size = j.value("n_codebook_size", c.n_codebook_size);
+  c.attn_ln_eps = j.value("attn_ln_eps", c.attn_ln_eps);
   return c;
 }
 
@@ -113,7 +114,7 @@ at::Tensor S3Tokenizer::encode(const at::Tensor& mel) const {
   at::Tensor sin = rope_sin_.narrow(0, 0, T).view({1, T, 1, kHeadDim});
   const int64_t D = config_.n_audio_state;
   for (const Block& b : blocks_) {
-    x = x + attention(b, at::layer_norm(x, {D}, b.attn_ln_w, b.attn_ln_b, 1e-6), cos, sin);
+    x = x + attention(b, at::layer_norm(x, {D}, b.attn_ln_w, b.attn_ln_b, config_.attn_ln_eps), cos, sin);
     at::Tensor h = at::layer_norm(x, {D}, b.mlp_ln_w, b.mlp_ln_b, 1e-5);
     x = x + at::linear(at::gelu(at::linear(h, b.mlp0_w, b.mlp0_b)), b.mlp2_w, b.mlp2_b);
   }

@@ -24,8 +24,13 @@ struct S3TokenizerConfig {
   int64_t n_codebook_size = 6561;  // 3^8 (FSQ, 8 dims x 3 levels)
   int64_t fsmn_kernel = 31;
   int64_t rope_positions = 2048;   // precompute_freqs_cis(64, 1024 * 2)
+  // LayerNorm eps of the encoder blocks' attn_ln: 1e-6 in s3tokenizer 0.2 (what the English model
+  // was checked against), 1e-5 from s3tokenizer 0.3 (what Turbo's reference ran). mlp_ln is 1e-5
+  // in both.
+  double attn_ln_eps = 1e-6;
 
-  // Reads the "tokenizer" object of the oracle's s3gen.json; absent keys keep the defaults.
+  // Reads the "tokenizer" object of the oracle's s3gen.json (and "attn_ln_eps" if present);
+  // absent keys keep the defaults.
   static S3TokenizerConfig from_json(const nlohmann::json& j);
 };
 
@@ -60,7 +65,7 @@ class S3Tokenizer {
     at::Tensor value_w, value_b;
     at::Tensor out_w, out_b;
     at::Tensor fsmn_w;              // [D, 1, 31] depthwise
-    at::Tensor attn_ln_w, attn_ln_b;  // LayerNorm eps 1e-6
+    at::Tensor attn_ln_w, attn_ln_b;  // LayerNorm eps config.attn_ln_eps
     at::Tensor mlp0_w, mlp0_b;      // [4D, D]
     at::Tensor mlp2_w, mlp2_b;      // [D, 4D]
     at::Tensor mlp_ln_w, mlp_ln_b;  // LayerNorm eps 1e-5

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "voice/loudness.h"
+#include "voice/soxr_resample.h"
 
 namespace chatterbox {
 
@@ -22,14 +24,30 @@ std::string seconds_string(double s) {
 }  // namespace
 
 VoiceBuilderConfig VoiceBuilderConfig::from_json(const nlohmann::json& ve, const nlohmann::json& s3gen,
-                                                 const nlohmann::json& t3) {
+                                                 const nlohmann::json& t3, ModelVariant variant) {
   VoiceBuilderConfig c;
+  c.variant = variant;
+  const bool turbo = uses_turbo_pipeline(variant);
+  if (turbo) {
+    c.enc_cond_seconds = 15.0;        // ChatterboxTurboTTS.ENC_COND_LEN = 15 * S3_SR
+    c.speech_cond_prompt_len = 375;   // from_local: hp.speech_cond_prompt_len = 375
+    c.min_reference_seconds = 5.0;    // assert len / sr > 5.0
+    c.tokenizer.attn_ln_eps = 1e-5;   // s3tokenizer 0.3
+  }
   c.voice_encoder = VoiceEncoderConfig::from_json(ve);
   if (s3gen.is_object()) {
-    if (s3gen.contains("tokenizer")) c.tokenizer = S3TokenizerConfig::from_json(s3gen["tokenizer"]);
+    if (s3gen.contains("tokenizer")) {
+      const double eps = c.tokenizer.attn_ln_eps;
+      c.tokenizer = S3TokenizerConfig::from_json(s3gen["tokenizer"]);
+      if (!s3gen["tokenizer"].contains("attn_ln_eps")) c.tokenizer.attn_ln_eps = eps;
+    }
     if (s3gen.contains("speaker_encoder")) c.campplus = CampplusConfig::from_json(s3gen["speaker_encoder"]);
   }
-  if (t3.is_object()) c.speech_cond_prompt_len = t3.value("speech_cond_prompt_len", c.speech_cond_prompt_len);
+  if (t3.is_object()) {
+    if (t3.contains("t3_config") && t3["t3_config"].is_object())
+      c.speech_cond_prompt_len = t3["t3_config"].value("speech_cond_prompt_len", c.speech_cond_prompt_len);
+    c.speech_cond_prompt_len = t3.value("speech_cond_prompt_len", c.speech_cond_prompt_len);
+  }
   return c;
 }
 
@@ -76,8 +94,11 @@ VoiceConditioning VoiceBuilder::build(const std::vector<float>& wav, int sample_
   c10::InferenceMode guard;
   at::Tensor w = at::from_blob(const_cast<float*>(wav.data()), {static_cast<int64_t>(wav.size())}, at::kFloat)
                      .to(options_.device(), at::kFloat, /*non_blocking=*/false, /*copy=*/true);
-  // librosa.load(path, sr=S3GEN_SR): any input rate is brought to 24 kHz first.
-  return build_24k(resample(w, sample_rate, config_.s3gen_sample_rate, config_.resampler), exaggeration);
+  // librosa.load(path, sr=S3GEN_SR): any input rate is brought to 24 kHz first (librosa's default
+  // soxr_hq for Turbo; the English recipe keeps the one resampler its fixtures were made with).
+  at::Tensor w24 = turbo() ? resample_soxr_hq(w, sample_rate, config_.s3gen_sample_rate)
+                           : resample(w, sample_rate, config_.s3gen_sample_rate, config_.resampler);
+  return build_24k(w24, exaggeration);
 }
 
 VoiceConditioning VoiceBuilder::build_24k(const at::Tensor& wav24_in, float exaggeration) const {
@@ -87,8 +108,9 @@ VoiceConditioning VoiceBuilder::build_24k(const at::Tensor& wav24_in, float exag
   at::Tensor w24 = wav24_in.reshape({-1}).to(options_.device(), at::kFloat);
   const double sr24 = static_cast<double>(config_.s3gen_sample_rate);
   const double seconds = static_cast<double>(w24.size(0)) / sr24;
-  if (seconds < config_.min_reference_seconds)
-    throw Error(ErrorKind::kInvalidInput, "reference audio is " + seconds_string(seconds) + " long; at least " +
+  if (turbo() ? !(seconds > config_.min_reference_seconds) : seconds < config_.min_reference_seconds)
+    throw Error(ErrorKind::kInvalidInput, "reference audio is " + seconds_string(seconds) + " long; " +
+                                              (turbo() ? "more than " : "at least ") +
                                               seconds_string(config_.min_reference_seconds) +
                                               " is needed (5-10 s of clear speech works best)");
   const double peak = w24.abs().max().item<double>();
@@ -99,6 +121,8 @@ VoiceConditioning VoiceBuilder::build_24k(const at::Tensor& wav24_in, float exag
     throw Error(ErrorKind::kInvalidInput, "reference audio is silent (peak level below " +
                                               std::to_string(static_cast<int>(20.0 * std::log10(config_.silence_peak))) +
                                               " dBFS)");
+
+  if (turbo()) return build_turbo_24k(w24, exaggeration);
 
   // 16 kHz version of the whole file (the original uses librosa/soxr here; see resample.h).
   at::Tensor w16_full = resample(w24, config_.s3gen_sample_rate, config_.s3_sample_rate, config_.resampler);
@@ -125,6 +149,33 @@ VoiceConditioning VoiceBuilder::build_24k(const at::Tensor& wav24_in, float exag
   conds.cond_prompt_speech_tokens =
       tokenizer_.tokenize(w16_full.narrow(0, 0, std::min(enc_len, w16_full.size(0))), config_.speech_cond_prompt_len);
   conds.exaggeration = exaggeration;
+  return conds;
+}
+
+// ChatterboxTurboTTS.prepare_conditionals from the loaded 24 kHz signal on.
+VoiceConditioning VoiceBuilder::build_turbo_24k(const at::Tensor& w24_in, float exaggeration) const {
+  const double sr24 = static_cast<double>(config_.s3gen_sample_rate);
+  at::Tensor w24 = config_.normalize_loudness ? normalize_loudness(w24_in, sr24, config_.target_lufs) : w24_in;
+  // One 16 kHz signal (librosa soxr_hq) for the T3 prompt and the VoiceEncoder.
+  at::Tensor w16 = resample_soxr_hq(w24, config_.s3gen_sample_rate, config_.s3_sample_rate);
+
+  VoiceConditioning conds;
+  conds.speaker_emb = voice_encoder_.embed(w16);  // [1, 256]
+
+  // S3Gen reference: the first 10 s at 24 kHz; embed_ref resamples it again with its own
+  // (torchaudio) resampler, so its 16 kHz signal differs from w16.
+  const int64_t dec_len = static_cast<int64_t>(std::llround(config_.dec_cond_seconds * sr24));
+  S3GenReference ref = embed_ref(w24.narrow(0, 0, std::min(dec_len, w24.size(0))));
+  conds.prompt_token = ref.prompt_token;
+  conds.prompt_feat = ref.prompt_feat;
+  conds.embedding = ref.embedding;
+
+  // T3 speech prompt: S3 tokens of the first 15 s of w16, at most 375 tokens.
+  const int64_t enc_len =
+      static_cast<int64_t>(std::llround(config_.enc_cond_seconds * static_cast<double>(config_.s3_sample_rate)));
+  conds.cond_prompt_speech_tokens =
+      tokenizer_.tokenize(w16.narrow(0, 0, std::min(enc_len, w16.size(0))), config_.speech_cond_prompt_len);
+  conds.exaggeration = exaggeration;  // T3Cond.emotion_adv: stored, unused by Turbo's T3
   return conds;
 }
 

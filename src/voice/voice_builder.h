@@ -1,6 +1,8 @@
-// VoiceBuilder: a reference recording -> VoiceConditioning (the English
-// ChatterboxTTS.prepare_conditionals path, chatterbox/tts.py, with S3Gen.embed_ref from
-// chatterbox/models/s3gen/s3gen.py; docs/model.md §7.1 Audio and lengths, §7.2 embed_ref).
+// VoiceBuilder: a reference recording -> VoiceConditioning. Two recipes, chosen by
+// VoiceBuilderConfig::variant: the English ChatterboxTTS.prepare_conditionals (chatterbox/tts.py)
+// and Turbo's (chatterbox/tts_turbo.py: loudness normalisation, librosa soxr_hq resampling, a 15 s
+// / 375-token T3 prompt), both with S3Gen.embed_ref from chatterbox/models/s3gen/s3gen.py
+// (docs/model.md §7.1 Audio and lengths, §7.2 embed_ref, §7.8 Turbo voice conditioning).
 //
 // Immutable after construction and safe to share between threads (build() is const and keeps no
 // state). Holds the VoiceEncoder (ve.safetensors), CAMPPlus (`speaker_encoder.*`) and
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/model_variant.h"
 #include "io/safetensors.h"
 #include "voice/campplus.h"
 #include "voice/conditioning.h"
@@ -25,6 +28,10 @@
 namespace chatterbox {
 
 struct VoiceBuilderConfig {
+  // kEnglish: the English recipe. kTurbo / kNano: Turbo's recipe: the 24 kHz reference is
+  // loudness-normalised, every resampling outside embed_ref is librosa's soxr_hq (libsoxr HQ),
+  // the reference must be longer than min_reference_seconds.
+  ModelVariant variant = ModelVariant::kEnglish;
   VoiceEncoderConfig voice_encoder;
   CampplusConfig campplus;
   S3TokenizerConfig tokenizer;
@@ -35,13 +42,20 @@ struct VoiceBuilderConfig {
   int64_t speech_cond_prompt_len = 150;  // T3Config.speech_cond_prompt_len: T3 prompt token cap
   double min_reference_seconds = 0.5;    // shorter references are refused (not in the original)
   double silence_peak = 1e-4;            // -80 dBFS: quieter references count as silent
-  // Every rate conversion (input -> 24 kHz, 24 -> 16 kHz) uses these resampler settings.
+  // English: every rate conversion (input -> 24 kHz, 24 -> 16 kHz) uses these resampler
+  // settings. Turbo: only embed_ref's own 24 -> 16 kHz step does.
   ResamplerParams resampler = ResamplerParams::torchaudio_default();
+  // Turbo only: tts_turbo.norm_loudness (pyloudnorm integrated loudness -> gain to target_lufs;
+  // skipped when the gain is not finite, e.g. for silence).
+  bool normalize_loudness = true;
+  double target_lufs = -27.0;
 
   // From the oracle's ve.json and s3gen.json ("tokenizer", "speaker_encoder") and, optionally,
-  // t3_cfg.json (speech_cond_prompt_len). Null objects keep the official defaults.
-  static VoiceBuilderConfig from_json(const nlohmann::json& ve, const nlohmann::json& s3gen,
-                                      const nlohmann::json& t3);
+  // the T3 json (speech_cond_prompt_len, top level or under "t3_config"). Null objects keep the
+  // official defaults of `variant`; a Turbo variant also sets the Turbo recipe (15 s / 375-token
+  // T3 prompt, references over 5 s, S3Tokenizer attn_ln eps 1e-5 as in s3tokenizer 0.3).
+  static VoiceBuilderConfig from_json(const nlohmann::json& ve, const nlohmann::json& s3gen, const nlohmann::json& t3,
+                                      ModelVariant variant = ModelVariant::kEnglish);
 };
 
 // S3Gen.embed_ref output (the "gen" half of conds).
@@ -61,10 +75,11 @@ class VoiceBuilder {
                                                   const VoiceBuilderConfig& config, c10::TensorOptions options);
 
   // prepare_conditionals: `wav` is mono float audio in [-1, 1] at `sample_rate`. Resamples to
-  // 24 kHz if needed, keeps the first 10 s for S3Gen, the first 6 s (<= 150 tokens) of the 16 kHz
-  // signal for the T3 prompt and the whole 16 kHz signal for the VoiceEncoder. Throws
-  // Error(kInvalidInput) for a bad rate, non-finite samples, audio shorter than
-  // min_reference_seconds, or audio that is silent.
+  // 24 kHz if needed (Turbo: then normalises the loudness), keeps the first 10 s for S3Gen, the
+  // first enc_cond_seconds (<= speech_cond_prompt_len tokens) of the 16 kHz signal for the T3
+  // prompt and the whole 16 kHz signal for the VoiceEncoder. Throws Error(kInvalidInput) for a bad
+  // rate, non-finite samples, audio shorter than min_reference_seconds (Turbo: not longer), or
+  // audio that is silent.
   VoiceConditioning build(const std::vector<float>& wav, int sample_rate, float exaggeration) const;
   // The same from a 24 kHz waveform [S] already on any device.
   VoiceConditioning build_24k(const at::Tensor& wav24, float exaggeration) const;
@@ -80,6 +95,9 @@ class VoiceBuilder {
 
  private:
   S3GenReference embed_ref(const at::Tensor& wav24, const at::Tensor& wav16) const;
+  // Turbo's prepare_conditionals after the input checks: w24 [S] on the model's device.
+  VoiceConditioning build_turbo_24k(const at::Tensor& w24, float exaggeration) const;
+  bool turbo() const { return uses_turbo_pipeline(config_.variant); }
 
   VoiceBuilderConfig config_;
   c10::TensorOptions options_;

@@ -391,6 +391,10 @@ struct GstChatterboxTtsPrivate {
   GstFlowReturn srcresult = GST_FLOW_FLUSHING;
   std::shared_ptr<chatterbox::Utterance> current; /* in flight, for cancel() on flush */
 
+  /* Serializes (re)starting the source pad task with its deactivation, so that a FLUSH_STOP
+   * racing a state change never starts a task on a pad that is going inactive. */
+  std::mutex task_lock;
+
   /* Source side, used by the source pad task only (or while it is stopped/paused). */
   GstSegment segment;
   bool have_segment = false; /* a segment event was received */
@@ -431,6 +435,8 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(chatterboxtts, "chatterboxtts", GST_RANK_N
                                                               "chatterboxtts", 0,
                                                               "Chatterbox text-to-speech"));
 
+static void gst_chatterbox_tts_dispose(GObject* object);
+static gboolean stop_task(GstChatterboxTts* self);
 static void gst_chatterbox_tts_finalize(GObject* object);
 static void gst_chatterbox_tts_set_property(GObject* object, guint prop_id, const GValue* value,
                                             GParamSpec* pspec);
@@ -459,6 +465,7 @@ static void gst_chatterbox_tts_class_init(GstChatterboxTtsClass* klass) {
   const GParamFlags ready = (GParamFlags)(rw | GST_PARAM_MUTABLE_READY);
   const GParamFlags playing = (GParamFlags)(rw | GST_PARAM_MUTABLE_PLAYING);
 
+  gobject_class->dispose = gst_chatterbox_tts_dispose;
   gobject_class->finalize = gst_chatterbox_tts_finalize;
   gobject_class->set_property = gst_chatterbox_tts_set_property;
   gobject_class->get_property = gst_chatterbox_tts_get_property;
@@ -803,6 +810,19 @@ static void gst_chatterbox_tts_init(GstChatterboxTts* self) {
   gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
 }
 
+/* A task left running would wait on the private state finalize destroys: stop it while the
+ * pads still exist (normally there is none: NULL stops it). */
+static void gst_chatterbox_tts_dispose(GObject* object) {
+  GstChatterboxTts* self = GST_CHATTERBOX_TTS(object);
+  if (self->srcpad && gst_pad_get_task_state(self->srcpad) != GST_TASK_STOPPED) {
+    GST_WARNING_OBJECT(self, "source pad task still present at dispose, stopping it");
+    stop_task(self);
+  }
+  G_OBJECT_CLASS(parent_class)->dispose(object);
+  /* The parent removed (and released) the pads. */
+  self->sinkpad = self->srcpad = NULL;
+}
+
 static void gst_chatterbox_tts_finalize(GObject* object) {
   GstChatterboxTts* self = GST_CHATTERBOX_TTS(object);
   for (QueueItem& item : self->priv->queue)
@@ -987,6 +1007,46 @@ static void set_flushing(GstChatterboxTts* self, GstFlowReturn result) {
     priv->queue_cond.notify_all();
   }
   if (current) current->cancel();
+}
+
+/* True when the source pad is active in push mode and not flushing, that is not being
+ * deactivated: pre_activate() marks the pad before our activate function runs. */
+static bool src_pad_running(GstChatterboxTts* self) {
+  GST_OBJECT_LOCK(self->srcpad);
+  bool running =
+      GST_PAD_MODE(self->srcpad) == GST_PAD_MODE_PUSH && !GST_PAD_IS_FLUSHING(self->srcpad);
+  GST_OBJECT_UNLOCK(self->srcpad);
+  return running;
+}
+
+/* FLUSH_STOP: lets data flow again and restarts the task, but only while the source pad is
+ * active. Deactivation takes task_lock after the pad is marked inactive and before stopping
+ * the task, so either we start the task before (and deactivation stops it) or we see the
+ * inactive pad and leave the element flushing. */
+static void restart_task(GstChatterboxTts* self) {
+  GstChatterboxTtsPrivate* priv = self->priv;
+  std::lock_guard<std::mutex> task_lock(priv->task_lock);
+  if (!src_pad_running(self)) {
+    GST_DEBUG_OBJECT(self, "source pad inactive, not restarting the task");
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->flushing = false;
+    priv->srcresult = GST_FLOW_OK;
+    priv->current.reset();
+  }
+  gst_pad_start_task(self->srcpad, (GstTaskFunction)gst_chatterbox_tts_loop, self, NULL);
+}
+
+/* Stops the task and waits for its thread to leave the task function: flushing wakes it
+ * (and cancels its utterance) first. */
+static gboolean stop_task(GstChatterboxTts* self) {
+  {
+    std::lock_guard<std::mutex> task_lock(self->priv->task_lock);
+    set_flushing(self, GST_FLOW_FLUSHING);
+  }
+  return gst_pad_stop_task(self->srcpad);
 }
 
 /* Resets the output state; the task must not be running. */
@@ -1192,13 +1252,7 @@ static gboolean sink_event(GstChatterboxTts* self, GstEvent* event) {
       reset_input(self);
       reset_output(self);
       gboolean res = gst_pad_push_event(self->srcpad, event);
-      {
-        std::lock_guard<std::mutex> lock(priv->queue_lock);
-        priv->flushing = false;
-        priv->srcresult = GST_FLOW_OK;
-        priv->current.reset();
-      }
-      gst_pad_start_task(self->srcpad, (GstTaskFunction)gst_chatterbox_tts_loop, self, NULL);
+      restart_task(self);
       return res;
     }
     case GST_EVENT_CAPS: {
@@ -1818,10 +1872,10 @@ static gboolean gst_chatterbox_tts_src_activate_mode(GstPad* pad, GstObject* par
       source_mode = !priv->settings.text.empty();
       GST_OBJECT_UNLOCK(self);
       if (source_mode && !gst_pad_is_linked(self->sinkpad) && priv->synth) queue_source_mode(self);
+      std::lock_guard<std::mutex> task_lock(priv->task_lock);
       return gst_pad_start_task(pad, (GstTaskFunction)gst_chatterbox_tts_loop, self, NULL);
     }
-    set_flushing(self, GST_FLOW_FLUSHING);
-    gboolean res = gst_pad_stop_task(pad);
+    gboolean res = stop_task(self);
     clear_queue(self);
     return res;
   } catch (...) {
@@ -1985,6 +2039,9 @@ static GstStateChangeReturn gst_chatterbox_tts_change_state(GstElement* element,
 
   switch (transition) {
     case GST_STATE_CHANGE_PAUSED_TO_READY:
+      /* Both pads are inactive now, so nothing can start the task again: make sure it is
+       * stopped whatever raced the deactivation. */
+      stop_task(self);
       reset_input(self);
       priv->converter.clear();
       priv->negotiated = false;

@@ -1,6 +1,7 @@
 /* GstCheck tests of the chatterboxtts element on a deterministic fake synthesizer (no model).
  * The element is registered statically from the gst/ static library; the fake is injected with
- * gst_chatterbox_tts_set_synthesizer_factory(). See fake_synthesizer.h for what it produces:
+ * gst_chatterbox_tts_set_synthesizer_factory() (private header gstchatterboxttsengine.h). See
+ * fake_synthesizer.h for what it produces:
  * one 40 ms token (960 samples at 24 kHz) per character, 440 Hz sine at amplitude 0.5. */
 /* C++ and project headers first: gstcheck.h defines a `fail` macro that breaks standard
  * headers (std::basic_ios::fail) included after it, which C++20 library headers do. */
@@ -14,6 +15,7 @@
 #include "fake_synthesizer.h"
 #include "gstchatterboxenums.h"
 #include "gstchatterboxtts.h"
+#include "gstchatterboxttsengine.h"
 
 #include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>

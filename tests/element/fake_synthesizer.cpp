@@ -9,7 +9,7 @@
 #include <condition_variable>
 
 #include "common/error.h"
-#include "gstchatterboxtts.h"
+#include "gstchatterboxttsengine.h"
 
 namespace chatterbox::testing {
 

@@ -1,6 +1,7 @@
 /* GstCheck tests of the chatterboxtts element on a deterministic fake synthesizer (no model).
  * The element is registered statically from the gst/ static library; the fake is injected with
- * gst_chatterbox_tts_set_synthesizer_factory(). See fake_synthesizer.h for what it produces:
+ * gst_chatterbox_tts_set_synthesizer_factory() (private header gstchatterboxttsengine.h). See
+ * fake_synthesizer.h for what it produces:
  * one 40 ms token (960 samples at 24 kHz) per character, 440 Hz sine at amplitude 0.5. */
 /* C++ and project headers first: gstcheck.h defines a `fail` macro that breaks standard
  * headers (std::basic_ios::fail) included after it, which C++20 library headers do. */
@@ -14,6 +15,7 @@
 #include "fake_synthesizer.h"
 #include "gstchatterboxenums.h"
 #include "gstchatterboxtts.h"
+#include "gstchatterboxttsengine.h"
 
 #include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>
@@ -1175,6 +1177,255 @@ GST_START_TEST(test_position_query) {
 }
 GST_END_TEST;
 
+/* ---------------------------------------------------------------------------------------------
+ * Teardown: after NULL no thread of the element may remain, and the last unref returns
+ */
+
+/* How long a teardown may take before we call it hung. Not a performance bound: a working
+ * teardown takes milliseconds; a broken one never returns. */
+static const gint64 kHangSeconds = 10;
+
+struct BoundedTeardown {
+  GstHarness* h;
+  GMutex lock;
+  GCond cond;
+  bool returned = false;
+  bool disposed = false;
+};
+
+static void note_disposed(gpointer data, GObject*) {
+  static_cast<BoundedTeardown*>(data)->disposed = true;
+}
+
+static gpointer run_teardown(gpointer data) {
+  BoundedTeardown* t = static_cast<BoundedTeardown*>(data);
+  gst_element_set_state(t->h->element, GST_STATE_NULL);
+  /* Messages on the bus hold references to the element: drop them. */
+  gst_bus_set_flushing(bus, TRUE);
+  gst_harness_teardown(t->h); /* drops the last reference: dispose and finalize */
+  g_mutex_lock(&t->lock);
+  t->returned = true;
+  g_cond_signal(&t->cond);
+  g_mutex_unlock(&t->lock);
+  return NULL;
+}
+
+/* Sets the harness's element to NULL and releases it in another thread, and fails (instead of
+ * hanging the test) when that does not return within kHangSeconds. */
+static void teardown_bounded(GstHarness* h) {
+  /* Leaked on a hang: the stuck thread still uses it. */
+  BoundedTeardown* t = new BoundedTeardown();
+  t->h = h;
+  g_mutex_init(&t->lock);
+  g_cond_init(&t->cond);
+  g_object_weak_ref(G_OBJECT(h->element), note_disposed, t);
+  GThread* thread = g_thread_new("teardown", run_teardown, t);
+  gint64 deadline = g_get_monotonic_time() + kHangSeconds * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&t->lock);
+  while (!t->returned)
+    if (!g_cond_wait_until(&t->cond, &t->lock, deadline)) break;
+  bool returned = t->returned;
+  g_mutex_unlock(&t->lock);
+  fail_unless(returned, "setting NULL and releasing the element hung");
+  g_thread_join(thread);
+  fail_unless(t->disposed, "the element was not released");
+  g_mutex_clear(&t->lock);
+  g_cond_clear(&t->cond);
+  delete t;
+}
+
+/* The source pad has no task left, and the one it had has stopped (its thread has left the
+ * task function for good). */
+static void check_no_task(GstElement* e, GstTask* old_task) {
+  GstPad* src = gst_element_get_static_pad(e, "src");
+  GST_OBJECT_LOCK(src);
+  GstTask* task = GST_PAD_TASK(src);
+  int state = task ? (int)gst_task_get_state(task) : -1;
+  GST_OBJECT_UNLOCK(src);
+  fail_unless(task == NULL, "the source pad still has a task (state %d) after NULL", state);
+  fail_unless_equals_int(gst_pad_get_task_state(src), GST_TASK_STOPPED);
+  if (old_task) fail_unless_equals_int(gst_task_get_state(old_task), GST_TASK_STOPPED);
+  gst_object_unref(src);
+}
+
+/* The source pad's task, with a reference (NULL when there is none). */
+static GstTask* src_task(GstElement* e) {
+  GstPad* src = gst_element_get_static_pad(e, "src");
+  GST_OBJECT_LOCK(src);
+  GstTask* task = GST_PAD_TASK(src) ? GST_TASK(gst_object_ref(GST_PAD_TASK(src))) : NULL;
+  GST_OBJECT_UNLOCK(src);
+  gst_object_unref(src);
+  return task;
+}
+
+/* After set_state(NULL) returns, the source pad's task is stopped and gone. */
+GST_START_TEST(test_no_task_after_null) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "Hello there.");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  GstTask* task = src_task(h->element);
+  fail_unless(task != NULL);
+  fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_NULL),
+                         GST_STATE_CHANGE_SUCCESS);
+  check_no_task(h->element, task);
+  gst_object_unref(task);
+  unref_all(bufs);
+  teardown_bounded(h);
+}
+GST_END_TEST;
+
+/* Holds a FLUSH_STOP on its way through the element until the element's pads are being
+ * deactivated: the window in which a FLUSH_STOP used to restart the task on a dead pad. */
+struct FlushStopGate {
+  GstElement* element;
+  GMutex lock;
+  GCond cond;
+  bool armed = false;
+  bool entered = false;
+};
+
+static GstPadProbeReturn hold_flush_stop(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  FlushStopGate* g = static_cast<FlushStopGate*>(data);
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_FLUSH_STOP) return GST_PAD_PROBE_OK;
+  g_mutex_lock(&g->lock);
+  bool armed = g->armed;
+  g->armed = false;
+  g->entered = armed;
+  g_cond_broadcast(&g->cond);
+  g_mutex_unlock(&g->lock);
+  if (!armed) return GST_PAD_PROBE_OK;
+  /* The sink pad goes inactive only after the source pad is deactivated (task stopped). */
+  GstPad* sink = gst_element_get_static_pad(g->element, "sink");
+  gint64 deadline = g_get_monotonic_time() + kHangSeconds * G_TIME_SPAN_SECOND;
+  while (gst_pad_is_active(sink) && g_get_monotonic_time() < deadline) g_usleep(1000);
+  gst_object_unref(sink);
+  return GST_PAD_PROBE_OK;
+}
+
+static gpointer push_flush_stop(gpointer data) {
+  gst_harness_push_event(static_cast<GstHarness*>(data), gst_event_new_flush_stop(TRUE));
+  return NULL;
+}
+
+static gpointer set_null(gpointer data) {
+  gst_element_set_state(GST_ELEMENT(data), GST_STATE_NULL);
+  return NULL;
+}
+
+/* A FLUSH_STOP handled while the element goes to NULL (the source pad already deactivated,
+ * the sink pad not yet) must not start the task again: no task after NULL, and the element
+ * can be released. */
+GST_START_TEST(test_flush_stop_racing_deactivation) {
+  GstHarness* h = make_harness(make_tts());
+  push_text(h, "Before the flush.");
+  GstBuffer* first = gst_harness_pull(h);
+  gst_buffer_unref(first);
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+
+  FlushStopGate gate;
+  gate.element = h->element;
+  g_mutex_init(&gate.lock);
+  g_cond_init(&gate.cond);
+  GstPad* src = gst_element_get_static_pad(h->element, "src");
+  gulong probe = gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_FLUSH, hold_flush_stop, &gate,
+                                   NULL);
+  g_mutex_lock(&gate.lock);
+  gate.armed = true;
+  g_mutex_unlock(&gate.lock);
+  GThread* flusher = g_thread_new("flush-stop", push_flush_stop, h);
+  g_mutex_lock(&gate.lock);
+  while (!gate.entered) g_cond_wait(&gate.cond, &gate.lock);
+  g_mutex_unlock(&gate.lock);
+
+  /* NULL in another thread: it waits for the held FLUSH_STOP to finish. */
+  GThread* stopper = g_thread_new("set-null", set_null, h->element);
+  g_thread_join(flusher);
+  g_thread_join(stopper);
+  gst_pad_remove_probe(src, probe);
+  gst_object_unref(src);
+  fail_unless_equals_int(GST_STATE(h->element), GST_STATE_NULL);
+  check_no_task(h->element, NULL);
+  teardown_bounded(h);
+  g_mutex_clear(&gate.lock);
+  g_cond_clear(&gate.cond);
+}
+GST_END_TEST;
+
+struct Storm {
+  GstHarness* h;
+  std::atomic<bool> stop{false};
+  std::atomic<int> cycles{0};
+};
+
+static gpointer flush_storm(gpointer data) {
+  Storm* s = static_cast<Storm*>(data);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  while (!s->stop) {
+    /* Results do not matter: once the sink pad is inactive the events are refused. */
+    gst_harness_push_event(s->h, gst_event_new_flush_start());
+    gst_harness_push_event(s->h, gst_event_new_flush_stop(TRUE));
+    gst_harness_push_event(s->h, gst_event_new_segment(&seg));
+    s->cycles++;
+  }
+  return NULL;
+}
+
+/* A flush storm (110 cycles of text, FLUSH_START/FLUSH_STOP and a new segment), a final
+ * sentence spoken, then NULL while flushes keep coming from another thread: no task may be
+ * left, and releasing the element must return. */
+GST_START_TEST(test_flush_storm_teardown) {
+  GstElement* e = make_tts();
+  g_object_set(e, "first-chunk-size", 1, "chunk-size", 1, NULL);
+  GstHarness* h = make_harness(e);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  for (int i = 0; i < 110; ++i) {
+    push_text(h, "Storm sentence number " + std::to_string(i) + ".");
+    fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+    fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+    fail_unless(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+    while (GstBuffer* old = gst_harness_try_pull(h)) gst_buffer_unref(old);
+  }
+  push_text(h, "The final sentence.");
+  /* All of its audio (no EOS: the element keeps running for the rounds below). */
+  const guint64 expected = guint64(FakeSynthesizer::tokens_for("The final sentence.")) * 960;
+  std::vector<GstBuffer*> bufs;
+  while (total_frames(bufs, 4) < expected) {
+    GstBuffer* buf = gst_harness_pull(h);
+    fail_unless(buf != NULL, "timed out waiting for the final sentence");
+    bufs.push_back(buf);
+  }
+  fail_unless_equals_uint64(total_frames(bufs, 4), expected);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_string(calls.back().text.c_str(), "The final sentence.");
+  unref_all(bufs);
+
+  /* Several rounds of PLAYING -> NULL with flushes racing the state change. */
+  for (int round = 0; round < 20; ++round) {
+    fail_unless(gst_element_set_state(h->element, GST_STATE_PLAYING) !=
+                GST_STATE_CHANGE_FAILURE);
+    /* Something to speak while the flushes come (accepted or not: the race is the point). */
+    gst_harness_push(h, text_buffer("Round " + std::to_string(round) + "."));
+    Storm storm;
+    storm.h = h;
+    GThread* stormer = g_thread_new("storm", flush_storm, &storm);
+    while (storm.cycles < 5) g_usleep(100);
+    GstTask* task = src_task(h->element);
+    fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_NULL),
+                           GST_STATE_CHANGE_SUCCESS);
+    storm.stop = true;
+    g_thread_join(stormer);
+    check_no_task(h->element, task);
+    if (task) gst_object_unref(task);
+    while (GstBuffer* old = gst_harness_try_pull(h)) gst_buffer_unref(old);
+  }
+  teardown_bounded(h);
+}
+GST_END_TEST;
+
 static Suite* chatterboxtts_suite(void) {
   /* The element comes from the gst/ static library, registered without the plugin file. */
   GST_ELEMENT_REGISTER(chatterboxtts, NULL);
@@ -1212,6 +1463,9 @@ static Suite* chatterboxtts_suite(void) {
   tcase_add_test(tc, test_voice_change_while_playing);
   tcase_add_test(tc, test_bad_voice_while_playing);
   tcase_add_test(tc, test_position_query);
+  tcase_add_test(tc, test_no_task_after_null);
+  tcase_add_test(tc, test_flush_stop_racing_deactivation);
+  tcase_add_test(tc, test_flush_storm_teardown);
   return s;
 }
 

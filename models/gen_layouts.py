@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
-"""Derives the compact checkpoint layouts that chatterbox-make-test-model embeds:
+"""Derives the compact checkpoint layouts that chatterbox-make-test-model embeds.
 
+English, from the English oracle directory:
   layout_full.tsv  from real_checkpoint_layout.json (names/shapes/dtypes of the released files)
   layout_tiny.tsv  from the headers of the oracle's small weights/*.safetensors
   tiny_{t3_cfg,s3gen,ve}.json  copies of the oracle's hyper-parameter files for those weights
+Turbo and Nano, from the Turbo oracle directory:
+  layout_turbo_full.tsv  from turbo_real_checkpoint_layout.json
+  layout_turbo_tiny.tsv  from the headers of its small weights/*.safetensors
+  layout_nano_full.tsv   t3_nano_v1.safetensors only: Turbo's T3 names on a GPT-2-small backbone
+                         (width 768, 12 layers, 12 heads); Nano's other files are Turbo's
+  tiny_{t3_turbo_v1,s3gen_meanflow}.json  copies of the Turbo oracle's hyper-parameter files
+  tiny_t3_nano_v1.json   the Turbo one with Nano's real sizes (tiny Nano = tiny Turbo)
+(the Turbo oracle's ve.json equals the English one but for its seed).
 
 One tensor per line: file<TAB>name<TAB>dtype<TAB>shape (dtype in safetensors spelling, shape as
 comma-separated sizes, empty for a scalar). Run from the repository root:
 
-  python3 models/gen_layouts.py /work/shared/oracle
+  python3 models/gen_layouts.py /work/shared/oracle /work/shared/oracle-turbo
 """
 import json
 import os
@@ -17,6 +26,10 @@ import sys
 
 DTYPES = {"float32": "F32", "int64": "I64", "float16": "F16", "bfloat16": "BF16", "int32": "I32"}
 FILES = ["t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors"]
+TURBO_FILES = ["t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors"]
+# GPT-2 medium (Turbo) -> GPT-2 small (Nano) sizes: width, 3 * width (q|k|v), 4 * width (MLP).
+NANO_DIMS = {1024: 768, 3072: 2304, 4096: 3072}
+NANO_LAYERS = 12
 
 
 def write(path, rows):
@@ -26,25 +39,51 @@ def write(path, rows):
             f.write("%s\t%s\t%s\t%s\n" % (file, name, dtype, ",".join(str(d) for d in shape)))
 
 
-def main():
-    oracle = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/oracle"
-    here = os.path.dirname(os.path.abspath(__file__))
-    real = json.load(open(os.path.join(oracle, "real_checkpoint_layout.json")))
+def real_rows(path, files):
+    real = json.load(open(path))
     rows = []
-    for file in FILES:
+    for file in files:
         for name, info in real[file].items():
             rows.append((file, name, DTYPES[info["dtype"]], info["shape"]))
-    write(os.path.join(here, "layout_full.tsv"), rows)
+    return rows
 
+
+def header_rows(weights_dir, files):
     rows = []
-    for file in FILES:
-        with open(os.path.join(oracle, "weights", file), "rb") as f:
+    for file in files:
+        with open(os.path.join(weights_dir, file), "rb") as f:
             (n,) = struct.unpack("<Q", f.read(8))
             header = json.loads(f.read(n))
         for name, info in header.items():
             if name != "__metadata__":
                 rows.append((file, name, info["dtype"], info["shape"]))
-    write(os.path.join(here, "layout_tiny.tsv"), rows)
+    return rows
+
+
+def nano_t3_rows(turbo_rows):
+    rows = []
+    for file, name, dtype, shape in turbo_rows:
+        if file != "t3_turbo_v1.safetensors":
+            continue
+        if name.startswith("tfmr.h.") and int(name.split(".")[2]) >= NANO_LAYERS:
+            continue
+        rows.append(("t3_nano_v1.safetensors", name, dtype, [NANO_DIMS.get(d, d) for d in shape]))
+    return rows
+
+
+def main():
+    oracle = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/oracle"
+    oracle_turbo = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(oracle), "oracle-turbo")
+    here = os.path.dirname(os.path.abspath(__file__))
+    write(os.path.join(here, "layout_full.tsv"),
+          real_rows(os.path.join(oracle, "real_checkpoint_layout.json"), FILES))
+    write(os.path.join(here, "layout_tiny.tsv"), header_rows(os.path.join(oracle, "weights"), FILES))
+
+    turbo_full = real_rows(os.path.join(oracle_turbo, "turbo_real_checkpoint_layout.json"), TURBO_FILES)
+    write(os.path.join(here, "layout_turbo_full.tsv"), turbo_full)
+    write(os.path.join(here, "layout_turbo_tiny.tsv"),
+          header_rows(os.path.join(oracle_turbo, "weights"), TURBO_FILES))
+    write(os.path.join(here, "layout_nano_full.tsv"), nano_t3_rows(turbo_full))
 
     # The tiny models' hyper-parameters, in the oracle's format (what Config::from_json reads).
     for stem in ("t3_cfg", "s3gen", "ve"):
@@ -52,6 +91,19 @@ def main():
             text = src.read()
         with open(os.path.join(here, "tiny_%s.json" % stem), "w") as dst:
             dst.write(text)
+    for stem in ("t3_turbo_v1", "s3gen_meanflow"):
+        with open(os.path.join(oracle_turbo, "weights", stem + ".json")) as src:
+            text = src.read()
+        with open(os.path.join(here, "tiny_%s.json" % stem), "w") as dst:
+            dst.write(text)
+    # Tiny Nano has tiny Turbo's sizes; only the real values it stands for differ.
+    with open(os.path.join(here, "tiny_t3_turbo_v1.json")) as src:
+        nano = json.load(src)
+    real = nano["real_values_that_differ"]
+    real["gpt2"].update({"n_embd": 768, "hidden_size": 768, "n_head": 12, "n_layer": 12})
+    real["t3_config"]["llama_config_name"] = "GPT2_small"
+    with open(os.path.join(here, "tiny_t3_nano_v1.json"), "w") as dst:
+        json.dump(nano, dst, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// chatterbox-make-test-model --size tiny|full --seed N --out DIR
+// chatterbox-make-test-model --variant english|turbo|nano --size tiny|full --seed N --out DIR
 // Writes a complete random-weight model directory (see test_model.h and models/README.md).
 #include <cstdio>
 #include <cstdlib>
@@ -13,16 +13,25 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: chatterbox-make-test-model [--size tiny|full] [--seed N] --out DIR\n"
-               "  Writes t3_cfg/s3gen/ve .safetensors, tokenizer.json, conds.pt (and, for tiny,\n"
-               "  t3_cfg.json/s3gen.json/ve.json) with random weights. Default: --size tiny --seed 1.\n");
+               "usage: chatterbox-make-test-model [--variant english|turbo|nano] [--size tiny|full] [--seed N]\n"
+               "                                  --out DIR\n"
+               "  Writes a model directory with random weights:\n"
+               "    english  t3_cfg/s3gen/ve .safetensors, tokenizer.json, conds.pt\n"
+               "    turbo    t3_turbo_v1/s3gen_meanflow/ve .safetensors, conds.pt, GPT-2 tokenizer files\n"
+               "             (vocab.json, merges.txt, added_tokens.json, special_tokens_map.json,\n"
+               "             tokenizer_config.json)\n"
+               "    nano     as turbo with t3_nano_v1.safetensors (GPT-2-small T3)\n"
+               "  plus, for tiny, a .json of hyper-parameters beside each weight file.\n"
+               "  Default: --variant english --size tiny --seed 1.\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  using chatterbox::ModelVariant;
   using chatterbox::testmodel::Size;
+  ModelVariant variant = ModelVariant::kEnglish;
   Size size = Size::kTiny;
   uint64_t seed = 1;
   std::string out;
@@ -31,7 +40,9 @@ int main(int argc, char** argv) {
     if (a == "--help" || a == "-h") return usage(), 0;
     if (i + 1 >= argc) return usage();
     const std::string v = argv[++i];
-    if (a == "--size" && (v == "tiny" || v == "full")) {
+    if (a == "--variant" && (v == "english" || v == "turbo" || v == "nano")) {
+      variant = v == "english" ? ModelVariant::kEnglish : v == "turbo" ? ModelVariant::kTurbo : ModelVariant::kNano;
+    } else if (a == "--size" && (v == "tiny" || v == "full")) {
       size = v == "tiny" ? Size::kTiny : Size::kFull;
     } else if (a == "--seed") {
       char* end = nullptr;
@@ -45,7 +56,7 @@ int main(int argc, char** argv) {
   }
   if (out.empty()) return usage();
   try {
-    chatterbox::testmodel::write_test_model(out, size, seed);
+    chatterbox::testmodel::write_test_model(out, size, seed, variant);
   } catch (const chatterbox::Error& e) {
     std::fprintf(stderr, "chatterbox-make-test-model: %s error: %s\n", chatterbox::error_kind_name(e.kind()), e.what());
     return 1;

@@ -5,6 +5,10 @@
 // weight-norm g = ||v|| (1 + 0.1 N), Snake alpha ~ U(0.9, 1.1); T3 projections N(0, 1/fan_in),
 // token embeddings 0.5 N, position embeddings 0.2 N, heads 3 N / sqrt(D); HiFT F0 head
 // N(0, 150^2) (scaled to keep the same output spread at full width), bias 60.
+// Turbo/Nano add: GPT-2 Conv1D weights ([in, out]) N(0, 1/in), GPT-2 position table 0.2 N,
+// speech_head.bias[6562] += 12 (so that random-weight generation ends on EOS within a few dozen
+// tokens, as in the Turbo oracle), time_embed_mixer = [I | 0] + N / sqrt(2 D) (the class's own
+// [I | 0] would make r irrelevant).
 #include "test_model.h"
 
 #include <ATen/ATen.h>
@@ -12,7 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,6 +30,7 @@
 #include "io/safetensors.h"
 #include "test_model_data.h"
 #include "voice/conditioning.h"
+#include "voice/mel.h"
 
 namespace chatterbox::testmodel {
 namespace {
@@ -32,6 +39,14 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+constexpr const char* kTurboT3File = "t3_turbo_v1.safetensors";
+constexpr const char* kNanoT3File = "t3_nano_v1.safetensors";
+constexpr const char* kMeanflowFile = "s3gen_meanflow.safetensors";
+constexpr int64_t kStopSpeechToken = 6562;
+constexpr double kStopSpeechBias = 12.0;
+
+bool is_gpt2_t3(const std::string& file) { return file == kTurboT3File || file == kNanoT3File; }
 
 // FNV-1a: a per-tensor seed that does not depend on generation order or thread count.
 uint64_t name_seed(uint64_t seed, const std::string& name) {
@@ -88,7 +103,17 @@ at::Tensor init_tensor(const TensorSpec& s, uint64_t seed) {
   if (n == "similarity_weight") return at::full(shape, 10.0f, f32);   // VoiceEncoder's own init
   if (n == "similarity_bias") return at::full(shape, -5.0f, f32);
   if (n == "tokenizer.window") return at::hann_window(shape[0], /*periodic=*/true, f32);
-  if (n == "tokenizer._mel_filters") return uniform(0.0, 0.01);  // stand-in; loaders recompute it
+  if (n == "tokenizer._mel_filters") {
+    // The engine recomputes it; the English files keep their stand-in, the mean-flow file holds
+    // the real filterbank of the S3 tokenizer (16 kHz, n_fft 400, 0-8 kHz) like the released one.
+    if (s.file == kMeanflowFile) return slaney_mel_filterbank(16000, 2 * (shape[1] - 1), shape[0], 0.0, 8000.0).to(at::kFloat).contiguous();
+    return uniform(0.0, 0.01);
+  }
+  if (is_gpt2_t3(s.file) && n == "speech_head.bias") {
+    at::Tensor b = normal(0.0, 0.05);
+    if (shape[0] > kStopSpeechToken) b[kStopSpeechToken].add_(kStopSpeechBias);
+    return b;
+  }
   if (ends_with(n, ".bias")) {
     if (starts_with(n, "lstm.")) return uniform(-1.0, 1.0).mul_(1.0 / std::sqrt(shape[0] / 4.0));
     return normal(0.0, 0.05);
@@ -104,6 +129,18 @@ at::Tensor init_tensor(const TensorSpec& s, uint64_t seed) {
       return uniform(-v, v);  // Perceiver's own init
     }
     return normal(0.0, 1.0 / std::sqrt(fan_in(shape)));
+  }
+  if (is_gpt2_t3(s.file)) {
+    if (n == "text_emb.weight" || n == "speech_emb.weight" || n == "tfmr.wte.weight") return normal(0.0, 0.5);
+    if (n == "tfmr.wpe.weight") return normal(0.0, 0.2);
+    if (n == "text_head.weight" || n == "speech_head.weight") return normal(0.0, 3.0 / std::sqrt(static_cast<double>(shape[1])));
+    if (starts_with(n, "tfmr.h.")) return normal(0.0, 1.0 / std::sqrt(static_cast<double>(shape[0])));  // Conv1D [in, out]
+    return normal(0.0, 1.0 / std::sqrt(fan_in(shape)));  // cond_enc.spkr_enc: Linear [out, in]
+  }
+  if (n == "flow.decoder.estimator.time_embed_mixer.weight") {  // [D, 2 D]
+    at::Tensor w = normal(0.0, 1.0 / std::sqrt(static_cast<double>(shape[1])));
+    w.narrow(1, 0, shape[0]).add_(at::eye(shape[0], f32));
+    return w;
   }
   if (starts_with(n, "lstm.")) {  // nn.LSTM: U(+-1/sqrt(hidden))
     const double b = 1.0 / std::sqrt(shape[0] / 4.0);
@@ -165,6 +202,25 @@ constexpr const char* kCorpus =
     "communication, education and imagination are important words in this sentence. We were "
     "walking, talking, thinking and laughing together until the evening came.";
 
+// More English for the GPT-2 tokenizer (written for this file): with kCorpus, enough distinct
+// pairs for its 743 merges.
+constexpr const char* kMoreCorpus =
+    "I don't think it's too late: we're going to the station, and they'll wait for us if we've "
+    "called ahead. Yesterday my neighbour's daughter played the piano for almost an hour, and "
+    "everybody listened quietly. Turn left at the second light, then keep going straight until you "
+    "see a small bakery on the corner. The meeting starts at 9 o'clock on Monday; please bring your "
+    "notes, a pen and something to drink. Oh, really? That's wonderful news! I'm so happy for you, "
+    "and I can't wait to hear the whole story. Rain fell softly on the roof while the cat slept near "
+    "the warm fire and the kettle began to sing. Scientists measured the temperature of the lake "
+    "every morning for twelve years and found it slowly rising. Could you possibly lend me your "
+    "umbrella? Mine broke during the storm last Thursday, unfortunately. Our grandparents grew "
+    "potatoes, carrots, beans and tomatoes in a garden behind the cottage. Somewhere far away, a "
+    "lighthouse keeper writes letters he never sends, describing ships and seabirds. Engineers built "
+    "the bridge in eighteen months, using steel, concrete and thousands of careful calculations. If "
+    "you're feeling tired, drink some water, open the window and take a short break from the "
+    "screen. Please remember: the library closes early on Fridays, so return your borrowed novels "
+    "before noon.";
+
 // Whitespace pre-tokenization for ASCII text: alphanumeric runs and punctuation runs.
 std::vector<std::string> corpus_words() {
   std::vector<std::string> words;
@@ -184,10 +240,163 @@ std::vector<std::string> corpus_words() {
   return words;
 }
 
+std::string utf8(char32_t cp) {
+  std::string s;
+  if (cp < 0x80) {
+    s.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    throw Error(ErrorKind::kInternal, "test model: code point out of range");
+  }
+  return s;
+}
+
+// GPT-2's bytes_to_unicode(): the printable Latin-1 bytes map to themselves, the others to
+// U+0100 upwards in byte order. Returned in GPT-2's id order: (byte, symbol).
+std::vector<std::pair<unsigned char, std::string>> gpt2_byte_symbols() {
+  std::vector<std::pair<unsigned char, std::string>> out;
+  auto printable = [](int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); };
+  for (int b = 0; b < 256; ++b)
+    if (printable(b)) out.emplace_back(static_cast<unsigned char>(b), utf8(static_cast<char32_t>(b)));
+  int next = 0;
+  for (int b = 0; b < 256; ++b)
+    if (!printable(b)) out.emplace_back(static_cast<unsigned char>(b), utf8(static_cast<char32_t>(256 + next++)));
+  return out;
+}
+
+// GPT-2's pre-tokenizer pattern on ASCII text:
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+std::vector<std::string> gpt2_pretokenize(const std::string& text) {
+  auto cls = [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return std::isspace(u) ? 0 : std::isalpha(u) ? 1 : std::isdigit(u) ? 2 : 3;
+  };
+  std::vector<std::string> out;
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    if (text[i] == '\'') {
+      bool contraction = false;
+      for (const char* suffix : {"s", "t", "re", "ve", "m", "ll", "d"}) {
+        const size_t len = std::strlen(suffix);
+        if (text.compare(i + 1, len, suffix) == 0) {
+          out.push_back(text.substr(i, len + 1));
+          i += len + 1;
+          contraction = true;
+          break;
+        }
+      }
+      if (contraction) continue;
+    }
+    size_t j = i;
+    if (text[j] == ' ' && j + 1 < n && cls(text[j + 1]) != 0) ++j;  // the optional leading space
+    if (cls(text[j]) != 0) {
+      const int k = cls(text[j]);
+      size_t e = j;
+      while (e < n && cls(text[e]) == k) ++e;
+      out.push_back(text.substr(i, e - i));
+      i = e;
+      continue;
+    }
+    size_t e = i;
+    while (e < n && cls(text[e]) == 0) ++e;
+    if (e < n && e - i > 1) --e;  // \s+(?!\S): the last space goes with the next word
+    out.push_back(text.substr(i, e - i));
+    i = e;
+  }
+  return out;
+}
+
+struct Gpt2Bpe {
+  std::vector<std::string> vocab;  // id order
+  std::vector<std::pair<std::string, std::string>> merges;
+};
+
+constexpr int kGpt2BpeSize = 999;  // byte symbols + merges; <|endoftext|> follows
+const char* const kParalinguisticTags[] = {"[clear throat]", "[sigh]", "[shush]", "[cough]", "[groan]",
+                                           "[sniff]", "[gasp]", "[chuckle]", "[laugh]"};
+constexpr const char* kEndOfText = "<|endoftext|>";
+
+// Byte-level BPE training: the most frequent adjacent pair first, ties broken by the pair's text,
+// until the vocabulary has kGpt2BpeSize entries.
+Gpt2Bpe learn_gpt2_bpe() {
+  const auto bytes = gpt2_byte_symbols();
+  std::string symbol_of[256];
+  Gpt2Bpe bpe;
+  for (const auto& [b, sym] : bytes) {
+    symbol_of[b] = sym;
+    bpe.vocab.push_back(sym);
+  }
+  std::set<std::string> known(bpe.vocab.begin(), bpe.vocab.end());
+  std::set<std::pair<std::string, std::string>> merged_pairs;
+  std::map<std::vector<std::string>, int> words;
+  for (const auto& w : gpt2_pretokenize(std::string(kCorpus) + " " + kMoreCorpus)) {
+    std::vector<std::string> symbols;
+    for (unsigned char c : w) symbols.push_back(symbol_of[c]);
+    ++words[symbols];
+  }
+  while (static_cast<int>(bpe.vocab.size()) < kGpt2BpeSize) {
+    std::map<std::pair<std::string, std::string>, int> counts;
+    for (const auto& [w, n] : words)
+      for (size_t i = 0; i + 1 < w.size(); ++i) counts[{w[i], w[i + 1]}] += n;
+    if (counts.empty()) throw Error(ErrorKind::kInternal, "test model: the tokenizer corpus has too few pairs");
+    auto best = counts.begin();
+    for (auto it = counts.begin(); it != counts.end(); ++it)
+      if (it->second > best->second) best = it;
+    const auto pair = best->first;
+    // A pair can come back when another merge rebuilds one of its parts; it is listed once.
+    if (merged_pairs.insert(pair).second) bpe.merges.push_back(pair);
+    const std::string merged = pair.first + pair.second;
+    if (known.insert(merged).second) bpe.vocab.push_back(merged);
+    std::map<std::vector<std::string>, int> next;
+    for (const auto& [w, n] : words) {
+      std::vector<std::string> out;
+      for (size_t i = 0; i < w.size(); ++i) {
+        if (i + 1 < w.size() && w[i] == pair.first && w[i + 1] == pair.second) {
+          out.push_back(merged);
+          ++i;
+        } else {
+          out.push_back(w[i]);
+        }
+      }
+      next[out] += n;
+    }
+    words = std::move(next);
+  }
+  return bpe;
+}
+
+const char* t3_file_name(ModelVariant variant) {
+  switch (variant) {
+    case ModelVariant::kEnglish: return "t3_cfg.safetensors";
+    case ModelVariant::kTurbo: return kTurboT3File;
+    case ModelVariant::kNano: return kNanoT3File;
+    default: break;
+  }
+  throw Error(ErrorKind::kInvalidInput, std::string("test model: no generator for the ") + model_variant_name(variant) +
+                                            " model (english, turbo, nano)");
+}
+
 }  // namespace
 
-std::vector<TensorSpec> planned_layout(Size size) {
-  return parse_layout(size == Size::kFull ? kLayoutFull : kLayoutTiny);
+std::vector<TensorSpec> planned_layout(Size size, ModelVariant variant) {
+  t3_file_name(variant);  // rejects the variants without a generator
+  if (variant == ModelVariant::kEnglish) return parse_layout(size == Size::kFull ? kLayoutFull : kLayoutTiny);
+  std::vector<TensorSpec> turbo = parse_layout(size == Size::kFull ? kLayoutTurboFull : kLayoutTurboTiny);
+  if (variant == ModelVariant::kTurbo) return turbo;
+  // Nano: Turbo's S3Gen and VE; its T3 is GPT-2 small at full size and tiny Turbo's when tiny.
+  std::vector<TensorSpec> out;
+  if (size == Size::kFull) out = parse_layout(kLayoutNanoFull);
+  for (auto& s : turbo) {
+    if (s.file == kTurboT3File) {
+      if (size == Size::kFull) continue;
+      s.file = kNanoT3File;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 std::string tokenizer_json() {
@@ -292,14 +501,60 @@ std::string tokenizer_json() {
   return j.dump(1);
 }
 
-void write_test_model(const std::string& dir, Size size, uint64_t seed) {
+std::vector<std::pair<std::string, std::string>> gpt2_tokenizer_files() {
+  const Gpt2Bpe bpe = learn_gpt2_bpe();
+  const int eot_id = static_cast<int>(bpe.vocab.size());
+
+  // vocab.json and merges.txt as GPT2Tokenizer.save_pretrained writes them.
+  std::string vocab = "{";
+  for (size_t i = 0; i < bpe.vocab.size(); ++i)
+    vocab += nlohmann::json(bpe.vocab[i]).dump() + ": " + std::to_string(i) + ", ";
+  vocab += nlohmann::json(kEndOfText).dump() + ": " + std::to_string(eot_id) + "}";
+  std::string merges = "#version: 0.2\n";
+  for (const auto& [a, b] : bpe.merges) merges += a + " " + b + "\n";
+
+  nlohmann::ordered_json added = nlohmann::ordered_json::object();
+  nlohmann::ordered_json decoder = nlohmann::ordered_json::object();
+  auto entry = [](const std::string& content, bool special) {
+    return nlohmann::ordered_json{{"content", content}, {"lstrip", false}, {"normalized", !special},
+                                  {"rstrip", false},    {"single_word", false}, {"special", special}};
+  };
+  decoder[std::to_string(eot_id)] = entry(kEndOfText, true);
+  int id = eot_id + 1;
+  for (const char* tag : kParalinguisticTags) {
+    added[tag] = id;
+    decoder[std::to_string(id++)] = entry(tag, false);
+  }
+  const nlohmann::ordered_json special_map = {{"bos_token", kEndOfText}, {"eos_token", kEndOfText}, {"unk_token", kEndOfText}};
+  const nlohmann::ordered_json config = {{"add_bos_token", false},
+                                         {"add_prefix_space", false},
+                                         {"added_tokens_decoder", decoder},
+                                         {"bos_token", kEndOfText},
+                                         {"clean_up_tokenization_spaces", false},
+                                         {"eos_token", kEndOfText},
+                                         {"errors", "replace"},
+                                         {"model_max_length", 1024},
+                                         {"pad_token", nullptr},
+                                         {"tokenizer_class", "GPT2Tokenizer"},
+                                         {"unk_token", kEndOfText}};
+  return {{"vocab.json", vocab},
+          {"merges.txt", merges},
+          {"added_tokens.json", added.dump(2) + "\n"},
+          {"special_tokens_map.json", special_map.dump(2) + "\n"},
+          {"tokenizer_config.json", config.dump(2) + "\n"}};
+}
+
+void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVariant variant) {
   namespace fs = std::filesystem;
+  const std::string t3_file = t3_file_name(variant);
+  const bool english = variant == ModelVariant::kEnglish;
+  const std::string s3gen_file = english ? "s3gen.safetensors" : kMeanflowFile;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(ErrorKind::kIo, dir + ": cannot create directory: " + ec.message());
-  const auto layout = planned_layout(size);
+  const auto layout = planned_layout(size, variant);
   // One file at a time keeps the peak memory at the largest file (T3, 2.1 GB at full size).
-  for (const char* file : {"ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors"}) {
+  for (const std::string& file : {std::string("ve.safetensors"), t3_file, s3gen_file}) {
     auto tensors = make_file(layout, file, seed);
     write_safetensors((fs::path(dir) / file).string(), tensors,
                       {{"format", "pt"}, {"generator", "chatterbox-make-test-model"}});
@@ -310,10 +565,18 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed) {
     out << text;
     if (!out.flush()) throw Error(ErrorKind::kIo, (fs::path(dir) / name).string() + ": write failed");
   };
-  write_text("tokenizer.json", tokenizer_json());
+  if (english) {
+    write_text("tokenizer.json", tokenizer_json());
+  } else {
+    for (const auto& [name, text] : gpt2_tokenizer_files()) write_text(name, text);
+  }
   if (size == Size::kTiny) {
-    const std::pair<const char*, const char*> configs[] = {
-        {"t3_cfg.json", kTinyT3Config}, {"s3gen.json", kTinyS3GenConfig}, {"ve.json", kTinyVeConfig}};
+    // The hyper-parameter files are named after their weight files.
+    const std::pair<std::string, const char*> configs[] = {
+        {t3_file.substr(0, t3_file.find('.')) + ".json",
+         english ? kTinyT3Config : variant == ModelVariant::kTurbo ? kTinyTurboT3Config : kTinyNanoT3Config},
+        {s3gen_file.substr(0, s3gen_file.find('.')) + ".json", english ? kTinyS3GenConfig : kTinyMeanflowConfig},
+        {"ve.json", kTinyVeConfig}};
     for (const auto& [name, text] : configs) {
       auto j = nlohmann::ordered_json::parse(text);
       j["seed"] = seed;
@@ -323,12 +586,15 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed) {
 
   // conds.pt: random but valid (L2-normalised non-negative speaker embedding as the VE's final
   // ReLU gives, tokens inside the codebook, log-mel-like prompt features, 2 frames per token).
+  // The T3 prompt has the longest length each variant's conditioning gives (English 6 s = 150
+  // tokens, Turbo/Nano 15 s = 375 tokens); the S3Gen prompt is the same for all.
   at::Generator gen = at::detail::createCPUGenerator(name_seed(seed, "conds.pt"));
   const int64_t tg = size == Size::kFull ? 157 : 40;
+  const int64_t t3_prompt_len = english ? 150 : 375;
   VoiceConditioning c;
   c.speaker_emb = at::randn({1, 256}, gen, at::kFloat).abs();
   c.speaker_emb = c.speaker_emb / c.speaker_emb.norm();
-  c.cond_prompt_speech_tokens = at::randint(0, 6561, {1, 150}, gen, at::kLong);
+  c.cond_prompt_speech_tokens = at::randint(0, 6561, {1, t3_prompt_len}, gen, at::kLong);
   c.exaggeration = 0.5f;
   c.prompt_token = at::randint(0, 6561, {1, tg}, gen, at::kLong);
   c.prompt_feat = (at::randn({1, 2 * tg, 80}, gen, at::kFloat) * 2.0 - 6.0).clamp(std::log(1e-5), 2.0);

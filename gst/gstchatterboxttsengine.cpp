@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/device_name.h"
 #include "common/error.h"
 #include "gstchatterboxttsengine.h"
 #include "gstchatterboxttserror.h"
@@ -27,12 +28,6 @@ std::shared_ptr<chatterbox::Synthesizer> make_synthesizer(const chatterbox::Engi
   }
   if (factory) return factory(config);
   return chatterbox::Engine::load(config);
-}
-
-bool valid_device(const std::string& device) {
-  if (device == "auto" || device == "cpu" || device == "cuda") return true;
-  if (device.compare(0, 5, "cuda:") != 0 || device.size() == 5) return false;
-  return device.find_first_not_of("0123456789", 5) == std::string::npos;
 }
 
 void post_progress(GstChatterboxTts* self, GstProgressType type, const char* text) {
@@ -57,7 +52,7 @@ gboolean gst_chatterbox_tts_start_engine(GstChatterboxTts* self) {
   voice = priv->settings.voice;
   GST_OBJECT_UNLOCK(self);
 
-  if (!valid_device(config.device)) {
+  if (!chatterbox::is_device_name(config.device)) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
                       ("Invalid device '%s': use auto, cpu, cuda or cuda:N", config.device.c_str()),
                       (NULL));
@@ -87,7 +82,14 @@ gboolean gst_chatterbox_tts_start_engine(GstChatterboxTts* self) {
     priv->synth.reset();
     return FALSE;
   }
-  post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "Chatterbox model loaded");
+  const char* variant = chatterbox::model_variant_name(priv->synth->variant());
+  GST_OBJECT_LOCK(self);
+  priv->settings.model_variant = variant;
+  GST_OBJECT_UNLOCK(self);
+  priv->warned_ignored.clear();
+  g_object_notify(G_OBJECT(self), "model-variant");
+  const std::string loaded_text = std::string("Chatterbox model loaded: ") + variant + ", " + priv->synth->describe();
+  post_progress(self, GST_PROGRESS_TYPE_COMPLETE, loaded_text.c_str());
 
   /* A voice set already is checked now, so a bad file fails here rather than mid-stream. */
   priv->voices.clear();
@@ -104,6 +106,9 @@ gboolean gst_chatterbox_tts_start_engine(GstChatterboxTts* self) {
 }
 
 void gst_chatterbox_tts_stop_engine(GstChatterboxTts* self) {
+  GST_OBJECT_LOCK(self);
+  self->priv->settings.model_variant.clear();
+  GST_OBJECT_UNLOCK(self);
   self->priv->synth.reset();
   self->priv->voices.clear();
 }

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "chatterboxtext.h"
@@ -72,6 +73,7 @@ struct GstChatterboxTtsPrivate {
   GstAudioInfo out_info;
   chatterbox::OutputConverter converter;
   chatterbox::VoiceResolver voices; /* also used in NULL->READY */
+  std::set<std::string> warned_ignored; /* properties already warned about as unused */
   guint64 dropped = 0;              /* output frames dropped as late */
 
   /* Read by queries from any thread. */

@@ -172,12 +172,15 @@ const PropertyDef kProperties[] = {
      * GstChatterboxTts:top-p:
      *
      * Nucleus sampling: keep the most likely tokens whose probabilities sum to this (1: off).
+     * -1 takes the model's default: 1.0 (off) for English, 0.95 for Turbo.
      *
      * Since: 0.1
      */
     {[] {
-       return g_param_spec_double("top-p", "Top p", "Nucleus sampling threshold (1.0: off)", 0.0,
-                                  1.0, kDefaults.top_p, kPlaying);
+       return g_param_spec_double("top-p", "Top p",
+                                  "Nucleus sampling threshold (1.0: off; -1: the model's default, "
+                                  "English 1.0, Turbo 0.95)",
+                                  -1.0, 1.0, kDefaults.top_p, kPlaying);
      },
      FIELD(top_p)},
     /**
@@ -317,13 +320,15 @@ const PropertyDef kProperties[] = {
     /**
      * GstChatterboxTts:cfm-steps:
      *
-     * Euler steps of the S3Gen flow-matching decoder (fewer is faster, rougher).
+     * Euler steps of the S3Gen flow-matching decoder (fewer is faster, rougher). 0 takes the
+     * model's own: 10 for English, 2 for Turbo (its mean-flow decoder is distilled for 2).
      *
      * Since: 0.1
      */
     {[] {
-       return g_param_spec_uint("cfm-steps", "CFM steps", "Flow-matching Euler steps", 1, 100,
-                                kDefaults.cfm_steps, kPlaying);
+       return g_param_spec_uint("cfm-steps", "CFM steps",
+                                "Flow-matching Euler steps (0: the model's, English 10, Turbo 2)", 0,
+                                100, kDefaults.cfm_steps, kPlaying);
      },
      FIELD(cfm_steps)},
     /**
@@ -396,6 +401,37 @@ const PropertyDef kProperties[] = {
                                 kDefaults.max_queued_text, kPlaying);
      },
      FIELD(max_queued_text), kWakeQueue},
+    /**
+     * GstChatterboxTts:top-k:
+     *
+     * Keep only the k most likely speech tokens before sampling. 0 takes the model's default
+     * (Turbo 1000). The English model has no top-k step: a value set for it is ignored with a
+     * warning.
+     *
+     * Since: 0.2
+     */
+    {[] {
+       return g_param_spec_uint("top-k", "Top k",
+                                "Sample among the k most likely speech tokens (0: the model's "
+                                "default, Turbo 1000; not used by English)",
+                                0, 100000, kDefaults.top_k, kPlaying);
+     },
+     FIELD(top_k)},
+    /**
+     * GstChatterboxTts:model-variant:
+     *
+     * Which Chatterbox model was loaded from the model directory: `english`, `turbo` or `nano`
+     * (recognised from the files). NULL until the element reaches READY.
+     *
+     * Since: 0.2
+     */
+    {[] {
+       return g_param_spec_string(
+           "model-variant", "Model variant",
+           "The loaded model: english, turbo or nano (NULL before READY); read-only", NULL,
+           GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+     },
+     nullptr, get_field<&ElementSettings::model_variant>},
 };
 
 constexpr guint kNumProperties = G_N_ELEMENTS(kProperties);
@@ -408,6 +444,10 @@ void gst_chatterbox_tts_set_property(GObject* object, guint prop_id, const GValu
   }
   GstChatterboxTts* self = GST_CHATTERBOX_TTS(object);
   const PropertyDef& prop = kProperties[prop_id - 1];
+  if (!prop.set) {  // read-only: GObject refuses the write before it gets here
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    return;
+  }
   bool changed = true;
   GST_OBJECT_LOCK(self);
   if (prop.effect == kPostLatency) {
@@ -454,6 +494,7 @@ chatterbox::UtteranceSettings gst_chatterbox_tts_snapshot_settings(GstChatterbox
   u.params.cfg_weight = (float)s.cfg_weight;
   u.params.temperature = (float)s.temperature;
   u.params.top_p = (float)s.top_p;
+  u.params.top_k = (int)s.top_k;
   u.params.min_p = (float)s.min_p;
   u.params.repetition_penalty = (float)s.repetition_penalty;
   u.params.seed = s.seed;

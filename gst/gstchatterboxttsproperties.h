@@ -18,21 +18,20 @@
 
 namespace chatterbox {
 
-/* Property values, protected by the object lock. Defaults of the synthesis settings are the
- * original ChatterboxTTS.generate() defaults, those of the streaming knobs the engine's (the
- * element tests check both against SynthesisParams). */
+/* Property values, protected by the object lock. Every synthesis setting takes its default from
+ * chatterbox::SynthesisParams, where it is declared once. */
 struct ElementSettings {
   std::string model_path; /* "": $CHATTERBOX_MODEL_DIR, then the Hugging Face cache */
   std::string device = "auto";
   std::string voice; /* "": the built-in voice */
-  double exaggeration = 0.5;
-  double cfg_weight = 0.5;
-  double temperature = 0.8;
-  double top_p = 1.0;
-  double min_p = 0.05;
-  double repetition_penalty = 1.2;
-  gint64 seed = -1;
-  guint max_tokens = 1000;
+  double exaggeration = SynthesisParams().exaggeration;
+  double cfg_weight = SynthesisParams().cfg_weight;
+  double temperature = SynthesisParams().temperature;
+  double top_p = SynthesisParams().top_p;
+  double min_p = SynthesisParams().min_p;
+  double repetition_penalty = SynthesisParams().repetition_penalty;
+  gint64 seed = SynthesisParams().seed;
+  guint max_tokens = guint(SynthesisParams().max_tokens);
   std::string text;
   guint first_chunk_size = guint(SynthesisParams().first_chunk_tokens);
   guint chunk_size = guint(SynthesisParams().chunk_tokens);
@@ -45,6 +44,8 @@ struct ElementSettings {
   guint latency_ms = 1000;
   gboolean post_messages = TRUE;
   guint max_queued_text = 32;
+  guint top_k = guint(SynthesisParams().top_k);
+  std::string model_variant; /* read-only: set when the model loads, "" before */
 };
 
 /* What one utterance needs from the properties, read once under the object lock when it

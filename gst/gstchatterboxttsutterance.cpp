@@ -171,10 +171,26 @@ static void post_stats(GstChatterboxTts* self, const Speech& sp, chatterbox::Utt
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
+/* A property the loaded model does not use is named in one warning per element and property,
+ * not ignored silently (e.g. cfg-weight with Turbo, which has no guidance). */
+static void warn_ignored_settings(GstChatterboxTts* self, const chatterbox::SynthesisParams& params) {
+  const chatterbox::ModelVariant variant = self->priv->synth->variant();
+  for (std::string name : params.ignored_by(variant)) {
+    std::replace(name.begin(), name.end(), '_', '-');  // field name -> property name
+    if (!self->priv->warned_ignored.insert(name).second) continue;
+    GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                        ("Property '%s' has no effect with the %s model", name.c_str(),
+                         chatterbox::model_variant_name(variant)),
+                        ("the %s model's generation does not use it; the value is ignored",
+                         chatterbox::model_variant_name(variant)));
+  }
+}
+
 GstFlowReturn gst_chatterbox_tts_speak(GstChatterboxTts* self, QueueItem& item) {
   GstChatterboxTtsPrivate* priv = self->priv;
   Speech sp{item, gst_chatterbox_tts_snapshot_settings(self)};
   if (!select_voice(self, sp)) return GST_CHATTERBOX_TTS_FLOW_ERROR_POSTED;
+  warn_ignored_settings(self, sp.settings.params);
 
   GstFlowReturn ret = gst_chatterbox_tts_ensure_output(self);
   if (ret != GST_FLOW_OK) return ret;

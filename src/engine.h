@@ -36,24 +36,34 @@ class Voice {
   virtual std::string describe() const = 0;
 };
 
-// Per-utterance settings. Defaults are the original ChatterboxTTS.generate() defaults.
+// Per-utterance settings: the one place each synthesis setting and its default is declared
+// (the element's properties take their defaults from here). Defaults are the original
+// generate() defaults; where the English and Turbo models differ, the field holds a "model
+// default" value that the engine resolves for the loaded model (resolve_for()).
 struct SynthesisParams {
   std::shared_ptr<const Voice> voice;  // null: the model's built-in voice (conds.pt)
-  float exaggeration = 0.5f;
-  float cfg_weight = 0.5f;
+  float exaggeration = 0.5f;      // English only: emotion intensity
+  float cfg_weight = 0.5f;        // English only: classifier-free guidance weight (0: off)
   float temperature = 0.8f;
-  float top_p = 1.0f;
-  float min_p = 0.05f;
+  float top_p = -1.0f;            // < 0: the model's default (English 1.0 = off, Turbo 0.95)
+  int top_k = 0;                  // 0: the model's default (Turbo 1000; English has no top-k)
+  float min_p = 0.05f;            // English only
   float repetition_penalty = 1.2f;
   int64_t seed = -1;              // -1: random
   int max_tokens = 1000;          // speech tokens per utterance
-  int cfm_steps = 10;             // flow-matching Euler steps
+  int cfm_steps = 0;              // flow-matching steps; 0: the model's (English 10, Turbo 2)
   int first_chunk_tokens = 10;    // speech tokens in the first streamed chunk (plus look-ahead)
   int chunk_tokens = 25;          // speech tokens per later chunk
   int max_chunk_tokens = 25;      // chunks double from chunk_tokens up to this
   StitchMode stitch_mode = StitchMode::kContext;
   int overlap_tokens = 8;         // overlap-add mode: tokens decoded twice per boundary
   int queue_depth = 4;            // chunks buffered between the T3 and S3Gen stages
+
+  // A copy with every "model default" replaced by `variant`'s value.
+  SynthesisParams resolve_for(ModelVariant variant) const;
+  // The settings `variant` does not use that differ from their defaults, by field name
+  // (e.g. "cfg_weight"): hosts warn about them rather than ignore them silently.
+  std::vector<std::string> ignored_by(ModelVariant variant) const;
 };
 
 struct AudioChunk {
@@ -93,6 +103,8 @@ class Synthesizer {
   // Splits free text into utterances the model can speak (sentence boundaries, length cap).
   virtual std::vector<std::string> split(const std::string& text) const = 0;
   virtual std::string describe() const = 0;  // model directory and device, for logs
+  // Which model answers (a test double may keep the default).
+  virtual ModelVariant variant() const { return ModelVariant::kEnglish; }
 
   // Voice cloning. `samples` is mono float audio at `sample_rate` (the host decodes files;
   // the engine resamples to what each model needs). Results are cached in memory and on disk

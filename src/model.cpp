@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "common/device_name.h"
 #include "common/error.h"
 #include "io/conds.h"
 #include "io/safetensors.h"
@@ -11,9 +12,12 @@
 namespace chatterbox {
 
 c10::Device parse_device(const std::string& name) {
+  if (!name.empty() && !is_device_name(name))
+    throw Error(ErrorKind::kInvalidInput, "unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
   if (name.empty() || name == "auto") return at::hasCUDA() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   if (name == "cpu") return c10::Device(c10::kCPU);
-  if (name.rfind("cuda", 0) == 0) {
+  // "cuda" or "cuda:N" (the grammar was checked above).
+  {
     if (!at::hasCUDA())
       throw Error(ErrorKind::kDevice, "device '" + name + "' requested, but this libtorch has no CUDA support "
                                       "or no GPU is present (use device=cpu or auto)");
@@ -25,7 +29,6 @@ c10::Device parse_device(const std::string& name) {
       throw Error(ErrorKind::kDevice, "device '" + name + "' is not usable: " + e.what_without_backtrace());
     }
   }
-  throw Error(ErrorKind::kInvalidInput, "unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
 }
 
 // Rethrows libtorch errors (c10::Error, std::bad_alloc, ...) as typed engine errors.

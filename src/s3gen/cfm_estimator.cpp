@@ -139,6 +139,10 @@ void ConditionalDecoder::load(WeightReader& w, const FlowConfig& config) {
   const int64_t c_time = config.time_embed_dim();
   time_mlp_linear_1.load(w, "time_mlp.linear_1", in_channels, c_time);
   time_mlp_linear_2.load(w, "time_mlp.linear_2", c_time, c_time);
+  time_embed_mixer = flow_ops::Linear();
+  if (config.meanflow || w.has("time_embed_mixer.weight")) {
+    time_embed_mixer.load(w, "time_embed_mixer", 2 * c_time, c_time, /*has_bias=*/false);
+  }
 
   WeightReader down = w.scoped("down_blocks.0.");
   load_level(down, down_block, in_channels, c, config, true);
@@ -157,26 +161,48 @@ void ConditionalDecoder::load(WeightReader& w, const FlowConfig& config) {
   final_proj_bias = w.take("final_proj.bias", {config.estimator_out_channels});
 }
 
-at::Tensor ConditionalDecoder::time_embedding_mish(const at::Tensor& t) const {
+at::Tensor ConditionalDecoder::time_embedding(const at::Tensor& t, const at::Tensor& r,
+                                              TimeEmbeddingTrace* trace) const {
   // SinusoidalPosEmb(in_channels): half = in/2, freq_j = exp(-j ln(10000) / (half - 1)),
   // arg = 1000 t freq; [sin | cos]. Computed in fp32 as the reference does.
   const int64_t half = in_channels / 2;
   const double step = std::log(10000.0) / static_cast<double>(half - 1);
-  at::Tensor freq = at::exp(at::arange(half, t.options().dtype(at::kFloat)) * -step);  // [half]
-  at::Tensor arg = (1000 * t.to(at::kFloat).unsqueeze(1)) * freq.unsqueeze(0);         // [B, half]
-  at::Tensor emb = at::cat({at::sin(arg), at::cos(arg)}, -1).to(time_mlp_linear_1.weight.dtype());
-  at::Tensor temb = time_mlp_linear_2(at::silu(time_mlp_linear_1(emb)));  // [B, C_time]
-  // Every ResNet block applies mlp = Sequential(Mish, Linear) to the same embedding: do the
-  // Mish once.
-  return at::mish(temb);
+  auto sinusoid = [&](const at::Tensor& time) {  // [B] -> [B, in_channels]
+    at::Tensor freq = at::exp(at::arange(half, time.options().dtype(at::kFloat)) * -step);  // [half]
+    at::Tensor arg = (1000 * time.to(at::kFloat).unsqueeze(1)) * freq.unsqueeze(0);         // [B, half]
+    return at::cat({at::sin(arg), at::cos(arg)}, -1).to(time_mlp_linear_1.weight.dtype());
+  };
+  auto mlp = [&](const at::Tensor& emb) { return time_mlp_linear_2(at::silu(time_mlp_linear_1(emb))); };
+
+  at::Tensor t_sin = sinusoid(t);
+  at::Tensor temb = mlp(t_sin);  // [B, C_time]
+  if (trace) {
+    trace->t_sinusoidal = t_sin;
+    trace->t_mlp = temb;
+  }
+  if (!meanflow()) return temb;
+  if (!r.defined() || r.numel() != t.numel()) {
+    throw Error(ErrorKind::kInvalidInput, "mean-flow estimator: r must be given, one end time per batch item");
+  }
+  at::Tensor r_sin = sinusoid(r);
+  at::Tensor remb = mlp(r_sin);
+  at::Tensor mixed = time_embed_mixer(at::cat({temb, remb}, 1));  // [B, 2 C_time] -> [B, C_time]
+  if (trace) {
+    trace->r_sinusoidal = r_sin;
+    trace->r_mlp = remb;
+    trace->mixed = mixed;
+  }
+  return mixed;
 }
 
 at::Tensor ConditionalDecoder::forward(const at::Tensor& x, const at::Tensor& mask, const at::Tensor& mu,
                                        const at::Tensor& t, const at::Tensor& spks,
-                                       const at::Tensor& cond) const {
+                                       const at::Tensor& cond, const at::Tensor& r) const {
   const int64_t batch = x.size(0);
   const int64_t frames = x.size(2);
-  at::Tensor temb_mish = time_embedding_mish(t);
+  // Every ResNet block applies mlp = Sequential(Mish, Linear) to the same embedding: do the
+  // Mish once.
+  at::Tensor temb_mish = at::mish(time_embedding(t, r));
 
   // Input stacking [x ; mu ; spks over T ; cond] along channels, time-major: [B, T, 320].
   at::Tensor h = at::cat({x.transpose(1, 2), mu.transpose(1, 2),

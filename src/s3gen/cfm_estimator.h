@@ -60,11 +60,23 @@ struct BasicTransformerBlock {
   at::Tensor forward(const at::Tensor& h, const at::Tensor& attn_bias) const;
 };
 
-// decoder.py ConditionalDecoder (causal).
+// The time path's intermediates (oracle keys time_emb.*), filled only when asked for.
+struct TimeEmbeddingTrace {
+  at::Tensor t_sinusoidal;  // [B, in_channels] sinusoid(1000 t)
+  at::Tensor t_mlp;         // [B, C_time] time_mlp of it
+  at::Tensor r_sinusoidal;  // [B, in_channels] (mean-flow only)
+  at::Tensor r_mlp;         // [B, C_time]      (mean-flow only)
+  at::Tensor mixed;         // [B, C_time] time_embed_mixer([t_mlp ; r_mlp]) (mean-flow only)
+};
+
+// decoder.py ConditionalDecoder (causal), optionally the mean-flow variant (meanflow=True):
+// that one embeds the step's start time t and end time r with the same time_mlp and mixes
+// them, time_embed_mixer([emb(t) ; emb(r)]), into the time embedding every block uses.
 struct ConditionalDecoder {
   // time_mlp (TimestepEmbedding): linear_2(SiLU(linear_1(sinusoid_320(1000 t))))
   flow_ops::Linear time_mlp_linear_1;   // [C_time, in_channels]
   flow_ops::Linear time_mlp_linear_2;   // [C_time, C_time]
+  flow_ops::Linear time_embed_mixer;    // [C_time, 2 C_time], no bias; defined = mean-flow
   struct Level {
     CausalResnetBlock1D resnet;
     std::vector<BasicTransformerBlock> transformer_blocks;
@@ -79,17 +91,23 @@ struct ConditionalDecoder {
   at::Tensor final_proj_bias;           // [80]
   int64_t in_channels = 320;
 
-  // `w` scoped to "flow.decoder.estimator.".
+  // `w` scoped to "flow.decoder.estimator.". Mean-flow when config.meanflow says so or when
+  // the file holds time_embed_mixer.weight (a real Turbo checkpoint comes without a json).
   void load(WeightReader& w, const FlowConfig& config);
 
-  // Time embedding Mish(time_mlp(sinusoid(t))), as every ResNet block uses it: t [B] -> [B, C_time]
-  at::Tensor time_embedding_mish(const at::Tensor& t) const;
+  bool meanflow() const { return time_embed_mixer.weight.defined(); }
 
-  // The estimated velocity:
-  //   x, mu, cond [B, 80, T], mask [B, 1, T] (1 valid / 0 padded), t [B], spks [B, 80]
-  //   -> [B, 80, T] (zero where masked)
+  // The time embedding every ResNet block takes, before its Mish: t [B] -> [B, C_time].
+  // Mean-flow: r [B] (end times) is required, otherwise it is ignored.
+  at::Tensor time_embedding(const at::Tensor& t, const at::Tensor& r = at::Tensor(),
+                            TimeEmbeddingTrace* trace = nullptr) const;
+
+  // The estimated velocity (mean-flow: the average velocity over [t, r]):
+  //   x, mu, cond [B, 80, T], mask [B, 1, T] (1 valid / 0 padded), t [B], spks [B, 80],
+  //   r [B] (mean-flow only) -> [B, 80, T] (zero where masked)
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, const at::Tensor& mu,
-                     const at::Tensor& t, const at::Tensor& spks, const at::Tensor& cond) const;
+                     const at::Tensor& t, const at::Tensor& spks, const at::Tensor& cond,
+                     const at::Tensor& r = at::Tensor()) const;
 };
 
 }  // namespace chatterbox

@@ -1,4 +1,4 @@
-// Euler sampler with classifier-free guidance: see cfm_solver.h.
+// The CFM Euler samplers (with classifier-free guidance, and mean-flow): see cfm_solver.h.
 #include "s3gen/cfm_solver.h"
 
 #include "common/error.h"
@@ -62,6 +62,49 @@ at::Tensor solve_euler_cfg(const ConditionalDecoder& estimator, const at::Tensor
     // v = (1 + gamma) v_c - gamma v_u;  x += dt * v
     at::Tensor v = dxdt.narrow(0, 0, 1).mul(1.0 + cfg_rate).sub_(dxdt.narrow(0, 1, 1), cfg_rate);
     x.add_(v.mul_(dt));
+    if (x_after_each_step) trace_steps[k].copy_(x[0]);
+  }
+  if (x_after_each_step) *x_after_each_step = trace_steps;
+  return x;
+}
+
+at::Tensor solve_meanflow_euler(const ConditionalDecoder& estimator, const at::Tensor& z, const at::Tensor& mask,
+                                const at::Tensor& mu, const at::Tensor& spks, const at::Tensor& cond,
+                                const at::Tensor& t_span, CfmStepTrace* step0, at::Tensor* x_after_each_step,
+                                std::vector<CfmStepRecord>* steps, const std::atomic<bool>* cancel) {
+  if (!estimator.meanflow()) throw Error(ErrorKind::kInternal, "solve_meanflow_euler: not a mean-flow estimator");
+  const int64_t frames = z.size(2);
+  const int64_t n_steps = t_span.size(0) - 1;
+  const auto opts = z.options();
+  // Host copies of the grid: r - t is formed in fp32 like the reference's tensor subtraction.
+  at::Tensor t_host = t_span.to(at::kCPU, at::kFloat).contiguous();
+  const float* t_values = t_host.data_ptr<float>();
+
+  at::Tensor x = z.clone();  // [1, 80, F]
+  at::Tensor trace_steps;
+  if (x_after_each_step) trace_steps = at::empty({n_steps, z.size(1), frames}, opts);
+  if (steps) steps->clear();
+
+  for (int64_t k = 0; k < n_steps; ++k) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(ErrorKind::kCancelled, "flow cancelled");
+    const float t = t_values[k];
+    const float r = t_values[k + 1];
+    at::Tensor t_in = at::full({1}, t, opts);
+    at::Tensor r_in = at::full({1}, r, opts);
+    at::Tensor dxdt = estimator.forward(x, mask, mu, t_in, spks, cond, r_in);  // [1, 80, F]
+    if (k == 0 && step0) {
+      step0->x_in = x.clone();
+      step0->mask_in = mask.clone();
+      step0->mu_in = mu.clone();
+      step0->t_in = t_in;
+      step0->r_in = r_in;
+      step0->spks_in = spks.clone();
+      step0->cond_in = cond.clone();
+      step0->dxdt_out = dxdt.clone();
+    }
+    if (steps) steps->push_back({t_in, r_in, dxdt.clone()});
+    // x = x + (r - t) * dxdt: the product first, then the sum (no fused multiply-add).
+    x.add_(dxdt.mul_(r - t));
     if (x_after_each_step) trace_steps[k].copy_(x[0]);
   }
   if (x_after_each_step) *x_after_each_step = trace_steps;

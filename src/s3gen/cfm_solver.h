@@ -1,9 +1,16 @@
-// The CFM sampler: CausalConditionalCFM.forward / ConditionalCFM.solve_euler
-// (chatterbox/models/s3gen/flow_matching.py), explicit Euler with classifier-free guidance.
+// The CFM samplers of CausalConditionalCFM.forward (chatterbox/models/s3gen/flow_matching.py).
 //
+// English (ConditionalCFM.solve_euler): explicit Euler with classifier-free guidance on the
+// cosine t grid.
 //   x = z; for k in 0..n-1: t = t_k, dt = t_{k+1} - t_k
 //     [v_c ; v_u] = estimator([x ; x], [mask ; mask], [mu ; 0], [t ; t], [spks ; 0], [cond ; 0])
 //     x += dt * ((1 + gamma) v_c - gamma v_u)
+//
+// Mean-flow (Turbo, CausalConditionalCFM.basic_euler): the estimator predicts the average
+// velocity between a start time t and an end time r; batch 1, no CFG (the model was distilled
+// from CFG outputs), linear t grid.
+//   x = z; for k in 0..n-1: t = t_k, r = t_{k+1}
+//     x += (r - t) * estimator(x, mask, mu, t, spks, cond, r)
 #pragma once
 
 #include <atomic>
@@ -12,20 +19,30 @@
 #include <c10/core/TensorOptions.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "s3gen/cfm_estimator.h"
 
 namespace chatterbox {
 
-// The estimator's inputs and output of one Euler step (oracle keys cfm.step0.*).
+// The estimator's inputs and output of one Euler step (oracle keys cfm.step0.*). The batch B
+// is 2 with CFG (conditional, unconditional), 1 for mean-flow.
 struct CfmStepTrace {
-  at::Tensor x_in;      // [2, 80, F]
-  at::Tensor mask_in;   // [2, 1, F]
-  at::Tensor mu_in;     // [2, 80, F]
-  at::Tensor t_in;      // [2]
-  at::Tensor spks_in;   // [2, 80]
-  at::Tensor cond_in;   // [2, 80, F]
-  at::Tensor dxdt_out;  // [2, 80, F]
+  at::Tensor x_in;      // [B, 80, F]
+  at::Tensor mask_in;   // [B, 1, F]
+  at::Tensor mu_in;     // [B, 80, F]
+  at::Tensor t_in;      // [B]
+  at::Tensor r_in;      // [B] (mean-flow only)
+  at::Tensor spks_in;   // [B, 80]
+  at::Tensor cond_in;   // [B, 80, F]
+  at::Tensor dxdt_out;  // [B, 80, F]
+};
+
+// One mean-flow step's times and estimator output (oracle keys cfm.step{k}.t / .r / .dxdt_out).
+struct CfmStepRecord {
+  at::Tensor t;         // [1]
+  at::Tensor r;         // [1]
+  at::Tensor dxdt_out;  // [1, 80, F]
 };
 
 // The time grid: linspace(0, 1, n + 1), warped by 1 - cos(pi/2 t) when `cosine`. [n + 1], fp32.
@@ -39,5 +56,14 @@ at::Tensor solve_euler_cfg(const ConditionalDecoder& estimator, const at::Tensor
                            const at::Tensor& mu, const at::Tensor& spks, const at::Tensor& cond,
                            const at::Tensor& t_span, double cfg_rate, CfmStepTrace* step0 = nullptr,
                            at::Tensor* x_after_each_step = nullptr, const std::atomic<bool>* cancel = nullptr);
+
+// The mean-flow loop from z, same shapes, trace and cancellation as solve_euler_cfg (step0 is
+// a batch of 1 with r_in); `steps` (if given) receives every step's (t, r, dxdt). The estimator
+// must be a mean-flow one, t_span linear (cfm_t_span(n, false)).
+at::Tensor solve_meanflow_euler(const ConditionalDecoder& estimator, const at::Tensor& z, const at::Tensor& mask,
+                                const at::Tensor& mu, const at::Tensor& spks, const at::Tensor& cond,
+                                const at::Tensor& t_span, CfmStepTrace* step0 = nullptr,
+                                at::Tensor* x_after_each_step = nullptr, std::vector<CfmStepRecord>* steps = nullptr,
+                                const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace chatterbox

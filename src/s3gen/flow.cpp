@@ -44,6 +44,20 @@ FlowNoise FlowNoise::injected(const at::Tensor& noise) {
   return n;
 }
 
+FlowNoise FlowNoise::injected_meanflow(const at::Tensor& noised_mels, const at::Tensor& z_draw) {
+  if (!noised_mels.defined() || !z_draw.defined() || noised_mels.dim() != 3 || z_draw.dim() != 3 ||
+      noised_mels.size(0) != 1 || z_draw.size(0) != 1 || noised_mels.size(1) != kMelBins ||
+      z_draw.size(1) != kMelBins || noised_mels.size(2) > z_draw.size(2)) {
+    throw Error(ErrorKind::kInvalidInput,
+                "FlowNoise::injected_meanflow: expected noised_mels [1, 80, N] and z_draw [1, 80, F] with N <= F");
+  }
+  // The CFM's z[..., prompt_len:] = noised_mels with prompt_len = F - N.
+  at::Tensor z = z_draw.clone();
+  const int64_t n = noised_mels.size(2);
+  z.narrow(2, z.size(2) - n, n).copy_(noised_mels);
+  return injected(z);
+}
+
 at::Tensor FlowNoise::block(int64_t index) const {
   if (static_cast<size_t>(index) >= blocks_.size()) blocks_.resize(index + 1);
   at::Tensor& b = blocks_[index];
@@ -116,6 +130,8 @@ FlowModel FlowModel::load(WeightReader& weights, const FlowConfig& config, c10::
   m.encoder_.load(enc, config);
   WeightReader est = weights.scoped("decoder.estimator.");
   m.estimator_.load(est, config);
+  // A real Turbo checkpoint comes without a json: the mixer tensor makes it mean-flow.
+  m.config_.meanflow = m.estimator_.meanflow();
   return m;
 }
 
@@ -183,13 +199,23 @@ at::Tensor FlowModel::inference(const VoiceConditioning& voice, const at::Tensor
   cond.narrow(2, 0, prompt_frames).copy_(voice.prompt_feat.transpose(1, 2));
   at::Tensor mask = at::ones({1, 1, frames}, opts);
 
-  // 6. CFM from the utterance noise of absolute frames 0..F'-1
+  // 6. CFM from the utterance noise of absolute frames 0..F'-1 (mean-flow: the reference's
+  // two draws combined, see FlowNoise)
   at::Tensor z = noise.frames(0, frames, opts);
-  const int64_t steps = n_timesteps > 0 ? n_timesteps : c.n_timesteps;
-  at::Tensor t_span = cfm_t_span(steps, c.cosine_t_schedule, opts);
-  at::Tensor x = solve_euler_cfg(estimator_, z, mask, mu, spks, cond, t_span, c.inference_cfg_rate,
-                                 trace ? &trace->step0 : nullptr,
-                                 trace ? &trace->x_after_each_step : nullptr, cancel);
+  const int64_t steps = n_timesteps > 0 ? n_timesteps : c.default_n_timesteps();
+  at::Tensor t_span;
+  at::Tensor x;
+  if (c.meanflow) {
+    // basic_euler: linear grid whatever t_scheduler says, no CFG.
+    t_span = cfm_t_span(steps, /*cosine=*/false, opts);
+    x = solve_meanflow_euler(estimator_, z, mask, mu, spks, cond, t_span, trace ? &trace->step0 : nullptr,
+                             trace ? &trace->x_after_each_step : nullptr, trace ? &trace->steps : nullptr,
+                             cancel);
+  } else {
+    t_span = cfm_t_span(steps, c.cosine_t_schedule, opts);
+    x = solve_euler_cfg(estimator_, z, mask, mu, spks, cond, t_span, c.inference_cfg_rate,
+                        trace ? &trace->step0 : nullptr, trace ? &trace->x_after_each_step : nullptr, cancel);
+  }
   if (trace) {
     trace->encoder_proj_out = proj;
     trace->cfm_mu = mu;

@@ -6,6 +6,7 @@
 //   tokens [1, Tp + T] --input_embedding--> UpsampleConformerEncoder --> h [1, F, D] (F = 2 (Tp + T))
 //   mu = encoder_proj(h) [1, 80, F]; cond = prompt mel in frames 0..Fp-1, zeros after
 //   x0 = noise [1, 80, F]; 10 Euler steps of the U-Net with CFG (batch of 2) -> mel [1, 80, F]
+//     (mean-flow, Turbo: 2 steps of the mean-flow U-Net, no CFG; see cfm_solver.h)
 //   output: frames Fp..F-1 (the generated part)
 //
 // FlowModel is immutable after load and may be shared by threads (shared_ptr<const FlowModel>);
@@ -39,6 +40,12 @@ namespace chatterbox {
 // before it, and the values do not depend on the device. Injected mode: a given [1, 80, F]
 // tensor (parity feeds the oracle's recorded noise); asking for frames past F throws.
 //
+// Mean-flow (Turbo): the reference draws two tensors, randn(1, 80, 2 T) in S3Gen.flow_inference
+// for the generated frames, then randn_like(mu) in the CFM for all frames, whose last 2 T
+// frames it overwrites with the first draw. The start point is still one N(0, 1) value per
+// frame, so the seeded mode serves it unchanged; injected_meanflow() rebuilds the reference's
+// start point from its two recorded draws.
+//
 // Not thread-safe: one utterance = one thread (the block cache is filled lazily).
 class FlowNoise {
  public:
@@ -48,6 +55,10 @@ class FlowNoise {
   FlowNoise() = default;  // empty: frames() throws
   static FlowNoise seeded(uint64_t seed);
   static FlowNoise injected(const at::Tensor& noise /*[1, 80, F]*/);
+  // The mean-flow start point from the reference's draws, in their call order: noised_mels
+  // [1, 80, 2 T] (S3Gen.flow_inference) and z_draw [1, 80, F] (the CFM's randn_like(mu)):
+  // z_draw with its last 2 T frames replaced by noised_mels (oracle key cfm.noise_z).
+  static FlowNoise injected_meanflow(const at::Tensor& noised_mels, const at::Tensor& z_draw);
 
   bool empty() const { return !injected_.defined() && !seeded_; }
   // Noise for absolute frames [begin, end): [1, 80, end - begin], fp32 on the CPU unless
@@ -77,6 +88,7 @@ struct FlowTrace {
   at::Tensor cfm_noise_z;          // [1, 80, F']
   at::Tensor cfm_t_span;           // [n + 1]
   CfmStepTrace step0;              // estimator inputs/outputs of the first Euler step
+  std::vector<CfmStepRecord> steps;  // mean-flow only: every step's t, r, dxdt
   at::Tensor x_after_each_step;    // [n, 80, F']
   at::Tensor output_full;          // [1, 80, F']
 };
@@ -94,7 +106,7 @@ class FlowModel {
   //   finalize: false drops the last pre_lookahead_len * token_mel_ratio (= 6) frames, whose
   //     look-ahead is not complete yet (streaming); true keeps everything (offline TTS).
   //   noise: start point, absolute frames 0..F'-1 are used.
-  //   n_timesteps: Euler steps (<= 0: the config's value).
+  //   n_timesteps: Euler steps (<= 0: config().default_n_timesteps(), 10 English / 2 mean-flow).
   //   cancel: polled between Euler steps; when set, throws Error(kCancelled).
   // Returns the mel of the generated part, [1, 80, F' - Fp], on the model's device.
   at::Tensor inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
@@ -105,6 +117,8 @@ class FlowModel {
   at::Tensor project_speaker(const at::Tensor& embedding) const;
 
   const FlowConfig& config() const { return config_; }
+  // Chatterbox-Turbo's mean-flow S3Gen (the estimator has time_embed_mixer).
+  bool meanflow() const { return config_.meanflow; }
   const c10::TensorOptions& options() const { return options_; }
   const UpsampleConformerEncoder& encoder() const { return encoder_; }
   const ConditionalDecoder& estimator() const { return estimator_; }

@@ -10,6 +10,18 @@
 
 namespace chatterbox {
 
+std::vector<int64_t> append_turbo_silence(std::vector<int64_t> tokens) {
+  tokens.insert(tokens.end(), kTurboSilenceTokens, kS3GenSilenceToken);
+  return tokens;
+}
+
+at::Tensor append_turbo_silence(const at::Tensor& tokens) {
+  if (!tokens.defined() || tokens.dim() != 2 || tokens.size(0) != 1 || tokens.scalar_type() != at::kLong) {
+    throw Error(ErrorKind::kInvalidInput, "append_turbo_silence: expected a [1, T] int64 tensor");
+  }
+  return at::cat({tokens, at::full({1, kTurboSilenceTokens}, kS3GenSilenceToken, tokens.options())}, 1);
+}
+
 at::Tensor make_trim_fade(int64_t sampling_rate, c10::TensorOptions options) {
   // n_trim = S3GEN_SR // 50 (20 ms); computed in float32 like the reference's buffer.
   const int64_t n_trim = sampling_rate / 50;

@@ -12,8 +12,10 @@
 #include <ATen/Tensor.h>
 #include <c10/core/TensorOptions.h>
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "io/safetensors.h"
 #include "s3gen/flow.h"
@@ -22,6 +24,18 @@
 #include "voice/conditioning.h"
 
 namespace chatterbox {
+
+// Chatterbox-Turbo's generate() appends kTurboSilenceTokens x S3GEN_SIL (the codec token of
+// silence) to T3's speech tokens, after dropping the special ids (>= 6561), before S3Gen; the
+// English model does not. S3GenModel does not do it either: the caller (the Turbo pipeline)
+// appends them, once per utterance, at its end (streaming: to the tokens of the last chunk).
+inline constexpr int64_t kS3GenSilenceToken = 4299;
+inline constexpr int kTurboSilenceTokens = 3;
+
+// tokens + kTurboSilenceTokens x kS3GenSilenceToken.
+std::vector<int64_t> append_turbo_silence(std::vector<int64_t> tokens);
+// The same on a [1, T] int64 tensor -> [1, T + 3].
+at::Tensor append_turbo_silence(const at::Tensor& tokens);
 
 // Intermediates of one S3GenModel::inference call (filled only when passed).
 struct S3GenTrace {
@@ -48,14 +62,16 @@ class S3GenModel {
                                                 c10::TensorOptions options = {});
 
   // S3Token2Wav.inference (offline, finalize = true): speech_tokens [1, T] int64 (< 6561, special
-  // tokens already dropped) -> wav [1, 960 T] float32 on the model's device, trim/fade applied.
+  // tokens already dropped; Turbo: silence tokens already appended) -> wav [1, 960 T] float32 on
+  // the model's device, trim/fade applied. The English and the mean-flow (Turbo) model alike.
   // noise covers absolute mel frames [0, 2 (Tp + T)); random covers output samples [0, 960 T).
-  // n_timesteps <= 0: the config's (10).
+  // n_timesteps <= 0: the model's default (10 English, 2 mean-flow).
   at::Tensor inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
                        const FlowNoise& noise, HiftRandom& random, int n_timesteps = 0,
                        S3GenTrace* trace = nullptr) const;
 
   const FlowModel& flow() const { return flow_; }
+  bool meanflow() const { return flow_.meanflow(); }
   const HiftModel& hift() const { return hift_; }
   const at::Tensor& trim_fade() const { return trim_fade_; }  // [960]
   const c10::TensorOptions& options() const { return options_; }

@@ -73,7 +73,10 @@ FlowConfig FlowConfig::from_json(const nlohmann::json& s3gen_json) {
     read(est, "attention_head_dim", c.estimator_attention_head_dim);
     require<bool>(est, "estimator", "causal", true);
     require<std::string>(est, "estimator", "act_fn", "gelu");
-    require<bool>(est, "estimator", "meanflow", false);
+    read(est, "meanflow", c.meanflow);
+    if (!c.estimator_channels.empty()) {
+      require<int64_t>(est, "estimator", "time_embed_dim", c.time_embed_dim());
+    }
 
     const auto& cfm = section(s3gen_json, "cfm");
     read(cfm, "n_timesteps", c.n_timesteps);

@@ -44,13 +44,23 @@ struct FlowConfig {
   int64_t estimator_num_heads = 8;
   int64_t estimator_attention_head_dim = 64;
   int64_t time_embed_dim() const { return estimator_channels.at(0) * 4; }  // 1024
+  // Mean-flow estimator (Chatterbox-Turbo, ConditionalDecoder(meanflow=True)): it also takes the
+  // step's end time r and mixes the two time embeddings (time_embed_mixer). The CFM then runs
+  // the mean-flow Euler solver (no CFG, linear t grid). Set by "estimator.meanflow" or, for a
+  // checkpoint without a json, by the presence of the mixer tensor (FlowModel::load).
+  bool meanflow = false;
 
   // CausalConditionalCFM
-  int64_t n_timesteps = 10;           // Euler steps of the English model
-  double inference_cfg_rate = 0.7;    // gamma: v = (1 + gamma) v_cond - gamma v_uncond
-  bool cosine_t_schedule = true;      // t_k = 1 - cos(pi/2 * k/n)
+  int64_t n_timesteps = 0;            // Euler steps; 0: the model's default (default_n_timesteps)
+  double inference_cfg_rate = 0.7;    // gamma: v = (1 + gamma) v_cond - gamma v_uncond (not mean-flow)
+  bool cosine_t_schedule = true;      // t_k = 1 - cos(pi/2 * k/n) (not mean-flow: always linear)
 
-  // Reads the "flow", "encoder", "estimator" and "cfm" objects of s3gen.json. Keys that are
+  // The Euler steps a call that does not choose gets: n_timesteps when set, else what
+  // S3Gen.flow_inference uses, 2 for mean-flow and 10 for the English CFM.
+  int64_t default_n_timesteps() const { return n_timesteps > 0 ? n_timesteps : (meanflow ? 2 : 10); }
+
+  // Reads the "flow", "encoder", "estimator" and "cfm" objects of s3gen.json (or of
+  // s3gen_meanflow.json, whose estimator says "meanflow": true). Keys that are
   // absent keep their default; settings this port does not implement (another input layer,
   // positional encoding, activation, several U-Net levels, ...) throw Error(kModelFile).
   static FlowConfig from_json(const nlohmann::json& s3gen_json);

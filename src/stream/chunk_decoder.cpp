@@ -46,6 +46,8 @@ at::Tensor ChunkDecoder::flow_mel(const std::vector<int64_t>& tokens, int begin,
   // Noise columns by absolute frame: the prompt's frames, then those of the tokens in the
   // window (frame 2k of generated token k sits after the prompt), so a frame gets the same
   // noise whichever window it is decoded in.
+  // The mean-flow model needs nothing else: its reference start point (two draws, see
+  // FlowNoise) is one N(0, 1) value per frame too, so the same absolute-frame noise serves it.
   at::Tensor noise = at::cat({noise_.frames(0, prompt_frames_),
                               noise_.frames(prompt_frames_ + 2 * int64_t(begin), prompt_frames_ + 2 * int64_t(end))},
                              2);

@@ -33,6 +33,8 @@ class ChunkDecoder {
   static constexpr int64_t kHiftCacheFrames = kHiftWarmupFrames + kHiftOverlapFrames;
   static constexpr int64_t kCrossfadeSamples = 960;  // 40 ms at the start of the overlap
 
+  // cfm_steps: flow steps per chunk, <= 0 = the model's default (10 English, 2 mean-flow Turbo).
+  // Works alike with the English and the mean-flow flow (FlowModel picks its solver).
   ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
                const ChunkSchedule& schedule, int cfm_steps, uint64_t seed);
 

@@ -68,7 +68,7 @@ std::string random_full_flow_weights(const std::string& oracle_dir) {
 }
 
 // FLOPs (multiply-add = 2) of one flow call: L tokens -> F = 2L frames, `steps` CFM steps with
-// the CFG batch of 2. Only the matrix products and convolutions are counted.
+// the CFG batch of 2 (mean-flow: batch 1). Only the matrix products and convolutions are counted.
 struct FlowFlops {
   double encoder = 0;
   double cfm_step = 0;
@@ -96,7 +96,7 @@ FlowFlops count_flops(const FlowConfig& c, int64_t tokens) {
                 c.estimator_num_mid_blocks * resnet(ch) +
                 (2 + c.estimator_num_mid_blocks) * blocks * transformer +
                 3 * 2 * frames * 3 * ch * ch + 2 * frames * ch * c.output_size;
-  f.cfm_step = 2 * unet;  // CFG batch of 2
+  f.cfm_step = (c.meanflow ? 1 : 2) * unet;  // CFG batch of 2; mean-flow runs without CFG
   return f;
 }
 
@@ -127,7 +127,7 @@ BENCH_CASE(flow) {
   voice.prompt_token = at::randint(config.vocab_size, {1, 150}, at::TensorOptions().dtype(at::kLong));
   voice.prompt_feat = at::randn({1, 300, config.output_size}) - 5.0;
   voice.embedding = at::randn({1, config.spk_embed_dim});
-  const int steps = std::stoi(bench::arg_value(options, "steps", std::to_string(config.n_timesteps)));
+  const int steps = std::stoi(bench::arg_value(options, "steps", std::to_string(model.config().default_n_timesteps())));
 
   std::vector<int64_t> counts;
   {
@@ -139,7 +139,7 @@ BENCH_CASE(flow) {
                                  {"prompt_frames", 300}, {"steps", steps}};
   for (int64_t n : counts) {
     at::Tensor tokens = at::randint(config.vocab_size, {1, n}, at::TensorOptions().dtype(at::kLong));
-    const FlowFlops flops = count_flops(config, 150 + n);
+    const FlowFlops flops = count_flops(model.config(), 150 + n);
     const double audio_s = static_cast<double>(n) / 25.0;
     std::vector<double> total_s, encoder_s, faults;
     for (int r = 0; r < std::max(1, options.repeat); ++r) {

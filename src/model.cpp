@@ -1,6 +1,8 @@
 #include "model.h"
 
 #include <ATen/ATen.h>
+
+#include <algorithm>
 #include <c10/core/InferenceMode.h>
 
 #include "common/device_name.h"
@@ -8,6 +10,8 @@
 #include "io/conds.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
+#include "text/punc_norm.h"
+#include "text/splitter.h"
 
 namespace chatterbox {
 
@@ -50,23 +54,92 @@ std::shared_ptr<const LoadedModel> load_model(const EngineConfig& config) {
   model->files = locate_model(config.model_dir);
   model->device = parse_device(config.device);
   model->options = at::TensorOptions().dtype(at::kFloat).device(model->device);
+  const ModelFiles& files = model->files;
+  int64_t text_vocab = 0, tokenizer_vocab = 0;
   try {
-    model->tokenizer = TextTokenizer::from_file(model->files.tokenizer);
-    model->t3 = T3Model::load(std::make_shared<const SafetensorsFile>(model->files.t3),
-                              T3Config::from_json(model->files.t3_config), model->options);
-
-    model->s3gen = S3GenModel::load(std::make_shared<const SafetensorsFile>(model->files.s3gen),
-                                    model->files.s3gen_config, model->options);
-    model->builtin_voice = load_conds(model->files.conds, model->options);
+    auto t3_file = std::make_shared<const SafetensorsFile>(files.t3);
+    if (files.variant == ModelVariant::kEnglish) {
+      model->tokenizer = TextTokenizer::from_file(files.tokenizer);
+      model->t3 = T3Model::load(t3_file, T3Config::from_json(files.t3_config), model->options);
+      text_vocab = model->t3->config().text_tokens_dict_size;
+      tokenizer_vocab = model->tokenizer.vocab_size();
+    } else {
+      model->gpt2_tokenizer = std::make_shared<const Gpt2Tokenizer>(Gpt2Tokenizer::from_directory(files.tokenizer));
+      model->t3_turbo = T3TurboModel::load(t3_file, T3TurboConfig::from_checkpoint(*t3_file, files.t3_config),
+                                           model->options);
+      text_vocab = model->t3_turbo->config().text_tokens_dict_size;
+      tokenizer_vocab = model->gpt2_tokenizer->vocab_size();
+    }
+    model->s3gen = S3GenModel::load(std::make_shared<const SafetensorsFile>(files.s3gen), files.s3gen_config,
+                                    model->options);
+    if (!files.conds.empty()) model->builtin_voice = load_conds(files.conds, model->options);
   } catch (...) {
-    rethrow_as_engine_error("loading the model in " + model->files.dir);
+    rethrow_as_engine_error("loading the " + std::string(model_variant_name(files.variant)) + " model in " +
+                            files.dir);
   }
-  if (model->tokenizer.vocab_size() > model->t3->config().text_tokens_dict_size)
-    throw Error(ErrorKind::kModelFile, model->files.tokenizer + ": vocabulary of " +
-                                           std::to_string(model->tokenizer.vocab_size()) +
-                                           " ids does not fit T3's text embedding");
+  if (uses_turbo_pipeline(files.variant) != model->s3gen->meanflow())
+    throw Error(ErrorKind::kModelFile, files.s3gen + ": " + (model->s3gen->meanflow() ? "a mean-flow" : "a CFM") +
+                                           " S3Gen does not belong to a " + model_variant_name(files.variant) +
+                                           " model");
+  if (tokenizer_vocab > text_vocab)
+    throw Error(ErrorKind::kModelFile, files.tokenizer + ": vocabulary of " + std::to_string(tokenizer_vocab) +
+                                           " ids does not fit T3's text embedding (" + std::to_string(text_vocab) +
+                                           " rows)");
   return model;
 }
 
+std::vector<int64_t> LoadedModel::text_tokens(const std::string& text) const {
+  if (variant() == ModelVariant::kEnglish) return tokenizer.encode_for_t3(punc_norm(text));
+  return gpt2_tokenizer->encode(punc_norm_turbo(text));
+}
+
+size_t LoadedModel::count_text_tokens(const std::string& text) const {
+  if (variant() == ModelVariant::kEnglish) return tokenizer.encode(punc_norm(text)).size();
+  return gpt2_tokenizer->encode_untruncated(punc_norm_turbo(text)).size();
+}
+
+int LoadedModel::max_text_tokens() const {
+  if (variant() == ModelVariant::kEnglish) return int(t3->config().max_text_tokens);
+  // generate() truncates at the tokenizer's model_max_length (GPT-2: 1024): utterances are
+  // packed below it so that nothing is cut.
+  return int(std::min<int64_t>(gpt2_tokenizer->model_max_length(), kMaxTextTokens));
+}
+
+std::unique_ptr<SpeechTokenSession> LoadedModel::start_t3(const VoiceConditioning& voice,
+                                                          const std::vector<int64_t>& text_tokens,
+                                                          const SynthesisParams& params, uint64_t seed) const {
+  if (variant() == ModelVariant::kEnglish) {
+    T3SamplingParams sampling;
+    sampling.cfg_weight = params.cfg_weight;
+    sampling.temperature = params.temperature;
+    sampling.top_p = params.top_p;
+    sampling.min_p = params.min_p;
+    sampling.repetition_penalty = params.repetition_penalty;
+    sampling.max_new_tokens = params.max_tokens;
+    sampling.seed = seed;
+    sampling.validate();
+    return std::make_unique<T3Session>(t3, voice, params.exaggeration, text_tokens, sampling);
+  }
+  T3TurboSamplingParams sampling;
+  sampling.temperature = params.temperature;
+  sampling.top_k = params.top_k;
+  sampling.top_p = params.top_p;
+  sampling.repetition_penalty = params.repetition_penalty;
+  // inference_turbo emits up to max_gen_len + 1 tokens: max_tokens is the whole utterance.
+  sampling.max_new_tokens = std::max(0, params.max_tokens - 1);
+  sampling.seed = seed;
+  sampling.validate();
+  return std::make_unique<T3TurboSession>(t3_turbo, voice, text_tokens, sampling);
+}
+
+int64_t LoadedModel::start_speech_token() const {
+  return variant() == ModelVariant::kEnglish ? t3->config().start_speech_token
+                                             : t3_turbo->config().start_speech_token;
+}
+
+std::vector<int64_t> LoadedModel::end_of_utterance_tokens() const {
+  if (!uses_turbo_pipeline(variant())) return {};
+  return std::vector<int64_t>(kTurboSilenceTokens, kS3GenSilenceToken);
+}
 
 }  // namespace chatterbox

@@ -1,5 +1,9 @@
 // The loaded model: everything read from one model directory for one device. Internal to the
 // engine (it includes torch headers); the engine, the tools and the benchmarks share it.
+//
+// One type for every variant: the parts a variant does not have stay null. What differs between
+// variants (text front end, T3, what S3Gen appends) is asked of the LoadedModel, so the
+// streaming pipeline and the tools do not branch on the variant themselves.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -7,11 +11,15 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine.h"
 #include "io/model_dir.h"
 #include "s3gen/s3gen.h"
+#include "t3/speech_token_session.h"
 #include "t3/t3.h"
+#include "t3/t3_turbo.h"
+#include "text/gpt2_tokenizer.h"
 #include "text/tokenizer.h"
 #include "voice/conditioning.h"
 
@@ -23,13 +31,37 @@ struct LoadedModel {
   ModelFiles files;
   c10::Device device = c10::Device(c10::kCPU);
   c10::TensorOptions options;
-  TextTokenizer tokenizer;
-  std::shared_ptr<const T3Model> t3;
-  std::shared_ptr<const S3GenModel> s3gen;  // flow + HiFT
-  VoiceConditioning builtin_voice;  // conds.pt
+  TextTokenizer tokenizer;                          // English: tokenizer.json
+  std::shared_ptr<const Gpt2Tokenizer> gpt2_tokenizer;  // Turbo/Nano: vocab.json, merges.txt, ...
+  std::shared_ptr<const T3Model> t3;                // English (Llama, CFG)
+  std::shared_ptr<const T3TurboModel> t3_turbo;     // Turbo/Nano (GPT-2, no CFG)
+  std::shared_ptr<const S3GenModel> s3gen;          // flow (CFM or mean-flow) + HiFT
+  VoiceConditioning builtin_voice;  // conds.pt; undefined tensors when a Turbo directory has none
+
+  ModelVariant variant() const { return files.variant; }
+  bool has_builtin_voice() const { return builtin_voice.speaker_emb.defined(); }
+
+  // The variant's punc_norm and tokenizer: the T3 text ids of one utterance (English: with
+  // [START]/[STOP]). Throws Error(kInvalidInput) on invalid UTF-8.
+  std::vector<int64_t> text_tokens(const std::string& text) const;
+  // Text ids of a raw utterance without start/stop ids, and the most one utterance may have
+  // (what the splitter packs sentences against).
+  size_t count_text_tokens(const std::string& text) const;
+  int max_text_tokens() const;
+
+  // T3 for one utterance. `params` resolved for this variant (SynthesisParams::resolve_for);
+  // `text_tokens` from text_tokens(). Throws Error(kInvalidInput) for invalid settings.
+  std::unique_ptr<SpeechTokenSession> start_t3(const VoiceConditioning& voice, const std::vector<int64_t>& text_tokens,
+                                               const SynthesisParams& params, uint64_t seed) const;
+  // Speech tokens at or above this are not codec ids (start/stop speech): S3Gen never sees them.
+  int64_t start_speech_token() const;
+  // Tokens S3Gen decodes after the last generated one (Turbo: three silence tokens, as its
+  // generate() appends; English: none).
+  std::vector<int64_t> end_of_utterance_tokens() const;
 };
 
-// auto | cpu | cuda | cuda:N -> a usable device. Throws Error(kDevice) or Error(kInvalidInput).
+// Parses a device name (auto | cpu | cuda | cuda:N) into a usable device. Throws Error(kDevice) or
+// Error(kInvalidInput).
 c10::Device parse_device(const std::string& name);
 
 // Loads every part of the model in config.model_dir (or the search path) onto config.device.

@@ -14,9 +14,7 @@
 #include "engine/voice_cache.h"
 #include "io/conds.h"
 #include "model.h"
-#include "text/punc_norm.h"
 #include "text/splitter.h"
-#include "text/tokenizer.h"
 #include "voice/voice_builder.h"
 
 namespace chatterbox {
@@ -27,8 +25,9 @@ class EngineImpl : public Engine {
   explicit EngineImpl(std::shared_ptr<const LoadedModel> model) : model_(std::move(model)) {}
 
   std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) override {
-    std::vector<int64_t> text_tokens = model_->tokenizer.encode_for_t3(punc_norm(text));
-    const int64_t max_text = model_->t3->config().max_text_tokens + 2;
+    std::vector<int64_t> text_tokens = model_->text_tokens(text);
+    // English wraps the text in [START]/[STOP].
+    const int64_t max_text = model_->max_text_tokens() + (model_->variant() == ModelVariant::kEnglish ? 2 : 0);
     if (int64_t(text_tokens.size()) > max_text)
       throw Error(ErrorKind::kInvalidInput, "text of " + std::to_string(text_tokens.size()) +
                                                 " tokens is longer than T3 can take (" + std::to_string(max_text) +
@@ -41,12 +40,16 @@ class EngineImpl : public Engine {
   }
 
   std::vector<std::string> split(const std::string& text) const override {
-    return split_utterances(text, model_->tokenizer, int(model_->t3->config().max_text_tokens));
+    return split_utterances(
+        text, [this](const std::string& utterance) { return model_->count_text_tokens(utterance); },
+        model_->max_text_tokens());
   }
 
   std::string describe() const override {
-    return model_->files.dir + " on " + model_->device.str();
+    return model_->files.dir + " (" + model_variant_name(model_->variant()) + ") on " + model_->device.str();
   }
+
+  ModelVariant variant() const override { return model_->variant(); }
 
   std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples, int sample_rate) override {
     const std::string key = VoiceCache::key(samples, sample_rate, model_->files);
@@ -83,7 +86,8 @@ class EngineImpl : public Engine {
     if (!voice_builder_) {
       voice_builder_ = VoiceBuilder::load(
           model_->files.ve, model_->files.s3gen,
-          VoiceBuilderConfig::from_json(model_->files.ve_config, model_->files.s3gen_config, model_->files.t3_config),
+          VoiceBuilderConfig::from_json(model_->files.ve_config, model_->files.s3gen_config, model_->files.t3_config,
+                                        model_->variant()),
           model_->options);
     }
     return *voice_builder_;

@@ -14,7 +14,6 @@
 #include "engine/conditioned_voice.h"
 #include "stream/chunk_decoder.h"
 #include "stream/chunk_plan.h"
-#include "t3/t3.h"
 
 namespace chatterbox {
 namespace {
@@ -25,28 +24,25 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 class StreamingUtterance : public Utterance {
  public:
-  StreamingUtterance(std::shared_ptr<const LoadedModel> model, std::vector<int64_t> text_tokens,
+  StreamingUtterance(std::shared_ptr<const LoadedModel> model, const std::vector<int64_t>& text_tokens,
                      const SynthesisParams& params)
       : model_(std::move(model)),
-        params_(params),
+        params_(params.resolve_for(model_->variant())),
         voice_(std::static_pointer_cast<const ConditionedVoice>(params.voice)),
-        planner_(schedule_from(params)),
-        started_(std::chrono::steady_clock::now()) {
+        started_(std::chrono::steady_clock::now()),
+        planner_(schedule_from(params_)) {
+    c10::InferenceMode inference_mode;
+    if (!voice_ && !model_->has_builtin_voice())
+      throw Error(ErrorKind::kInvalidInput, model_->files.dir +
+                                                " has no built-in voice (conds.pt): give a voice to clone");
     stats_.text_tokens = static_cast<int>(text_tokens.size());
-    const uint64_t seed = params.seed >= 0 ? uint64_t(params.seed) : std::random_device{}() * 0x100000001ull;
-    T3SamplingParams sampling;
-    sampling.cfg_weight = params.cfg_weight;
-    sampling.temperature = params.temperature;
-    sampling.top_p = params.top_p;
-    sampling.min_p = params.min_p;
-    sampling.repetition_penalty = params.repetition_penalty;
-    sampling.max_new_tokens = params.max_tokens;
-    sampling.seed = seed;
-    sampling.validate();
+    const uint64_t seed = params_.seed >= 0 ? uint64_t(params_.seed) : std::random_device{}() * 0x100000001ull;
+    // Built here so that invalid settings fail start(), not the first next().
+    session_ = model_->start_t3(conditioning(), text_tokens, params_, seed);
     decoder_ = std::make_unique<ChunkDecoder>(model_->s3gen->flow(), model_->s3gen->hift(), conditioning(),
-                                              planner_.schedule(), params.cfm_steps, seed + 1);
+                                              planner_.schedule(), params_.cfm_steps, seed + 1);
     decoder_->set_cancel_flag(&cancel_flag_);
-    t3_thread_ = std::thread([this, tokens = std::move(text_tokens), sampling] { run_t3(tokens, sampling); });
+    t3_thread_ = std::thread([this] { run_t3(); });
   }
 
   ~StreamingUtterance() override {
@@ -127,19 +123,19 @@ class StreamingUtterance : public Utterance {
   }
 
   // The T3 stage. Tokens S3Gen cannot take (start/stop speech, ids >= 6561) are dropped here,
-  // as the reference's post-processing does after generation.
-  void run_t3(const std::vector<int64_t>& text_tokens, const T3SamplingParams& sampling) {
+  // as the reference's post-processing does after generation; at the end, the variant's
+  // end-of-utterance tokens (Turbo's silence) are appended for S3Gen, as its generate() does.
+  void run_t3() {
     c10::InferenceMode inference_mode;
     try {
-      T3Session session(model_->t3, conditioning(), params_.exaggeration, text_tokens, sampling);
-      const int64_t start_speech = model_->t3->config().start_speech_token;
+      const int64_t start_speech = model_->start_speech_token();
       const size_t max_ahead = size_t(std::max(1, params_.queue_depth)) *
                                size_t(std::max({params_.first_chunk_tokens, params_.chunk_tokens, params_.max_chunk_tokens}));
-      while (!session.finished()) {
+      while (!session_->finished()) {
         {
           // Back-pressure: stay at most queue_depth chunks ahead of S3Gen. While the first chunk
           // is being vocoded, T3 waits: on a CPU the two stages share the cores and the memory
-          // bus (a decode step streams all 2 GB of T3 weights), and the first audio matters more
+          // bus (a decode step streams all of T3's weights), and the first audio matters more
           // than the tokens of the second chunk, which T3 makes in a fraction of a chunk's S3Gen
           // time.
           std::unique_lock<std::mutex> lock(mutex_);
@@ -150,10 +146,10 @@ class StreamingUtterance : public Utterance {
           if (cancelled_) return;
         }
         const auto t0 = std::chrono::steady_clock::now();
-        const int64_t token = session.step();
+        const int64_t token = session_->step();  // -1: ended without a token
         std::lock_guard<std::mutex> lock(mutex_);
         stats_.t3_busy_seconds += seconds_since(t0);
-        if (token < start_speech) {
+        if (token >= 0 && token < start_speech) {
           tokens_.push_back(token);
           stats_.speech_tokens++;
           tokens_cv_.notify_all();
@@ -169,7 +165,9 @@ class StreamingUtterance : public Utterance {
       tokens_cv_.notify_all();
       return;
     }
+    const std::vector<int64_t> tail = model_->end_of_utterance_tokens();
     std::lock_guard<std::mutex> lock(mutex_);
+    tokens_.insert(tokens_.end(), tail.begin(), tail.end());
     t3_done_ = true;
     tokens_cv_.notify_all();
   }
@@ -177,6 +175,7 @@ class StreamingUtterance : public Utterance {
   std::shared_ptr<const LoadedModel> model_;
   SynthesisParams params_;
   std::shared_ptr<const ConditionedVoice> voice_;  // null: the model's built-in voice
+  std::unique_ptr<SpeechTokenSession> session_;  // used by the T3 thread only (after construction)
   std::unique_ptr<ChunkDecoder> decoder_;  // used by the S3Gen stage only
   std::chrono::steady_clock::time_point started_;
   std::thread t3_thread_;
@@ -199,7 +198,7 @@ class StreamingUtterance : public Utterance {
 
 std::unique_ptr<Utterance> start_streaming_utterance(std::shared_ptr<const LoadedModel> model,
                                                      std::vector<int64_t> text_tokens, const SynthesisParams& params) {
-  return std::make_unique<StreamingUtterance>(std::move(model), std::move(text_tokens), params);
+  return std::make_unique<StreamingUtterance>(std::move(model), text_tokens, params);
 }
 
 }  // namespace chatterbox

@@ -1426,6 +1426,34 @@ GST_START_TEST(test_flush_storm_teardown) {
 }
 GST_END_TEST;
 
+/* The loaded model's variant is a read-only property, and a setting the model does not use is
+ * named in one warning (the fake stands for the English model, which has no top-k step). */
+GST_START_TEST(test_model_variant_and_unused_settings) {
+  GstElement* e = make_tts();
+  gchar* variant = NULL;
+  g_object_get(e, "model-variant", &variant, NULL);
+  fail_unless(variant == NULL, "no variant before the model loads");
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "model-variant");
+  fail_unless(spec != NULL && !(spec->flags & G_PARAM_WRITABLE));
+
+  g_object_set(e, "top-k", 50u, NULL);
+  GstHarness* h = make_harness(e);
+  g_object_get(e, "model-variant", &variant, NULL);
+  fail_unless_equals_string(variant, "english");
+  g_free(variant);
+  push_text(h, "One.\n");
+  push_text(h, "Two.\n");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_int(FakeSynthesizer::calls().size(), 2);
+  expect_error(pop_problem(GST_MESSAGE_WARNING), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+               "top-k");
+  fail_unless(pop_problem(GST_MESSAGE_WARNING) == NULL, "warned once, not per utterance");
+  unref_all(bufs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite* chatterboxtts_suite(void) {
   /* The element comes from the gst/ static library, registered without the plugin file. */
   GST_ELEMENT_REGISTER(chatterboxtts, NULL);
@@ -1466,6 +1494,7 @@ static Suite* chatterboxtts_suite(void) {
   tcase_add_test(tc, test_no_task_after_null);
   tcase_add_test(tc, test_flush_stop_racing_deactivation);
   tcase_add_test(tc, test_flush_storm_teardown);
+  tcase_add_test(tc, test_model_variant_and_unused_settings);
   return s;
 }
 

@@ -12,8 +12,6 @@
 #include "model.h"
 #include "stream/chunk_decoder.h"
 #include "stream/chunk_plan.h"
-#include "t3/t3.h"
-#include "text/punc_norm.h"
 
 using namespace chatterbox;
 
@@ -49,17 +47,18 @@ double run_sequential(const LoadedModel& model, const std::vector<std::string>& 
                       const SynthesisParams& params, bool chunked) {
   c10::InferenceMode guard;
   const double t0 = bench::now_seconds();
+  const SynthesisParams resolved = params.resolve_for(model.variant());
   for (const auto& text : utterances) {
-    T3SamplingParams sp;
-    sp.max_new_tokens = params.max_tokens;
-    sp.seed = uint64_t(params.seed);
-    T3Session session(model.t3, model.builtin_voice, params.exaggeration,
-                      model.tokenizer.encode_for_t3(punc_norm(text)), sp);
-    while (!session.finished()) session.step();
-    std::vector<int64_t> tokens = t3_tokens_for_s3gen(session.tokens());
+    auto session = model.start_t3(model.builtin_voice, model.text_tokens(text), resolved, uint64_t(params.seed));
+    std::vector<int64_t> tokens;
+    while (!session->finished()) {
+      const int64_t t = session->step();
+      if (t >= 0 && t < model.start_speech_token()) tokens.push_back(t);
+    }
+    for (int64_t t : model.end_of_utterance_tokens()) tokens.push_back(t);
     ChunkPlanner planner{ChunkSchedule()};
     ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(),
-                         params.cfm_steps, uint64_t(params.seed));
+                         resolved.cfm_steps, uint64_t(params.seed));
     if (!chunked) {
       decoder.decode_offline(tokens);
       continue;
@@ -77,24 +76,23 @@ double run_sequential(const LoadedModel& model, const std::vector<std::string>& 
 double first_chunk_floor(const LoadedModel& model, const std::string& text, const SynthesisParams& params) {
   c10::InferenceMode guard;
   ChunkSchedule schedule;
-  T3SamplingParams sp;
-  sp.max_new_tokens = params.max_tokens;
-  sp.seed = uint64_t(params.seed);
+  const SynthesisParams resolved = params.resolve_for(model.variant());
   const double t0 = bench::now_seconds();
-  T3Session session(model.t3, model.builtin_voice, params.exaggeration,
-                    model.tokenizer.encode_for_t3(punc_norm(text)), sp);
+  auto session = model.start_t3(model.builtin_voice, model.text_tokens(text), resolved, uint64_t(params.seed));
   std::vector<int64_t> tokens;
   const int needed = schedule.first_chunk_tokens + schedule.lookahead_tokens;
-  while (int(tokens.size()) < needed && !session.finished()) {
-    int64_t t = session.step();
-    if (t < model.t3->config().start_speech_token) tokens.push_back(t);
+  while (int(tokens.size()) < needed && !session->finished()) {
+    const int64_t t = session->step();
+    if (t >= 0 && t < model.start_speech_token()) tokens.push_back(t);
   }
+  if (session->finished())
+    for (int64_t t : model.end_of_utterance_tokens()) tokens.push_back(t);
   const double t3_seconds = bench::now_seconds() - t0;
   ChunkPlanner planner(schedule);
-  ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(), params.cfm_steps,
-                       uint64_t(params.seed));
+  ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(),
+                       resolved.cfm_steps, uint64_t(params.seed));
   ChunkPlan plan;
-  planner.next(int(tokens.size()), session.finished(), plan);
+  planner.next(int(tokens.size()), session->finished(), plan);
   const double t1 = bench::now_seconds();
   decoder.decode(plan, tokens);
   const double s3gen_seconds = bench::now_seconds() - t1;

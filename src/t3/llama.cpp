@@ -74,12 +74,12 @@ void LlamaLayer::load(WeightReader& r, const T3Config& c, at::ScalarType matmul_
   at::Tensor q = r.take("self_attn.q_proj.weight", {HD, D});
   at::Tensor k = r.take("self_attn.k_proj.weight", {HD, D});
   at::Tensor v = r.take("self_attn.v_proj.weight", {HD, D});
-  qkv_proj = owned(at::cat({q, k, v}, 0), matmul_dtype);
-  o_proj = owned(r.take("self_attn.o_proj.weight", {D, HD}), matmul_dtype);
+  qkv_proj = make_linear_weight(at::cat({q, k, v}, 0), matmul_dtype);
+  o_proj = make_linear_weight(r.take("self_attn.o_proj.weight", {D, HD}), matmul_dtype);
   at::Tensor gate = r.take("mlp.gate_proj.weight", {I, D});
   at::Tensor up = r.take("mlp.up_proj.weight", {I, D});
-  gate_up_proj = owned(at::cat({gate, up}, 0), matmul_dtype);
-  down_proj = owned(r.take("mlp.down_proj.weight", {D, I}), matmul_dtype);
+  gate_up_proj = make_linear_weight(at::cat({gate, up}, 0), matmul_dtype);
+  down_proj = make_linear_weight(r.take("mlp.down_proj.weight", {D, I}), matmul_dtype);
 }
 
 void LlamaBackbone::load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype) {

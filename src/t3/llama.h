@@ -14,6 +14,7 @@
 
 #include "io/weights.h"
 #include "t3/kv_cache.h"
+#include "t3/small_linear.h"
 #include "t3/t3_config.h"
 
 namespace chatterbox {
@@ -44,13 +45,14 @@ at::Tensor owned(const at::Tensor& t, at::ScalarType dtype);
 // step reads each layer in 3 products (qkv, o, gate_up) + 1 (down).
 struct LlamaLayer {
   at::Tensor input_layernorm;           // [D]        input_layernorm.weight
-  at::Tensor qkv_proj;                  // [3*H*Dh, D] cat(self_attn.{q,k,v}_proj.weight)
-  at::Tensor o_proj;                    // [D, H*Dh]  self_attn.o_proj.weight
+  LinearWeight qkv_proj;                // [3*H*Dh, D] cat(self_attn.{q,k,v}_proj.weight)
+  LinearWeight o_proj;                  // [D, H*Dh]  self_attn.o_proj.weight
   at::Tensor post_attention_layernorm;  // [D]        post_attention_layernorm.weight
-  at::Tensor gate_up_proj;              // [2*I, D]   cat(mlp.gate_proj.weight, mlp.up_proj.weight)
-  at::Tensor down_proj;                 // [D, I]     mlp.down_proj.weight
+  LinearWeight gate_up_proj;            // [2*I, D]   cat(mlp.gate_proj.weight, mlp.up_proj.weight)
+  LinearWeight down_proj;               // [D, I]     mlp.down_proj.weight
 
-  // `r` is scoped to "tfmr.layers.N."; matmul weights are stored as `matmul_dtype`.
+  // `r` is scoped to "tfmr.layers.N."; matmul weights are stored as `matmul_dtype` (see
+  // make_linear_weight: kFloat, kBFloat16 or kChar = int8 with per-row scales).
   void load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype);
 };
 

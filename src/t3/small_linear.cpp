@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/error.h"
+
 #if defined(__x86_64__) || defined(_M_X64)
 // GCC 12 warns inside its own AVX-512 headers (_mm512_reduce_add_ps, _mm512_setzero_ps): a
 // known false positive.
@@ -82,6 +84,34 @@ void run_split(int64_t blocks, const Fn& fn) {
   std::unique_lock<std::mutex> lock(state->mu);
   state->cv.wait(lock, [&] { return state->active == 0; });
   if (state->error) std::rethrow_exception(state->error);
+}
+
+
+// What a finished dot product becomes: times the row's int8 scale, plus the bias.
+struct Epilogue {
+  const float* scale = nullptr;  // [N] or null
+  const float* bias = nullptr;   // [N] or null
+  float operator()(float sum, int64_t n) const {
+    if (scale) sum *= scale[n];
+    if (bias) sum += bias[n];
+    return sum;
+  }
+};
+
+// Portable loop, same traversal (each weight row read once for all M rows of x).
+template <typename W>
+void scalar_rows(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K, int64_t N,
+                 int64_t n0, int64_t n1) {
+  float acc[kSmallLinearMaxRows];
+  for (int64_t n = n0; n < n1; ++n) {
+    const W* wr = w + n * K;
+    for (int64_t m = 0; m < M; ++m) acc[m] = 0.f;
+    for (int64_t i = 0; i < K; ++i) {
+      const float wv = float(wr[i]);
+      for (int64_t m = 0; m < M; ++m) acc[m] += wv * x[m * K + i];
+    }
+    for (int64_t m = 0; m < M; ++m) y[m * N + n] = e(acc[m], n);
+  }
 }
 
 #ifdef CHATTERBOX_X86
@@ -232,7 +262,113 @@ void run_bf16_pairs(const c10::BFloat16* w, const float* x, float* y, int64_t M,
     }
   });
 }
+
+// ---- AVX2 + FMA (CPUs without AVX-512; also int8 everywhere) ----------------------------------
+// 8 lanes per register and 16 registers: R weight rows x M activation rows of accumulators, the M
+// x loads shared by the R rows. Each weight element is loaded once; the K % 8 tail is scalar.
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+
+// 8 weights starting at p, widened to fp32.
+AVX2_TARGET inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+AVX2_TARGET inline __m256 load8(const c10::BFloat16* p) {
+  // bf16 is the top half of an fp32: zero-extend to 32 bits and shift up.
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+AVX2_TARGET inline __m256 load8(const int8_t* p) {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
+}
+
+AVX2_TARGET inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+template <int M, int R, typename W>
+AVX2_TARGET void avx2_rows_r(const W* w, const float* x, const Epilogue& e, float* y, int64_t K, int64_t N,
+                             int64_t& n, int64_t n1) {
+  const int64_t k8 = K & ~int64_t(7);
+  for (; n + R <= n1; n += R) {
+    __m256 acc[R][M];
+    for (int r = 0; r < R; ++r)
+      for (int m = 0; m < M; ++m) acc[r][m] = _mm256_setzero_ps();
+    const W* w0 = w + n * K;
+    // Prefetch the next group of R rows into L2 at the pace this group is consumed: the R rows
+    // are R short interleaved streams (1-4 KB each) that the hardware prefetcher picks up late.
+    // Measured on a 2-core AVX2 EPYC: CPU time per Turbo decode step -40 % bf16, -33 % int8,
+    // -15 % fp32.
+    const char* next = reinterpret_cast<const char*>(w0 + R * K);
+    const int64_t next_bytes = std::min<int64_t>(R, n1 - n - R) * K * int64_t(sizeof(W));
+    for (int64_t i = 0; i < k8; i += 8) {
+      for (int64_t off = i * R * int64_t(sizeof(W)); off < (i + 8) * R * int64_t(sizeof(W)) && off < next_bytes; off += 64)
+          _mm_prefetch(next + off, _MM_HINT_T1);
+      __m256 xv[M];
+      for (int m = 0; m < M; ++m) xv[m] = _mm256_loadu_ps(x + m * K + i);
+      for (int r = 0; r < R; ++r) {
+        const __m256 wv = load8(w0 + r * K + i);
+        for (int m = 0; m < M; ++m) acc[r][m] = _mm256_fmadd_ps(wv, xv[m], acc[r][m]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int m = 0; m < M; ++m) {
+        float sum = hsum8(acc[r][m]);
+        for (int64_t i = k8; i < K; ++i) sum += float(w0[r * K + i]) * x[m * K + i];
+        y[m * N + n + r] = e(sum, n + r);
+      }
+  }
+}
+
+template <int M, typename W>
+AVX2_TARGET void avx2_rows(const W* w, const float* x, const Epilogue& e, float* y, int64_t K, int64_t N,
+                           int64_t n0, int64_t n1) {
+  // Accumulators R x M plus M x registers and one weight register must fit the 16 ymm registers.
+  int64_t n = n0;
+  if constexpr (M <= 2) avx2_rows_r<M, 4>(w, x, e, y, K, N, n, n1);
+  else avx2_rows_r<M, 2>(w, x, e, y, K, N, n, n1);
+  avx2_rows_r<M, 1>(w, x, e, y, K, N, n, n1);
+}
+
+template <typename W>
+void run_avx2(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K, int64_t N) {
+  constexpr int64_t kBlock = 64;  // as run_kernel
+  const int64_t blocks = (N + kBlock - 1) / kBlock;
+  run_split(blocks, [&](int64_t b0, int64_t b1) {
+    const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
+    switch (M) {
+      case 1: avx2_rows<1>(w, x, e, y, K, N, n0, n1); break;
+      case 2: avx2_rows<2>(w, x, e, y, K, N, n0, n1); break;
+      case 3: avx2_rows<3>(w, x, e, y, K, N, n0, n1); break;
+      default: avx2_rows<4>(w, x, e, y, K, N, n0, n1); break;
+    }
+  });
+}
 #endif  // CHATTERBOX_X86
+
+template <typename W>
+void run_scalar(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K, int64_t N) {
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (N + kBlock - 1) / kBlock;
+  run_split(blocks, [&](int64_t b0, int64_t b1) {
+    scalar_rows(w, x, e, y, M, K, N, b0 * kBlock, std::min(N, b1 * kBlock));
+  });
+}
+
+enum class Isa { kNone, kAvx2, kAvx512 };
+Isa detect_isa() {
+#ifdef CHATTERBOX_X86
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    return Isa::kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+#endif
+  return Isa::kNone;
+}
+Isa isa() {
+  static const Isa value = detect_isa();
+  return value;
+}
 
 std::atomic<SmallLinearPath> g_path{SmallLinearPath::kKernel};
 
@@ -241,53 +377,118 @@ std::atomic<SmallLinearPath> g_path{SmallLinearPath::kKernel};
 void set_small_linear_path(SmallLinearPath path) { g_path.store(path); }
 SmallLinearPath small_linear_path() { return g_path.load(); }
 
-bool small_linear_kernel_available() {
-#ifdef CHATTERBOX_X86
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                         __builtin_cpu_supports("avx512vl");
-  return ok;
-#else
-  return false;
-#endif
+bool small_linear_kernel_available() { return isa() != Isa::kNone; }
+
+const char* small_linear_kernel_isa() {
+  switch (isa()) {
+    case Isa::kAvx512: return "avx512";
+    case Isa::kAvx2: return "avx2";
+    default: return "none";
+  }
 }
 
-at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w) {
+int64_t LinearWeight::bytes() const {
+  int64_t b = weight.numel() * int64_t(weight.element_size());
+  if (scale.defined()) b += scale.numel() * int64_t(scale.element_size());
+  return b;
+}
+
+at::Tensor LinearWeight::dequantized() const {
+  if (weight.scalar_type() == at::kChar) return weight.to(at::kFloat) * scale.unsqueeze(1);
+  return weight.to(at::kFloat);
+}
+
+LinearWeight make_linear_weight(const at::Tensor& w, at::ScalarType dtype) {
+  if (w.dim() != 2)
+    throw Error(ErrorKind::kInvalidInput, "make_linear_weight: expected a [N, K] matrix, got " +
+                                              std::to_string(w.dim()) + " dimensions");
+  LinearWeight out;
+  if (dtype == at::kFloat || dtype == at::kBFloat16) {
+    // Private contiguous memory (never a view of a file mapping), as the loaders' owned().
+    out.weight = at::empty(w.sizes(), w.options().dtype(dtype));
+    out.weight.copy_(w);
+    return out;
+  }
+  if (dtype != at::kChar)
+    throw Error(ErrorKind::kInvalidInput, std::string("make_linear_weight: unsupported storage dtype ") +
+                                              c10::toString(dtype) + " (float32, bfloat16 or int8)");
+  const at::Tensor wf = w.to(at::kFloat);
+  at::Tensor scale = wf.abs().amax(1) / 127.0;  // [N]
+  // An all-zero row keeps scale 0 and q 0 (no division by zero).
+  const at::Tensor divisor = at::where(scale > 0, scale, at::ones_like(scale)).unsqueeze(1);
+  out.weight = (wf / divisor).round().clamp(-127, 127).to(at::kChar).contiguous();
+  out.scale = scale.contiguous();
+  return out;
+}
+
+at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w) { return small_linear(x, LinearWeight{w, {}}); }
+
+at::Tensor small_linear(const at::Tensor& x, const LinearWeight& lw, const at::Tensor& bias) {
+  const at::Tensor& w = lw.weight;
   const int64_t K = w.size(1), N = w.size(0);
   const int64_t M = x.numel() / K;
+  const at::ScalarType wt = w.scalar_type();
+  const bool int8 = wt == at::kChar;
+  if (int8 && !(lw.scale.defined() && lw.scale.numel() == N && lw.scale.scalar_type() == at::kFloat))
+    throw Error(ErrorKind::kInvalidInput, "small_linear: int8 weights need a float32 scale per output row");
   const SmallLinearPath path = g_path.load(std::memory_order_relaxed);
+  auto as_float = [&] { return int8 ? lw.dequantized() : (wt == x.scalar_type() ? w : w.to(x.scalar_type())); };
+  std::vector<int64_t> out_shape = x.sizes().vec();
+  out_shape.back() = N;
   if (path == SmallLinearPath::kRowGemv && M <= kSmallLinearMaxRows && x.dim() >= 1) {
     // One at::mv per row: every row streams the whole weight again.
     at::Tensor x2 = x.reshape({M, K});
-    at::Tensor wf = w.scalar_type() == x.scalar_type() ? w : w.to(x.scalar_type());
+    at::Tensor wf = as_float();
     std::vector<at::Tensor> rows;
     for (int64_t m = 0; m < M; ++m) rows.push_back(at::mv(wf, x2[m]));
-    std::vector<int64_t> out_shape = x.sizes().vec();
-    out_shape.back() = N;
-    return at::stack(rows, 0).view(out_shape);
+    at::Tensor y = at::stack(rows, 0).view(out_shape);
+    return bias.defined() ? y + bias : y;
   }
-  const bool fast = path == SmallLinearPath::kKernel && small_linear_kernel_available() && x.device().is_cpu() && w.device().is_cpu() &&
-                    x.scalar_type() == at::kFloat && M >= 1 && M <= kSmallLinearMaxRows && w.is_contiguous() &&
-                    (w.scalar_type() == at::kFloat || w.scalar_type() == at::kBFloat16);
-  if (!fast) {
-    // GEMM path (prefill, other devices). bf16 weights are widened per call: only prefill
-    // takes this path on CPU, where the GEMM itself dominates.
-    return at::linear(x, w.scalar_type() == x.scalar_type() ? w : w.to(x.scalar_type()));
+  const bool direct = x.device().is_cpu() && w.device().is_cpu() && x.scalar_type() == at::kFloat && M >= 1 &&
+                      M <= kSmallLinearMaxRows && w.is_contiguous() &&
+                      (wt == at::kFloat || wt == at::kBFloat16 || int8) &&
+                      (!bias.defined() || (bias.scalar_type() == at::kFloat && bias.is_contiguous() &&
+                                           bias.numel() == N && bias.device().is_cpu()));
+  // Which loop reads the weights directly: the vector kernel, or the scalar one (selected, or the
+  // int8 fallback without AVX2: it still streams a quarter of the bytes, where at::linear would
+  // widen the whole matrix on every call).
+  const bool kernel = direct && path == SmallLinearPath::kKernel && isa() != Isa::kNone;
+  const bool scalar = direct && !kernel &&
+                      (path == SmallLinearPath::kScalar || (int8 && path == SmallLinearPath::kKernel));
+  if (!kernel && !scalar) {
+    // GEMM path (prefill, other devices). bf16 and int8 weights are widened per call: only
+    // prefill takes this path on CPU, where the GEMM itself dominates.
+    return at::linear(x, as_float(), bias);
+  }
+  const at::Tensor xc = x.contiguous();
+  at::Tensor y = at::empty(out_shape, x.options());
+  const float* xp = xc.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  Epilogue e;
+  if (int8) e.scale = lw.scale.data_ptr<float>();
+  if (bias.defined()) e.bias = bias.data_ptr<float>();
+  if (scalar) {
+    if (wt == at::kFloat) run_scalar(w.data_ptr<float>(), xp, e, yp, M, K, N);
+    else if (wt == at::kBFloat16) run_scalar(w.data_ptr<c10::BFloat16>(), xp, e, yp, M, K, N);
+    else run_scalar(w.data_ptr<int8_t>(), xp, e, yp, M, K, N);
+    return y;
   }
 #ifdef CHATTERBOX_X86
-  std::vector<int64_t> out_shape = x.sizes().vec();
-  out_shape.back() = N;
-  at::Tensor xc = x.contiguous();
-  at::Tensor y = at::empty(out_shape, x.options());
-  if (w.scalar_type() == at::kFloat)
-    run_kernel(w.data_ptr<float>(), xc.data_ptr<float>(), y.data_ptr<float>(), M, K, N);
-  else if (K % 32 == 0)
-    run_bf16_pairs(w.data_ptr<c10::BFloat16>(), xc.data_ptr<float>(), y.data_ptr<float>(), M, K, N);
-  else
-    run_kernel(w.data_ptr<c10::BFloat16>(), xc.data_ptr<float>(), y.data_ptr<float>(), M, K, N);
-  return y;
-#else
-  return at::linear(x, w);
+  if (isa() == Isa::kAvx512 && !int8) {
+    if (wt == at::kFloat)
+      run_kernel(w.data_ptr<float>(), xp, yp, M, K, N);
+    else if (K % 32 == 0)
+      run_bf16_pairs(w.data_ptr<c10::BFloat16>(), xp, yp, M, K, N);
+    else
+      run_kernel(w.data_ptr<c10::BFloat16>(), xp, yp, M, K, N);
+    if (bias.defined()) y.add_(bias);
+    return y;
+  }
+  if (wt == at::kFloat) run_avx2(w.data_ptr<float>(), xp, e, yp, M, K, N);
+  else if (wt == at::kBFloat16) run_avx2(w.data_ptr<c10::BFloat16>(), xp, e, yp, M, K, N);
+  else run_avx2(w.data_ptr<int8_t>(), xp, e, yp, M, K, N);
 #endif
+  return y;
 }
 
 }  // namespace chatterbox

@@ -4,9 +4,11 @@
 // 13-15 GB/s on the target CPUs, against ~57 GB/s for a matrix-vector product (see
 // performance-anchors.md), and per-row at::mv reads every weight twice. Decode is bound by
 // reading the 2 GB of weights once per token, so small_linear reads each weight row once and
-// multiplies it with all x rows at the same time (AVX-512, both intra-op threads). Weights may
-// be stored as bfloat16 to halve the bytes; they are widened to fp32 in registers and the
-// arithmetic stays fp32. Anything else (many rows, other devices, no AVX-512) goes to at::linear.
+// multiplies it with all x rows at the same time (AVX-512, or AVX2 + FMA, on the intra-op threads).
+// Weights may be stored as bfloat16 (half the bytes) or as int8 with one fp32 scale per output row
+// (a quarter); they are widened to fp32 in registers and the arithmetic stays fp32. Anything else
+// (many rows, other devices, a CPU without AVX2) goes to at::linear (int8: on the dequantised
+// matrix, except for few rows, where a portable scalar loop reads the int8 weights directly).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -20,13 +22,40 @@ at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w);
 // Rows of x up to which the dedicated kernel is used (more rows: BLAS GEMM is efficient).
 constexpr int64_t kSmallLinearMaxRows = 4;
 
-// True when this CPU can run the dedicated kernel (AVX-512F/BW/VL).
+// True when this CPU can run the dedicated kernel (AVX-512F/BW/VL, or AVX2 + FMA).
 bool small_linear_kernel_available();
+// The instruction set the kernel uses here: "avx512", "avx2" or "none".
+const char* small_linear_kernel_isa();
 
 // How few-row products are computed, process-wide. kKernel (default) falls back to kBlas where the
-// kernel does not apply. The other two exist so the benchmark can measure the alternatives.
-enum class SmallLinearPath { kKernel, kBlas, kRowGemv };
+// kernel does not apply. The others exist so the benchmark can measure the alternatives and the
+// tests can reach the portable scalar loop (the int8 fallback on CPUs without AVX2).
+enum class SmallLinearPath { kKernel, kBlas, kRowGemv, kScalar };
 void set_small_linear_path(SmallLinearPath path);
 SmallLinearPath small_linear_path();
+
+// A decode matrix in its storage form. at::kChar as a storage dtype means int8 weight-only
+// quantisation: symmetric, one fp32 scale per output row (scale = max|w_row| / 127, q =
+// round(w / scale)), so row n of the matrix is weight[n] * scale[n].
+struct LinearWeight {
+  at::Tensor weight;  // [N, K] contiguous float32, bfloat16 or int8
+  at::Tensor scale;   // [N] float32 for int8 weights; undefined otherwise
+
+  int64_t out_features() const { return weight.size(0); }
+  int64_t in_features() const { return weight.size(1); }
+  // Bytes a product streams: weights plus scales.
+  int64_t bytes() const;
+  // The matrix the kernel multiplies with, [N, K] float32.
+  at::Tensor dequantized() const;
+};
+
+// w [N, K] (any float dtype) -> a private contiguous copy stored as `dtype`: at::kFloat,
+// at::kBFloat16 (round to nearest even) or at::kChar (per-row int8, see LinearWeight). Throws
+// Error(kInvalidInput) for any other dtype.
+LinearWeight make_linear_weight(const at::Tensor& w, at::ScalarType dtype);
+
+// x [..., K] float32 times w (any storage) -> [..., N] float32, plus bias [N] if defined
+// (y = x (weight * scale)^T + bias, accumulated in fp32).
+at::Tensor small_linear(const at::Tensor& x, const LinearWeight& w, const at::Tensor& bias = {});
 
 }  // namespace chatterbox

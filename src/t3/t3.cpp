@@ -49,7 +49,8 @@ std::shared_ptr<const T3Model> T3Model::load(std::shared_ptr<const SafetensorsFi
   m->text_pos_emb_ = owned(r.take("text_pos_emb.emb.weight", {c.text_pos_rows(), D}), dt);
   m->speech_pos_emb_ = owned(r.take("speech_pos_emb.emb.weight", {c.speech_pos_rows(), D}), dt);
   m->text_head_ = owned(r.take("text_head.weight", {c.text_tokens_dict_size, D}), dt);
-  m->speech_head_ = owned(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options.matmul_dtype);
+  m->speech_head_ =
+      make_linear_weight(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options.matmul_dtype);
   r.finish();
   return m;
 }

@@ -23,7 +23,8 @@ namespace chatterbox {
 
 struct T3LoadOptions {
   // Storage type of the backbone and speech-head matrices. kBFloat16 halves the bytes a decode
-  // step streams (arithmetic stays fp32; weights are rounded once at load). Parity needs kFloat.
+  // step streams, kChar (int8 weight-only, one fp32 scale per output row) quarters them
+  // (arithmetic stays fp32; weights are rounded once at load). Parity needs kFloat.
   at::ScalarType matmul_dtype = at::kFloat;
 };
 
@@ -79,7 +80,7 @@ class T3Model {
   at::Tensor text_pos_emb_;    // [max_text + 2, D]    text_pos_emb.emb.weight
   at::Tensor speech_pos_emb_;  // [max_speech + 4, D]  speech_pos_emb.emb.weight
   at::Tensor text_head_;       // [text vocab, D]      text_head.weight (teacher-forced forward only)
-  at::Tensor speech_head_;     // [speech vocab, D]    speech_head.weight (stored as matmul_dtype)
+  LinearWeight speech_head_;   // [speech vocab, D]    speech_head.weight (stored as matmul_dtype)
 };
 
 // One utterance of T3.inference: prefill of [cond | text | BOS | BOS] (the reference feeds the

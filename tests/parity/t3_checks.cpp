@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "parity.h"
 #include "t3/small_linear.h"
 #include "t3/t3.h"
@@ -190,27 +191,71 @@ PARITY_CHECK(t3_tokens_for_s3gen, "fixtures/e2e.safetensors") {
 }
 
 PARITY_CHECK(t3_small_linear, "") {
-  // The decode kernel against at::linear, for fp32 and bf16-stored weights (bf16 compared with
-  // the same rounded weights in fp32), with K not a multiple of 16 or 32 to cover the tails.
+  // The decode kernel (and the portable scalar loop) against at::linear on the matrix the
+  // storage represents: fp32, bf16 (compared with the same rounded weights in fp32) and per-row
+  // int8 (with its dequantised weights), with and without bias, 1-4 rows, 1-3 threads, K not a
+  // multiple of 8, 16 or 32 to cover the tails.
   c10::InferenceMode guard;
   at::manual_seed(3);
-  double worst = 0.0;
+  const std::vector<at::ScalarType> dtypes = {at::kFloat, at::kBFloat16, at::kChar};
+  std::vector<double> worst(dtypes.size(), 0.0);
+  double worst_scalar = 0.0;
   const int saved_threads = at::get_num_threads();
   for (int threads : {1, 2, 3}) {
-  at::set_num_threads(threads);  // the kernel splits its rows over these
-  for (int64_t rows : {1, 2, 3, 4}) {
-    for (auto nk : std::vector<std::pair<int64_t, int64_t>>{{192, 64}, {67, 1024}, {130, 100}, {33, 40}, {3072, 1024}}) {
-      at::Tensor w = at::randn({nk.first, nk.second});
-      at::Tensor x = at::randn({rows, 1, nk.second});
-      for (bool bf16 : {false, true}) {
-        at::Tensor wk = bf16 ? w.to(at::kBFloat16) : w;
-        at::Tensor ref = at::linear(x, wk.to(at::kFloat));
-        at::Tensor got = chatterbox::small_linear(x, wk);
-        worst = std::max(worst, ((got - ref).abs().max() / ref.abs().max()).item<double>());
+    at::set_num_threads(threads);  // the kernel splits its rows over these
+    for (int64_t rows : {1, 2, 3, 4}) {
+      for (auto nk : std::vector<std::pair<int64_t, int64_t>>{
+               {192, 64}, {67, 1024}, {130, 100}, {33, 40}, {21, 13}, {3072, 1024}, {70, 1027}}) {
+        at::Tensor w = at::randn({nk.first, nk.second});
+        at::Tensor x = at::randn({rows, 1, nk.second});
+        at::Tensor b = at::randn({nk.first});
+        for (size_t d = 0; d < dtypes.size(); ++d) {
+          const chatterbox::LinearWeight lw = chatterbox::make_linear_weight(w, dtypes[d]);
+          for (bool with_bias : {false, true}) {
+            const at::Tensor bias = with_bias ? b : at::Tensor();
+            at::Tensor ref = at::linear(x, lw.dequantized(), bias);
+            auto rel = [&](const at::Tensor& got) { return ((got - ref).abs().max() / ref.abs().max()).item<double>(); };
+            worst[d] = std::max(worst[d], rel(chatterbox::small_linear(x, lw, bias)));
+            if (!with_bias && dtypes[d] != at::kChar)  // the original tensor overload
+              worst[d] = std::max(worst[d], rel(chatterbox::small_linear(x, lw.weight)));
+            chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kScalar);
+            worst_scalar = std::max(worst_scalar, rel(chatterbox::small_linear(x, lw, bias)));
+            chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
+          }
+        }
       }
     }
   }
-  }
   at::set_num_threads(saved_threads);
-  ctx.report("t3:small_linear kernel vs at::linear (max rel err)", worst, 1e-5, worst <= 1e-5);
+  const std::string isa = chatterbox::small_linear_kernel_isa();
+  const char* names[] = {"fp32", "bf16", "int8"};
+  for (size_t d = 0; d < dtypes.size(); ++d)
+    ctx.report("t3:small_linear " + isa + " kernel " + names[d] + " vs at::linear (max rel err)", worst[d], 1e-5,
+               worst[d] <= 1e-5);
+  ctx.report("t3:small_linear scalar loop vs at::linear (max rel err)", worst_scalar, 1e-5, worst_scalar <= 1e-5);
+}
+
+PARITY_CHECK(t3_small_linear_int8_quantisation, "") {
+  // make_linear_weight(kChar): symmetric per-row int8, scale = max|row| / 127, so every weight is
+  // within half a step of its dequantised value and each row's largest weight is exact; an
+  // all-zero row stays zero.
+  c10::InferenceMode guard;
+  at::manual_seed(4);
+  at::Tensor w = at::randn({50, 77}) * at::rand({50, 1}) * 3;
+  w[7].zero_();
+  const chatterbox::LinearWeight lw = chatterbox::make_linear_weight(w, at::kChar);
+  const at::Tensor step = lw.scale.unsqueeze(1);
+  const double excess = ((lw.dequantized() - w).abs() - step / 2).max().item<double>();
+  ctx.report("t3:int8 |dequantised - w| - scale/2 (max)", excess, 1e-6, excess <= 1e-6);
+  const double scale_err = (lw.scale * 127 - w.abs().amax(1)).abs().max().item<double>();
+  ctx.report("t3:int8 scale * 127 vs max|row|", scale_err, 1e-5, scale_err <= 1e-5);
+  const bool zero_row = lw.scale[7].item<float>() == 0.f && lw.dequantized()[7].abs().max().item<float>() == 0.f;
+  ctx.report("t3:int8 all-zero row stays zero", zero_row ? 0.0 : 1.0, 0.0, zero_row);
+  bool threw = false;
+  try {
+    chatterbox::make_linear_weight(w, at::kHalf);
+  } catch (const chatterbox::Error& e) {
+    threw = e.kind() == chatterbox::ErrorKind::kInvalidInput;
+  }
+  ctx.report("t3:make_linear_weight rejects float16 storage", threw ? 0.0 : 1.0, 0.0, threw);
 }

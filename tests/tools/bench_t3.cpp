@@ -8,10 +8,11 @@
 // Sizes default to performance-anchors.md: 150 prompt tokens; text 42 ids (with start/stop) so the
 // prefill is 34 + 42 + 2 = 78 positions per CFG row; decode batch 2 (CFG).
 // Variants: how the 2-row decode products are computed (src/t3/small_linear.h):
-//   kernel  the dedicated AVX-512 kernel, fp32 weights (default engine path)
+//   kernel  the dedicated AVX-512 / AVX2 kernel, fp32 weights (default engine path)
 //   blas    at::linear ([2, K] x [K, N] through BLAS)
 //   rowmv   one at::mv per CFG row (weights streamed twice)
 //   bf16    the kernel with bf16-stored weights (half the bytes; arithmetic fp32)
+//   int8    the kernel with int8 weights and per-row scales (a quarter of the bytes)
 // Measures per variant: prefill seconds, decode ms/token, tokens/s, and the gemv floor for the
 // bytes a decode step must stream (bench::gemv_floor_seconds) with ratio = decode / floor.
 #include <ATen/ATen.h>
@@ -124,6 +125,7 @@ BENCH_CASE(t3) {
     if (variant == "blas") path = chatterbox::SmallLinearPath::kBlas;
     else if (variant == "rowmv") path = chatterbox::SmallLinearPath::kRowGemv;
     else if (variant == "bf16") load_options.matmul_dtype = at::kBFloat16;
+    else if (variant == "int8") load_options.matmul_dtype = at::kChar;
     else if (variant != "kernel") throw std::runtime_error("bench t3: unknown variant " + variant);
     chatterbox::set_small_linear_path(path);
 
@@ -134,10 +136,10 @@ BENCH_CASE(t3) {
     // Bytes one decode step must stream: every backbone matrix and the speech head, once.
     double weight_bytes = 0;
     for (const auto& l : model->backbone().layers)
-      for (const at::Tensor* t : {&l.qkv_proj, &l.o_proj, &l.gate_up_proj, &l.down_proj})
-        weight_bytes += double(t->numel()) * t->element_size();
-    weight_bytes += double(config.speech_tokens_dict_size) * config.hidden_size *
-                    (load_options.matmul_dtype == at::kBFloat16 ? 2 : 4);
+      for (const chatterbox::LinearWeight* t : {&l.qkv_proj, &l.o_proj, &l.gate_up_proj, &l.down_proj})
+        weight_bytes += double(t->bytes());
+    const double head_element = load_options.matmul_dtype == at::kBFloat16 ? 2 : load_options.matmul_dtype == at::kChar ? 1 : 4;
+    weight_bytes += double(config.speech_tokens_dict_size) * config.hidden_size * head_element;
     const double floor_s = bench::gemv_floor_seconds(weight_bytes);
 
     chatterbox::T3SamplingParams params;
@@ -229,5 +231,106 @@ BENCH_CASE(t3_linear) {
                 {{"variant", names[v]}, {"rows", 2}, {"weight_GBps", bytes / best[v] / 1e9},
                  {"cpu_ms", best_cpu[v] * 1e3},
                  {"fp32_floor_ms", floor_fp32 * 1e3}, {"ratio_to_fp32_floor", best[v] / floor_fp32}});
+  }
+}
+
+// chatterbox-bench case `linear_precisions`: every matrix product of one Chatterbox-Turbo T3
+// decode step (GPT-2 medium: per layer c_attn 1024->3072, attn.c_proj 1024->1024, mlp.c_fc
+// 1024->4096, mlp.c_proj 4096->1024, all with bias; 24 layers; speech head 1024->6563, no bias)
+// with random weights, for each weight storage: fp32, bf16, int8 (per-row scales). Precisions
+// are interleaved round by round; best round of `rounds` (default 10). The floor is the bytes of
+// the step (weights + scales + biases) over this machine's gemv bandwidth
+// (bench::gemv_floor_seconds, measured before and after, the faster kept); ratio = step / floor.
+// Also each storage's error per product: max |y - y_exact| / max |y_exact| over the layers, y_exact
+// the fp32 weights' product in fp64.
+//
+//   chatterbox-bench linear_precisions [rows=1] [rounds=10] [layers=24] [precisions=fp32,bf16,int8]
+BENCH_CASE(linear_precisions) {
+  c10::InferenceMode guard;
+  const int64_t rows = std::stoll(bench::arg_value(options, "rows", "1"));
+  const int rounds = std::stoi(bench::arg_value(options, "rounds", "10"));
+  const int64_t layers = std::stoll(bench::arg_value(options, "layers", "24"));
+  const auto names = split(bench::arg_value(options, "precisions", "fp32,bf16,int8"));
+  std::vector<at::ScalarType> dtypes;
+  for (const auto& n : names) {
+    if (n == "fp32") dtypes.push_back(at::kFloat);
+    else if (n == "bf16") dtypes.push_back(at::kBFloat16);
+    else if (n == "int8") dtypes.push_back(at::kChar);
+    else throw std::runtime_error("bench linear_precisions: unknown precision " + n);
+  }
+  const int64_t D = 1024, I = 4096, V = 6563;
+  struct Shape {
+    const char* name;
+    int64_t out, in;
+    bool bias;
+  };
+  const std::vector<Shape> shapes = {{"c_attn", 3 * D, D, true}, {"attn.c_proj", D, D, true},
+                                     {"mlp.c_fc", I, D, true},   {"mlp.c_proj", D, I, true},
+                                     {"speech_head", V, D, false}};
+  // products[p] = the step's matrices in order (layer by layer, then the head) for precision p.
+  std::vector<std::vector<chatterbox::LinearWeight>> products(dtypes.size());
+  std::vector<at::Tensor> biases;  // per product, undefined for the head
+  std::vector<size_t> shape_of;    // per product, index into shapes
+  at::manual_seed(0);
+  for (int64_t l = 0; l <= layers; ++l) {
+    for (size_t s = 0; s < shapes.size(); ++s) {
+      if ((l == layers) != (s == 4)) continue;  // the head once, after the layers
+      const at::Tensor w = at::randn({shapes[s].out, shapes[s].in}) * (1.0 / std::sqrt(double(shapes[s].in)));
+      for (size_t p = 0; p < dtypes.size(); ++p) products[p].push_back(chatterbox::make_linear_weight(w, dtypes[p]));
+      biases.push_back(shapes[s].bias ? at::randn({shapes[s].out}) * 0.1 : at::Tensor());
+      shape_of.push_back(s);
+    }
+  }
+  const at::Tensor x_d = at::randn({rows, 1, D}), x_i = at::randn({rows, 1, I});
+  auto input_for = [&](size_t s) -> const at::Tensor& { return shapes[s].in == I ? x_i : x_d; };
+
+  std::vector<double> step_bytes(dtypes.size(), 0.0);
+  for (size_t p = 0; p < dtypes.size(); ++p)
+    for (size_t j = 0; j < products[p].size(); ++j)
+      step_bytes[p] += double(products[p][j].bytes()) + (biases[j].defined() ? biases[j].numel() * 4.0 : 0.0);
+
+  // Per-product error against the fp32 weights' product computed in fp64 (needs fp32 among the
+  // precisions).
+  std::vector<std::vector<double>> max_rel(dtypes.size(), std::vector<double>(shapes.size(), 0.0));
+  const auto fp32 = std::find(dtypes.begin(), dtypes.end(), at::kFloat);
+  for (size_t j = 0; fp32 != dtypes.end() && j < biases.size(); ++j) {
+    const at::Tensor& x = input_for(shape_of[j]);
+    const at::Tensor w64 = products[size_t(fp32 - dtypes.begin())][j].weight.to(at::kDouble);
+    at::Tensor exact = at::linear(x.to(at::kDouble), w64);
+    if (biases[j].defined()) exact = exact + biases[j].to(at::kDouble);
+    for (size_t p = 0; p < dtypes.size(); ++p) {
+      const at::Tensor y = chatterbox::small_linear(x, products[p][j], biases[j]).to(at::kDouble);
+      const double e = ((y - exact).abs().max() / exact.abs().max()).item<double>();
+      max_rel[p][shape_of[j]] = std::max(max_rel[p][shape_of[j]], e);
+    }
+  }
+
+  double seconds_per_byte = bench::gemv_floor_seconds(1.0);
+  std::vector<double> best(dtypes.size(), 1e30), best_cpu(dtypes.size(), 1e30);
+  std::vector<std::vector<double>> all(dtypes.size());
+  for (int r = 0; r < rounds + 1; ++r) {  // round 0 warms up (pages, pool threads)
+    for (size_t p = 0; p < dtypes.size(); ++p) {
+      const double t0 = bench::now_seconds(), c0 = process_cpu_seconds();
+      for (size_t j = 0; j < biases.size(); ++j) chatterbox::small_linear(input_for(shape_of[j]), products[p][j], biases[j]);
+      const double wall = bench::now_seconds() - t0, cpu = process_cpu_seconds() - c0;
+      if (r == 0) continue;
+      all[p].push_back(wall);
+      best[p] = std::min(best[p], wall);
+      best_cpu[p] = std::min(best_cpu[p], cpu);
+    }
+  }
+  seconds_per_byte = std::min(seconds_per_byte, bench::gemv_floor_seconds(1.0));
+
+  bench::emit("linear_precisions", "gemv_bandwidth", 1e-9 / seconds_per_byte, "GB/s",
+              {{"kernel_isa", chatterbox::small_linear_kernel_isa()}, {"threads", at::get_num_threads()}});
+  for (size_t p = 0; p < dtypes.size(); ++p) {
+    const double floor_s = step_bytes[p] * seconds_per_byte;
+    nlohmann::json errors = nlohmann::json::object();
+    for (size_t s = 0; s < shapes.size(); ++s) errors[shapes[s].name] = max_rel[p][s];
+    bench::emit("linear_precisions", "step_ms", best[p] * 1e3, "ms",
+                {{"precision", names[p]}, {"rows", rows}, {"layers", layers}, {"products", biases.size()},
+                 {"median_ms", bench::median(all[p]) * 1e3}, {"cpu_ms", best_cpu[p] * 1e3},
+                 {"bytes", step_bytes[p]}, {"floor_ms", floor_s * 1e3}, {"ratio", best[p] / floor_s},
+                 {"weight_GBps", step_bytes[p] / best[p] / 1e9}, {"max_rel_err_vs_fp32", errors}});
   }
 }

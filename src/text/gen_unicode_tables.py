@@ -5,13 +5,23 @@
   by the HF `tokenizers` Whitespace pre-tokenizer `\\w+|[^\\w\\s]+`): Alphabetic, Mark,
   Decimal_Number, Connector_Punctuation, Join_Control. Python's unicodedata has no Alphabetic
   property, so it is taken as L* + Nl + the Other_Alphabetic symbols outside M (circled letters).
+* kLetterRanges / kNumberRanges: the regex classes \\p{L} and \\p{N} (general categories L* and N*)
+  of the GPT-2 pre-tokenizer regex, which HF `tokenizers` runs with Oniguruma. tokenizers 0.22's
+  Oniguruma has Unicode 16.0 (newer than Python 3.11's 14.0: e.g. U+1C89 is a letter there), so these
+  two tables come from the `unicodedata2` package pinned to that version (pip install
+  unicodedata2==16.0.0); checked equal, code point by code point, to what tokenizers 0.22.2 does.
 * kUpperMap: Python's str.upper() for every code point where str.islower() is true and the
   mapping changes it (full case mapping, e.g. U+00DF -> "SS"), for punc_norm's first letter.
 
-Run: python3 src/text/gen_unicode_tables.py > src/text/unicode_tables.inc
+Run (Python 3.11, whose unicodedata made the other tables; with unicodedata2==16.0.0 installed):
+  python3 src/text/gen_unicode_tables.py > src/text/unicode_tables.inc
 """
 import sys
 import unicodedata
+
+import unicodedata2
+
+ONIGURUMA_UNICODE = "16.0.0"
 
 WORD_CATEGORIES = {"Lu", "Ll", "Lt", "Lm", "Lo", "Nl", "Mn", "Mc", "Me", "Nd", "Pc"}
 EXTRA_WORD = [(0x200C, 0x200D), (0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169),
@@ -47,6 +57,14 @@ def main():
     for a, b in word:
         w("    {0x%X, 0x%X},\n" % (a, b))
     w("};\n\n")
+    assert unicodedata2.unidata_version == ONIGURUMA_UNICODE, unicodedata2.unidata_version
+    for name, major in (("kLetterRanges", "L"), ("kNumberRanges", "N")):
+        w("// Regex \\p{%s} (Oniguruma in HF tokenizers 0.22, Unicode %s): inclusive ranges.\n"
+          % (major, ONIGURUMA_UNICODE))
+        w("constexpr CodeRange %s[] = {\n" % name)
+        for a, b in ranges(lambda cp: unicodedata2.category(chr(cp))[0] == major):
+            w("    {0x%X, 0x%X},\n" % (a, b))
+        w("};\n\n")
     w("// Python str.upper() of every code point c with c.islower() and c.upper() != c.\n")
     w("constexpr UpperMapping kUpperMap[] = {\n")
     for cp in range(0x110000):

@@ -1,7 +1,8 @@
-// Port of punc_norm() in chatterbox/tts.py (English ChatterboxTTS).
+// Ports of punc_norm() in chatterbox/tts.py (English ChatterboxTTS) and tts_turbo.py (Turbo).
 #include "text/punc_norm.h"
 
 #include <utility>
+#include <vector>
 
 #include "text/unicode.h"
 
@@ -24,9 +25,11 @@ void replace_all(std::u32string& s, const std::u32string& from, const std::u32st
   s = std::move(out);
 }
 
-}  // namespace
+using Replacements = std::vector<std::pair<std::u32string, std::u32string>>;
 
-std::string punc_norm(const std::string& text) {
+// The shared shape of both punc_norm functions: empty-text sentence, first-letter capitalisation,
+// whitespace collapse, the replacement list in order, final full stop.
+std::string normalize(const std::string& text, const Replacements& replacements) {
   std::u32string s = decode_utf8(text);
   if (s.empty()) return "You need to add some text for me to talk.";
 
@@ -50,18 +53,34 @@ std::string punc_norm(const std::string& text) {
     s = std::move(joined);
   }
 
-  static const std::pair<std::u32string, std::u32string> kReplacements[] = {
-      {U"...", U", "}, {U"\u2026", U", "}, {U":", U","},      {U" - ", U", "},
-      {U";", U", "},   {U"\u2014", U"-"},  {U"\u2013", U"-"}, {U" ,", U","},
-      {U"\u201C", U"\""}, {U"\u201D", U"\""}, {U"\u2018", U"'"}, {U"\u2019", U"'"},
-  };
-  for (const auto& [from, to] : kReplacements) replace_all(s, from, to);
+  for (const auto& [from, to] : replacements) replace_all(s, from, to);
 
   // text.rstrip(" ") then append "." unless it ends with sentence punctuation.
   while (!s.empty() && s.back() == U' ') s.pop_back();
   static const std::u32string kEnders = U".!?-,";
   if (s.empty() || kEnders.find(s.back()) == std::u32string::npos) s.push_back(U'.');
   return encode_utf8(s);
+}
+
+}  // namespace
+
+std::string punc_norm(const std::string& text) {
+  static const Replacements kReplacements = {
+      {U"...", U", "}, {U"\u2026", U", "}, {U":", U","},      {U" - ", U", "},
+      {U";", U", "},   {U"\u2014", U"-"},  {U"\u2013", U"-"}, {U" ,", U","},
+      {U"\u201C", U"\""}, {U"\u201D", U"\""}, {U"\u2018", U"'"}, {U"\u2019", U"'"},
+  };
+  return normalize(text, kReplacements);
+}
+
+std::string punc_norm_turbo(const std::string& text) {
+  // The English list without "...", " - " and ";". The whitespace collapse runs before the
+  // replacements, so "Well\u2026 ok" keeps the double space: "Well,  ok.".
+  static const Replacements kReplacements = {
+      {U"\u2026", U", "}, {U":", U","},      {U"\u2014", U"-"},  {U"\u2013", U"-"}, {U" ,", U","},
+      {U"\u201C", U"\""}, {U"\u201D", U"\""}, {U"\u2018", U"'"}, {U"\u2019", U"'"},
+  };
+  return normalize(text, kReplacements);
 }
 
 }  // namespace chatterbox

@@ -10,4 +10,10 @@ namespace chatterbox {
 // Throws Error(kInvalidInput) if `text` is not valid UTF-8.
 std::string punc_norm(const std::string& text);
 
+// Port of chatterbox/tts_turbo.py punc_norm(): the same steps with a shorter replacement list
+// ("\u2026", ":", dashes, " ,", curly quotes; no "...", " - " or ";"), quirks included ("9:30" ->
+// "9,30", "Well\u2026 ok" -> "Well,  ok.", "   " -> "."). Throws Error(kInvalidInput) on invalid
+// UTF-8.
+std::string punc_norm_turbo(const std::string& text);
+
 }  // namespace chatterbox

@@ -89,14 +89,33 @@ std::string encode_utf8(const std::u32string& text) {
   return out;
 }
 
+namespace {
+
+template <size_t N>
+bool in_ranges(const CodeRange (&ranges)[N], char32_t cp) {
+  auto it = std::upper_bound(std::begin(ranges), std::end(ranges), cp,
+                             [](char32_t c, const CodeRange& r) { return c < r.first; });
+  if (it == std::begin(ranges)) return false;
+  --it;
+  return cp <= it->last;
+}
+
+}  // namespace
+
 bool is_word_char(char32_t cp) {
   if (cp < 0x80)
     return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') || cp == '_';
-  auto it = std::upper_bound(std::begin(kWordRanges), std::end(kWordRanges), cp,
-                             [](char32_t c, const CodeRange& r) { return c < r.first; });
-  if (it == std::begin(kWordRanges)) return false;
-  --it;
-  return cp <= it->last;
+  return in_ranges(kWordRanges, cp);
+}
+
+bool is_letter(char32_t cp) {
+  if (cp < 0x80) return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+  return in_ranges(kLetterRanges, cp);
+}
+
+bool is_number(char32_t cp) {
+  if (cp < 0x80) return cp >= '0' && cp <= '9';
+  return in_ranges(kNumberRanges, cp);
 }
 
 bool is_regex_space(char32_t cp) {

@@ -19,6 +19,10 @@ void append_utf8(std::string& out, char32_t cp);
 bool is_word_char(char32_t cp);
 // \s of the Rust regex crate (Unicode White_Space).
 bool is_regex_space(char32_t cp);
+// \p{L} and \p{N} of the GPT-2 pre-tokenizer regex as HF `tokenizers` runs it (Oniguruma,
+// Unicode 16.0): general categories L* and N*.
+bool is_letter(char32_t cp);
+bool is_number(char32_t cp);
 // Python's str.isspace() / str.split() separators (White_Space plus U+001C..U+001F).
 bool is_python_space(char32_t cp);
 // Python's c.islower() -> c.upper() for one code point (full mapping, e.g. U+00DF -> "SS");

@@ -26,14 +26,19 @@ std::vector<float> to_vector(const at::Tensor& wav) {
 
 ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
                            const ChunkSchedule& schedule, int cfm_steps, uint64_t seed)
+    : ChunkDecoder(flow, hift, voice, schedule, cfm_steps, FlowNoise::seeded(seed),
+                   HiftRandom(seed ^ 0x9e3779b97f4a7c15ull)) {}
+
+ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
+                           const ChunkSchedule& schedule, int cfm_steps, FlowNoise noise, HiftRandom random)
     : flow_(flow),
       hift_(hift),
       voice_(voice),
       mode_(schedule.mode),
       overlap_tokens_(schedule.overlap_tokens),
       cfm_steps_(cfm_steps),
-      noise_(FlowNoise::seeded(seed)),
-      hift_random_(seed ^ 0x9e3779b97f4a7c15ull),
+      noise_(std::move(noise)),
+      hift_random_(std::move(random)),
       prompt_frames_(voice.prompt_feat.size(1)),
       trim_fade_(make_trim_fade(kSampleRate, flow.options())) {}
 

@@ -37,6 +37,10 @@ class ChunkDecoder {
   // Works alike with the English and the mean-flow flow (FlowModel picks its solver).
   ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
                const ChunkSchedule& schedule, int cfm_steps, uint64_t seed);
+  // With given randomness (parity injects the reference's recorded draws): `noise` by absolute
+  // mel frame, prompt frames first; `random` by absolute output sample.
+  ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
+               const ChunkSchedule& schedule, int cfm_steps, FlowNoise noise, HiftRandom random);
 
   // Makes decode() stop between two flow steps (throws Error(kCancelled)) once `*flag` is set.
   void set_cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; }

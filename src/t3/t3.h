@@ -16,6 +16,7 @@
 #include "t3/kv_cache.h"
 #include "t3/llama.h"
 #include "t3/sampler.h"
+#include "t3/speech_token_session.h"
 #include "t3/t3_config.h"
 #include "voice/conditioning.h"
 
@@ -87,7 +88,7 @@ class T3Model {
 // start-of-speech embedding twice), then one token per step() with CFG as a batch of 2 rows
 // (row 1 = text token embeddings zeroed), or a single row when cfg_weight == 0.
 // Not thread-safe; each step() is bounded work so the caller can poll cancellation in between.
-class T3Session {
+class T3Session : public SpeechTokenSession {
  public:
   // text_tokens: wrapped ids (start_text ... stop_text), e.g. [255, ..., 0].
   T3Session(std::shared_ptr<const T3Model> model, const VoiceConditioning& cond, float exaggeration,
@@ -101,14 +102,14 @@ class T3Session {
   // Runs the prefill if not done yet (the first step() calls it too).
   void prefill();
   // The next speech token (the stop token is returned too, then finished() is true).
-  int64_t step();
+  int64_t step() override;
   // Teacher forcing: as step(), the generator still draws (and reports "sampled_token"), but
   // `token` is what gets emitted and fed back.
   int64_t step_forced(int64_t token);
 
-  bool finished() const { return finished_; }
+  bool finished() const override { return finished_; }
   bool prefilled() const { return prefilled_; }
-  const std::vector<int64_t>& tokens() const { return generated_; }  // raw output, incl. stop
+  const std::vector<int64_t>& tokens() const override { return generated_; }  // raw output, incl. stop
   int64_t prefill_length() const { return prefill_len_; }
   int64_t rows() const { return rows_; }
 

@@ -1,0 +1,154 @@
+// chatterbox-bench case `t3_turbo`: Turbo T3 (GPT-2 medium) prefill and single-row decode speed.
+//
+//   chatterbox-bench [--model DIR] t3_turbo [text=40] [prompt=375] [tokens=40] [variants=kernel,bf16]
+//
+// DIR/t3_turbo_v1.safetensors is used when given; otherwise random full-size weights (GPT-2
+// medium: width 1024, 24 layers, 16 heads, text vocab 50276, speech vocab 6563) are written once
+// to /tmp. Variants: how the 1-row decode products are computed (src/t3/small_linear.h):
+//   kernel  the dedicated AVX-512 kernel, fp32 weights (default engine path)
+//   blas    at::linear
+//   bf16    the kernel with bf16-stored weights (half the bytes; arithmetic fp32)
+// Measures per variant: prefill seconds, decode ms/token and the gemv floor for the bytes a
+// decode step must stream (every backbone matrix and the speech head once), ratio = decode / floor.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench.h"
+#include "io/safetensors.h"
+#include "t3/small_linear.h"
+#include "t3/t3_turbo.h"
+
+namespace {
+
+// Random full-size Turbo T3 weights under the checkpoint's names (Conv1D weights [in, out]):
+// matrices N(0, 1/fan_in), LayerNorm weights 1, biases 0, tables N(0, 0.5^2). Written once.
+std::string random_full_turbo_weights() {
+  const std::string path = "/tmp/chatterbox-bench-t3-turbo-full.safetensors";
+  if (bench::file_exists(path)) return path;
+  const int64_t D = 1024, L = 24, text_vocab = 50276, speech_vocab = 6563, positions = 8196;
+  at::manual_seed(0);
+  std::vector<std::pair<std::string, at::Tensor>> t;
+  auto mat = [](int64_t in, int64_t out) { return at::randn({in, out}) * (1.0 / std::sqrt(double(in))); };
+  t.emplace_back("tfmr.wte.weight", at::randn({text_vocab, D}) * 0.5);
+  t.emplace_back("tfmr.wpe.weight", at::randn({positions, D}) * 0.2);
+  for (int64_t i = 0; i < L; ++i) {
+    const std::string p = "tfmr.h." + std::to_string(i) + ".";
+    t.emplace_back(p + "ln_1.weight", at::ones({D}));
+    t.emplace_back(p + "ln_1.bias", at::zeros({D}));
+    t.emplace_back(p + "attn.c_attn.weight", mat(D, 3 * D));
+    t.emplace_back(p + "attn.c_attn.bias", at::zeros({3 * D}));
+    t.emplace_back(p + "attn.c_proj.weight", mat(D, D));
+    t.emplace_back(p + "attn.c_proj.bias", at::zeros({D}));
+    t.emplace_back(p + "ln_2.weight", at::ones({D}));
+    t.emplace_back(p + "ln_2.bias", at::zeros({D}));
+    t.emplace_back(p + "mlp.c_fc.weight", mat(D, 4 * D));
+    t.emplace_back(p + "mlp.c_fc.bias", at::zeros({4 * D}));
+    t.emplace_back(p + "mlp.c_proj.weight", mat(4 * D, D));
+    t.emplace_back(p + "mlp.c_proj.bias", at::zeros({D}));
+  }
+  t.emplace_back("tfmr.ln_f.weight", at::ones({D}));
+  t.emplace_back("tfmr.ln_f.bias", at::zeros({D}));
+  t.emplace_back("cond_enc.spkr_enc.weight", at::randn({D, 256}) * (1.0 / 16));
+  t.emplace_back("cond_enc.spkr_enc.bias", at::zeros({D}));
+  t.emplace_back("text_emb.weight", at::randn({text_vocab, D}) * 0.5);
+  t.emplace_back("speech_emb.weight", at::randn({speech_vocab, D}) * 0.5);
+  t.emplace_back("text_head.weight", at::randn({text_vocab, D}) * (1.0 / 32));
+  t.emplace_back("speech_head.weight", at::randn({speech_vocab, D}) * (1.0 / 32));
+  t.emplace_back("speech_head.bias", at::zeros({speech_vocab}));
+  chatterbox::write_safetensors(path + ".tmp", t);
+  std::rename((path + ".tmp").c_str(), path.c_str());
+  return path;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+BENCH_CASE(t3_turbo) {
+  c10::InferenceMode guard;
+  const int64_t text_len = std::stoll(bench::arg_value(options, "text", "40"));
+  const int64_t prompt_len = std::stoll(bench::arg_value(options, "prompt", "375"));
+  const int64_t tokens = std::stoll(bench::arg_value(options, "tokens", "40"));
+  const auto variants = split_list(bench::arg_value(options, "variants", "kernel,bf16"));
+
+  const std::string weights = options.model_dir.empty() ? random_full_turbo_weights()
+                                                        : options.model_dir + "/t3_turbo_v1.safetensors";
+  auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights);
+  const chatterbox::T3TurboConfig config = chatterbox::T3TurboConfig::from_checkpoint(*file, nullptr);
+
+  at::manual_seed(1);
+  chatterbox::VoiceConditioning voice;
+  voice.speaker_emb = at::randn({1, config.speaker_embed_size});
+  voice.speaker_emb /= voice.speaker_emb.norm();
+  voice.cond_prompt_speech_tokens = at::randint(0, config.start_speech_token, {1, prompt_len}, at::kLong);
+  std::vector<int64_t> text(text_len);
+  for (int64_t i = 0; i < text_len; ++i) text[i] = (i * 37) % config.text_tokens_dict_size;
+  // Forced speech tokens so every run decodes exactly `tokens` steps (random weights might stop).
+  std::vector<int64_t> forced(tokens);
+  for (int64_t i = 0; i < tokens; ++i) forced[i] = 1 + (i * 101) % (config.start_speech_token - 1);
+
+  bench::emit("t3_turbo", "threads", at::get_num_threads(), "torch intra-op threads (kernel uses these)");
+  for (const std::string& variant : variants) {
+    chatterbox::T3TurboLoadOptions load_options;
+    chatterbox::SmallLinearPath path = chatterbox::SmallLinearPath::kKernel;
+    if (variant == "blas") path = chatterbox::SmallLinearPath::kBlas;
+    else if (variant == "bf16") load_options.matmul_dtype = at::kBFloat16;
+    else if (variant != "kernel") throw std::runtime_error("bench t3_turbo: unknown variant " + variant);
+    chatterbox::set_small_linear_path(path);
+
+    double t0 = bench::now_seconds();
+    auto model = chatterbox::T3TurboModel::load(file, config, at::TensorOptions().dtype(at::kFloat), load_options);
+    const double load_s = bench::now_seconds() - t0;
+
+    double weight_bytes = 0;
+    for (const auto& l : model->backbone().layers)
+      for (const at::Tensor* w : {&l.c_attn_weight, &l.attn_proj_weight, &l.c_fc_weight, &l.mlp_proj_weight})
+        weight_bytes += double(w->numel()) * w->element_size();
+    weight_bytes += double(config.speech_tokens_dict_size) * config.gpt2.hidden_size *
+                    (load_options.matmul_dtype == at::kBFloat16 ? 2 : 4);
+    const double floor_s = bench::gemv_floor_seconds(weight_bytes);
+
+    chatterbox::T3TurboSamplingParams params;
+    params.max_new_tokens = tokens;
+    params.seed = 7;
+    double best_prefill = 1e30, best_decode = 1e30;
+    int64_t prefill_positions = 0;
+    for (int r = 0; r < std::max(1, options.repeat); ++r) {
+      chatterbox::T3TurboSession session(model, voice, text, params);
+      prefill_positions = session.prefill_length();
+      double a = bench::now_seconds();
+      session.prefill();
+      best_prefill = std::min(best_prefill, bench::now_seconds() - a);
+      session.step_forced(forced[0]);  // the first token comes from the prefill logits
+      a = bench::now_seconds();
+      for (int64_t i = 1; i < tokens; ++i) session.step_forced(forced[i]);
+      best_decode = std::min(best_decode, (bench::now_seconds() - a) / double(tokens - 1));
+    }
+    const nlohmann::json extra = {{"variant", variant}, {"prefill_positions", prefill_positions}, {"rows", 1}};
+    auto with = [&](nlohmann::json more) {
+      nlohmann::json j = extra;
+      for (auto it = more.begin(); it != more.end(); ++it) j[it.key()] = it.value();
+      return j;
+    };
+    bench::emit("t3_turbo", "load_seconds", load_s, "s", extra);
+    bench::emit("t3_turbo", "prefill_seconds", best_prefill, "s", extra);
+    bench::emit("t3_turbo", "decode_ms_per_token", best_decode * 1e3, "ms",
+                with({{"floor", floor_s * 1e3}, {"ratio", best_decode / floor_s}, {"weight_bytes", weight_bytes}}));
+    bench::emit("t3_turbo", "tokens_per_second", 1.0 / best_decode, "tokens/s", extra);
+  }
+  chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
+}

@@ -33,3 +33,19 @@ GType gst_chatterbox_tts_stitch_mode_get_type(void) {
   }
   return (GType)type_id;
 }
+
+GType gst_chatterbox_tts_precision_get_type(void) {
+  static gsize type_id = 0;
+  static const GEnumValue values[] = {
+      {GST_CHATTERBOX_TTS_PRECISION_FP32, "float32 (exact)", "fp32"},
+      {GST_CHATTERBOX_TTS_PRECISION_BF16, "bfloat16 (half the bytes per token)", "bf16"},
+      {GST_CHATTERBOX_TTS_PRECISION_INT8, "int8 with per-row scales (a quarter of the bytes)",
+       "int8"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter(&type_id)) {
+    GType tmp = g_enum_register_static("GstChatterboxTtsPrecision", values);
+    g_once_init_leave(&type_id, tmp);
+  }
+  return (GType)type_id;
+}

@@ -44,10 +44,31 @@ typedef enum {
   GST_CHATTERBOX_TTS_STITCH_CONTEXT = 2,
 } GstChatterboxTtsStitchMode;
 
+/**
+ * GstChatterboxTtsPrecision:
+ * @GST_CHATTERBOX_TTS_PRECISION_FP32: float32 weights (exact)
+ * @GST_CHATTERBOX_TTS_PRECISION_BF16: bfloat16 weights, half the memory traffic per token
+ * @GST_CHATTERBOX_TTS_PRECISION_INT8: int8 weights with a scale per row, a quarter of it
+ *
+ * How the speech-token generator (T3) stores its matrices; arithmetic stays float32. Each token
+ * reads every weight once, so on a CPU the token rate follows the bytes read. Maps onto
+ * chatterbox::EngineConfig::t3_precision.
+ *
+ * Since: 0.2
+ */
+typedef enum {
+  GST_CHATTERBOX_TTS_PRECISION_FP32 = 0,
+  GST_CHATTERBOX_TTS_PRECISION_BF16 = 1,
+  GST_CHATTERBOX_TTS_PRECISION_INT8 = 2,
+} GstChatterboxTtsPrecision;
+
 #define GST_TYPE_CHATTERBOX_TTS_OVERFLOW (gst_chatterbox_tts_overflow_get_type())
 GType gst_chatterbox_tts_overflow_get_type(void);
 
 #define GST_TYPE_CHATTERBOX_TTS_STITCH_MODE (gst_chatterbox_tts_stitch_mode_get_type())
 GType gst_chatterbox_tts_stitch_mode_get_type(void);
+
+#define GST_TYPE_CHATTERBOX_TTS_PRECISION (gst_chatterbox_tts_precision_get_type())
+GType gst_chatterbox_tts_precision_get_type(void);
 
 G_END_DECLS

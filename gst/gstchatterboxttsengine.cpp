@@ -49,6 +49,17 @@ gboolean gst_chatterbox_tts_start_engine(GstChatterboxTts* self) {
   GST_OBJECT_LOCK(self);
   config.model_dir = priv->settings.model_path;
   config.device = priv->settings.device;
+  switch (priv->settings.t3_precision) {
+    case GST_CHATTERBOX_TTS_PRECISION_BF16:
+      config.t3_precision = "bf16";
+      break;
+    case GST_CHATTERBOX_TTS_PRECISION_INT8:
+      config.t3_precision = "int8";
+      break;
+    default:
+      config.t3_precision = "fp32";
+      break;
+  }
   voice = priv->settings.voice;
   GST_OBJECT_UNLOCK(self);
 

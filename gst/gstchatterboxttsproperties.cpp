@@ -432,6 +432,21 @@ const PropertyDef kProperties[] = {
            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
      },
      nullptr, get_field<&ElementSettings::model_variant>},
+    /**
+     * GstChatterboxTts:t3-precision:
+     *
+     * How the speech-token generator stores its matrices. fp32 reproduces the original model
+     * exactly; bf16 and int8 read half and a quarter of the bytes per token, which is what
+     * limits a CPU (measured effect and speed: docs/benchmarks.md). Read in NULL→READY.
+     *
+     * Since: 0.2
+     */
+    {[] {
+       return g_param_spec_enum("t3-precision", "T3 precision",
+                                "Storage of the speech-token generator's weights",
+                                GST_TYPE_CHATTERBOX_TTS_PRECISION, kDefaults.t3_precision, kReady);
+     },
+     FIELD(t3_precision)},
 };
 
 constexpr guint kNumProperties = G_N_ELEMENTS(kProperties);

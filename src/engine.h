@@ -26,6 +26,10 @@ namespace chatterbox {
 struct EngineConfig {
   std::string model_dir;        // empty: $CHATTERBOX_MODEL_DIR, then the Hugging Face cache
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  // How T3's matrices are stored for decoding: fp32 (exact), bf16 (half the bytes a token step
+  // reads) or int8 (a quarter, with a scale per row; arithmetic stays fp32). See
+  // docs/benchmarks.md for speed and measured effect.
+  std::string t3_precision = "fp32";
 };
 
 // A speaker to clone: the conditioning computed from a reference recording (or read from a

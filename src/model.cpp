@@ -48,8 +48,16 @@ void rethrow_as_engine_error(const std::string& context) {
   }
 }
 
+at::ScalarType t3_matmul_dtype(const std::string& precision) {
+  if (precision == "fp32") return at::kFloat;
+  if (precision == "bf16") return at::kBFloat16;
+  if (precision == "int8") return at::kChar;
+  throw Error(ErrorKind::kInvalidInput, "unknown T3 precision '" + precision + "' (expected fp32, bf16 or int8)");
+}
+
 std::shared_ptr<const LoadedModel> load_model(const EngineConfig& config) {
   c10::InferenceMode inference_mode;
+  const at::ScalarType matmul_dtype = t3_matmul_dtype(config.t3_precision);
   auto model = std::make_shared<LoadedModel>();
   model->files = locate_model(config.model_dir);
   model->device = parse_device(config.device);
@@ -60,13 +68,17 @@ std::shared_ptr<const LoadedModel> load_model(const EngineConfig& config) {
     auto t3_file = std::make_shared<const SafetensorsFile>(files.t3);
     if (files.variant == ModelVariant::kEnglish) {
       model->tokenizer = TextTokenizer::from_file(files.tokenizer);
-      model->t3 = T3Model::load(t3_file, T3Config::from_json(files.t3_config), model->options);
+      T3LoadOptions load_options;
+      load_options.matmul_dtype = matmul_dtype;
+      model->t3 = T3Model::load(t3_file, T3Config::from_json(files.t3_config), model->options, load_options);
       text_vocab = model->t3->config().text_tokens_dict_size;
       tokenizer_vocab = model->tokenizer.vocab_size();
     } else {
       model->gpt2_tokenizer = std::make_shared<const Gpt2Tokenizer>(Gpt2Tokenizer::from_directory(files.tokenizer));
+      T3TurboLoadOptions load_options;
+      load_options.matmul_dtype = matmul_dtype;
       model->t3_turbo = T3TurboModel::load(t3_file, T3TurboConfig::from_checkpoint(*t3_file, files.t3_config),
-                                           model->options);
+                                           model->options, load_options);
       text_vocab = model->t3_turbo->config().text_tokens_dict_size;
       tokenizer_vocab = model->gpt2_tokenizer->vocab_size();
     }

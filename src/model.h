@@ -64,6 +64,10 @@ struct LoadedModel {
 // Error(kInvalidInput).
 c10::Device parse_device(const std::string& name);
 
+// EngineConfig::t3_precision -> the storage dtype of T3's decode matrices. Throws
+// Error(kInvalidInput) for another name.
+at::ScalarType t3_matmul_dtype(const std::string& precision);
+
 // Loads every part of the model in config.model_dir (or the search path) onto config.device.
 // Throws Error naming the file and what is wrong.
 std::shared_ptr<const LoadedModel> load_model(const EngineConfig& config);

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "common/error.h"
 #include "engine/conditioned_voice.h"
@@ -102,11 +103,11 @@ class EngineImpl : public Engine {
 }  // namespace
 
 std::shared_ptr<Engine> Engine::load(const EngineConfig& config) {
-  // One loaded model per (directory, device), shared by every element that asks for it; kept
+  // One loaded model per (directory, device, precision), shared by every element that asks for it; kept
   // only as long as someone uses it.
   static std::mutex mutex;
-  static std::map<std::pair<std::string, std::string>, std::weak_ptr<Engine>> loaded;
-  const auto key = std::make_pair(config.model_dir, config.device);
+  static std::map<std::tuple<std::string, std::string, std::string>, std::weak_ptr<Engine>> loaded;
+  const auto key = std::make_tuple(config.model_dir, config.device, config.t3_precision);
   std::lock_guard<std::mutex> lock(mutex);
   if (auto engine = loaded[key].lock()) return engine;
   auto engine = std::make_shared<EngineImpl>(load_model(config));

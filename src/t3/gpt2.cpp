@@ -12,8 +12,8 @@ namespace chatterbox {
 namespace {
 
 // y = x W^T + b with W in the Linear layout [N, K]: one weight pass for few-row x (decode).
-at::Tensor linear_bias(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  return small_linear(x, w).add_(b);  // small_linear always returns a fresh tensor
+at::Tensor linear_bias(const at::Tensor& x, const LinearWeight& w, const at::Tensor& b) {
+  return small_linear(x, w, b);
 }
 
 }  // namespace
@@ -24,15 +24,15 @@ void Gpt2Layer::load(WeightReader& r, const Gpt2Config& c, at::ScalarType matmul
   ln_1_weight = owned(r.take("ln_1.weight", {D}), dt);
   ln_1_bias = owned(r.take("ln_1.bias", {D}), dt);
   // Conv1D [in, out] -> [out, in]
-  c_attn_weight = owned(r.take("attn.c_attn.weight", {D, 3 * D}).t(), matmul_dtype);
+  c_attn_weight = make_linear_weight(r.take("attn.c_attn.weight", {D, 3 * D}).t(), matmul_dtype);
   c_attn_bias = owned(r.take("attn.c_attn.bias", {3 * D}), dt);
-  attn_proj_weight = owned(r.take("attn.c_proj.weight", {D, D}).t(), matmul_dtype);
+  attn_proj_weight = make_linear_weight(r.take("attn.c_proj.weight", {D, D}).t(), matmul_dtype);
   attn_proj_bias = owned(r.take("attn.c_proj.bias", {D}), dt);
   ln_2_weight = owned(r.take("ln_2.weight", {D}), dt);
   ln_2_bias = owned(r.take("ln_2.bias", {D}), dt);
-  c_fc_weight = owned(r.take("mlp.c_fc.weight", {D, I}).t(), matmul_dtype);
+  c_fc_weight = make_linear_weight(r.take("mlp.c_fc.weight", {D, I}).t(), matmul_dtype);
   c_fc_bias = owned(r.take("mlp.c_fc.bias", {I}), dt);
-  mlp_proj_weight = owned(r.take("mlp.c_proj.weight", {I, D}).t(), matmul_dtype);
+  mlp_proj_weight = make_linear_weight(r.take("mlp.c_proj.weight", {I, D}).t(), matmul_dtype);
   mlp_proj_bias = owned(r.take("mlp.c_proj.bias", {D}), dt);
 }
 

@@ -13,6 +13,7 @@
 
 #include "io/weights.h"
 #include "t3/kv_cache.h"
+#include "t3/small_linear.h"
 #include "t3/llama.h"  // TensorTap, owned()
 
 namespace chatterbox {
@@ -33,14 +34,14 @@ struct Gpt2Config {
 // at load into the Linear layout [out, in] so decode goes through small_linear.
 struct Gpt2Layer {
   at::Tensor ln_1_weight, ln_1_bias;    // [D]
-  at::Tensor c_attn_weight;             // [3D, D] (q | k | v rows), stored as matmul_dtype
+  LinearWeight c_attn_weight;           // [3D, D] (q | k | v rows), stored as matmul_dtype
   at::Tensor c_attn_bias;               // [3D]
-  at::Tensor attn_proj_weight;          // [D, D]  attn.c_proj
+  LinearWeight attn_proj_weight;        // [D, D]  attn.c_proj
   at::Tensor attn_proj_bias;            // [D]
   at::Tensor ln_2_weight, ln_2_bias;    // [D]
-  at::Tensor c_fc_weight;               // [4D, D] mlp.c_fc
+  LinearWeight c_fc_weight;             // [4D, D] mlp.c_fc
   at::Tensor c_fc_bias;                 // [4D]
-  at::Tensor mlp_proj_weight;           // [D, 4D] mlp.c_proj
+  LinearWeight mlp_proj_weight;         // [D, 4D] mlp.c_proj
   at::Tensor mlp_proj_bias;             // [D]
 
   // `r` is scoped to "tfmr.h.N."; the four matrices are stored as `matmul_dtype`.

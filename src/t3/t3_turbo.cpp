@@ -48,7 +48,7 @@ std::shared_ptr<const T3TurboModel> T3TurboModel::load(std::shared_ptr<const Saf
   m->text_emb_ = owned(r.take("text_emb.weight", {c.text_tokens_dict_size, D}), dt);
   m->speech_emb_ = owned(r.take("speech_emb.weight", {c.speech_tokens_dict_size, D}), dt);
   m->text_head_ = owned(r.take("text_head.weight", {c.text_tokens_dict_size, D}), dt);
-  m->speech_head_ = owned(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options.matmul_dtype);
+  m->speech_head_ = make_linear_weight(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options.matmul_dtype);
   m->speech_head_bias_ = owned(r.take("speech_head.bias", {c.speech_tokens_dict_size}), dt);
   r.finish();
   return m;
@@ -61,7 +61,7 @@ at::Tensor T3TurboModel::speech_embeddings(const at::Tensor& tokens) const {
 }
 
 at::Tensor T3TurboModel::speech_logits(const at::Tensor& hidden) const {
-  return small_linear(hidden, speech_head_).add_(speech_head_bias_);  // small_linear's result is fresh
+  return small_linear(hidden, speech_head_, speech_head_bias_);
 }
 
 at::Tensor T3TurboModel::cond_embedding(const at::Tensor& speaker_emb, const at::Tensor& prompt_tokens_in,

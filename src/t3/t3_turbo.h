@@ -24,7 +24,8 @@
 namespace chatterbox {
 
 struct T3TurboLoadOptions {
-  // Storage type of the backbone and speech-head matrices (see T3LoadOptions). Parity needs kFloat.
+  // Storage type of the backbone and speech-head matrices: kFloat (exact; parity needs it),
+  // kBFloat16 or kChar (int8 with a scale per row), see small_linear.h.
   at::ScalarType matmul_dtype = at::kFloat;
 };
 
@@ -80,7 +81,7 @@ class T3TurboModel {
   at::Tensor text_emb_;         // [text vocab, D]     text_emb.weight
   at::Tensor speech_emb_;       // [speech vocab, D]   speech_emb.weight
   at::Tensor text_head_;        // [text vocab, D]     text_head.weight (teacher-forced forward only)
-  at::Tensor speech_head_;      // [speech vocab, D]   speech_head.weight (stored as matmul_dtype)
+  LinearWeight speech_head_;    // [speech vocab, D]   speech_head.weight (stored as matmul_dtype)
   at::Tensor speech_head_bias_; // [speech vocab]      speech_head.bias
 };
 

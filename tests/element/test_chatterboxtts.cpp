@@ -293,9 +293,14 @@ GST_START_TEST(test_property_defaults) {
     fail_unless(g_param_values_cmp(p, &v, g_param_spec_get_default_value(p)) == 0,
                 "property %s is not at its default", p->name);
     g_value_unset(&v);
-    /* Model-shaping properties apply in READY, everything else while playing. */
-    bool ready_only =
-        !strcmp(p->name, "model-path") || !strcmp(p->name, "device") || !strcmp(p->name, "text");
+    /* Model-shaping properties apply in READY, everything else while playing; model-variant
+     * is read-only. */
+    if (!strcmp(p->name, "model-variant")) {
+      fail_unless(!(p->flags & G_PARAM_WRITABLE));
+      continue;
+    }
+    bool ready_only = !strcmp(p->name, "model-path") || !strcmp(p->name, "device") ||
+                      !strcmp(p->name, "text") || !strcmp(p->name, "t3-precision");
     fail_unless_equals_int(!!(p->flags & GST_PARAM_MUTABLE_READY), ready_only);
     fail_unless_equals_int(!!(p->flags & GST_PARAM_MUTABLE_PLAYING), !ready_only);
   }
@@ -346,6 +351,7 @@ GST_START_TEST(test_property_round_trip) {
   for (guint i = 0; i < n; ++i) {
     GParamSpec* p = specs[i];
     if (p->owner_type != GST_TYPE_CHATTERBOX_TTS) continue;
+    if (!(p->flags & G_PARAM_WRITABLE)) continue; /* model-variant: read-only */
     std::vector<GValue> values;
     GValue v = G_VALUE_INIT;
     g_value_init(&v, p->value_type);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bench.h"
+#include "bench_flops.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "s3gen/flow.h"
@@ -67,39 +68,6 @@ std::string random_full_flow_weights(const std::string& oracle_dir) {
   return path;
 }
 
-// FLOPs (multiply-add = 2) of one flow call: L tokens -> F = 2L frames, `steps` CFM steps with
-// the CFG batch of 2 (mean-flow: batch 1). Only the matrix products and convolutions are counted.
-struct FlowFlops {
-  double encoder = 0;
-  double cfm_step = 0;
-};
-
-FlowFlops count_flops(const FlowConfig& c, int64_t tokens) {
-  FlowFlops f;
-  const double d = c.encoder_output_size, u = c.encoder_linear_units;
-  auto conformer = [&](double t) {
-    return 2 * (4 * t * d * d + (2 * t - 1) * d * d      // q, k, v, out; linear_pos
-                + t * t * d + t * (2 * t - 1) * d + t * t * d  // ac, bd, attn v
-                + 2 * t * d * u);                         // FFN
-  };
-  const double l = tokens, frames = 2.0 * tokens;
-  f.encoder = 2 * l * c.input_size * d + 2 * l * 7 * d * d            // embed, pre-lookahead
-              + c.encoder_num_blocks * conformer(l)
-              + 2 * frames * 5 * d * d + 2 * frames * d * d            // up conv, up_embed
-              + c.encoder_num_up_blocks * conformer(frames) + 2 * frames * d * c.output_size;
-  const double ch = c.estimator_channels[0];
-  const double inner = c.estimator_num_heads * c.estimator_attention_head_dim;
-  auto resnet = [&](double cin) { return 2 * frames * (3 * cin * ch + 3 * ch * ch + cin * ch); };
-  const double transformer = 2 * frames * (4 * ch * inner + 8 * ch * ch) + 2 * 2 * frames * frames * inner;
-  const double blocks = c.estimator_n_blocks;
-  double unet = resnet(c.estimator_in_channels) + resnet(2 * ch) +
-                c.estimator_num_mid_blocks * resnet(ch) +
-                (2 + c.estimator_num_mid_blocks) * blocks * transformer +
-                3 * 2 * frames * 3 * ch * ch + 2 * frames * ch * c.output_size;
-  f.cfm_step = (c.meanflow ? 1 : 2) * unet;  // CFG batch of 2; mean-flow runs without CFG
-  return f;
-}
-
 }  // namespace
 
 BENCH_CASE(flow) {
@@ -139,7 +107,7 @@ BENCH_CASE(flow) {
                                  {"prompt_frames", 300}, {"steps", steps}};
   for (int64_t n : counts) {
     at::Tensor tokens = at::randint(config.vocab_size, {1, n}, at::TensorOptions().dtype(at::kLong));
-    const FlowFlops flops = count_flops(model.config(), 150 + n);
+    const bench::FlowFlops flops = bench::flow_flops(model.config(), 150 + n);
     const double audio_s = static_cast<double>(n) / 25.0;
     std::vector<double> total_s, encoder_s, faults;
     for (int r = 0; r < std::max(1, options.repeat); ++r) {

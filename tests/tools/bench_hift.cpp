@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench.h"
+#include "bench_flops.h"
 #include "common/error.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
@@ -42,65 +43,10 @@ nlohmann::json read_json_or_null(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
-// Conv/linear multiply-add FLOPs (2 per MAC) of one HiFT call on `frames` mel frames (the
-// elementwise work -- Snake, STFT, sine source -- is not counted).
-double hift_flops(const HiftConfig& c, int64_t frames) {
-  const double f = double(frames);
-  const double n_bins2 = double(c.istft_n_fft + 2);
-  double flops = 0;
-  const double cf = double(c.f0_cond_channels);
-  flops += 2 * f * (c.f0_in_channels * cf * 3 + 4 * cf * cf * 3);       // F0 predictor
-  flops += 2 * f * c.in_channels * double(c.base_channels) * 7;          // conv_pre
-  double len = f;
-  const size_t stages = c.upsample_rates.size();
-  for (size_t i = 0; i < stages; ++i) {
-    const double ch_in = double(c.base_channels >> i), ch = double(c.base_channels >> (i + 1));
-    flops += 2 * len * ch_in * ch * double(c.upsample_kernel_sizes[i]);  // ups (transposed)
-    len *= double(c.upsample_rates[i]);
-    if (i + 1 == stages) len += 1;
-    int64_t u = 1;
-    for (size_t k = i + 1; k < stages; ++k) u *= c.upsample_rates[k];
-    flops += 2 * len * n_bins2 * ch * double(u == 1 ? 1 : 2 * u);  // source_downs
-    auto resblock = [&](int64_t kernel, size_t units) { return 2.0 * units * 2 * len * ch * ch * double(kernel); };
-    flops += resblock(c.source_resblock_kernel_sizes[i], c.source_resblock_dilation_sizes[i].size());
-    for (size_t j = 0; j < c.resblock_kernel_sizes.size(); ++j) {
-      flops += resblock(c.resblock_kernel_sizes[j], c.resblock_dilation_sizes[j].size());
-    }
-  }
-  flops += 2 * len * double(c.base_channels >> stages) * n_bins2 * 7;  // conv_post
-  return flops;
-}
-
-// Matmul/conv FLOPs of one flow call on n_tokens (prompt + generated) tokens with CFG (batch 2)
-// and `steps` Euler steps, from the structure in docs/model.md §5 S3Gen flow (attention products
-// included, elementwise work and the tiny time-embedding MLP not).
+// Matmul/conv FLOPs of one flow call on n_tokens (prompt + generated) tokens with `steps` steps.
 double flow_flops(const FlowConfig& c, int64_t n_tokens, int steps) {
-  const double n = double(n_tokens), d = double(c.encoder_output_size), u = double(c.encoder_linear_units);
-  auto conformer = [&](double t) {  // one rel-pos self-attention block + FFN at length t
-    return 2 * t * d * d * 4            // q, k, v, out
-           + 2 * (2 * t) * d * d        // linear_pos over the 2t - 1 relative positions
-           + 3 * 2 * t * t * d          // content scores, position scores, weighted values
-           + 2 * 2 * t * d * u;         // FFN
-  };
-  double enc = 2 * n * c.input_size * d;  // embed linear
-  enc += c.encoder_num_blocks * conformer(n);
-  enc += 2 * (2 * n) * d * d * (2 * c.encoder_up_stride + 1);  // upsample conv
-  enc += 2 * (2 * n) * d * d;                                   // up_embed linear
-  enc += c.encoder_num_up_blocks * conformer(2 * n);
-  enc += 2 * (2 * n) * d * c.output_size;  // encoder_proj
-
-  const double f = 2 * n, ch = double(c.estimator_channels.at(0));
-  const double inner = double(c.estimator_num_heads * c.estimator_attention_head_dim);
-  auto resnet = [&](double cin) { return 2 * f * (cin * ch * 3 + ch * ch * 3) + (cin != ch ? 2 * f * cin * ch : 0); };
-  auto transformer = [&]() {
-    return 2 * f * ch * inner * 4 + 2 * 2 * f * f * inner + 2 * 2 * f * ch * 4 * ch;
-  };
-  const double blocks = double(c.estimator_n_blocks);
-  double est = resnet(double(c.estimator_in_channels)) + blocks * transformer() + 2 * f * ch * ch * 3;  // down
-  est += c.estimator_num_mid_blocks * (resnet(ch) + blocks * transformer());                          // mid
-  est += resnet(2 * ch) + blocks * transformer() + 2 * f * ch * ch * 3;                                // up
-  est += 2 * f * ch * ch * 3 + 2 * f * ch * c.estimator_out_channels;                                  // final
-  return enc + 2.0 * steps * est;  // CFG: batch of 2 per step
+  const bench::FlowFlops f = bench::flow_flops(c, n_tokens);
+  return f.encoder + steps * f.cfm_step;
 }
 
 // Random full-size mel2wav.* weights (plain, already folded `.weight` tensors) in a temp file.
@@ -195,7 +141,7 @@ BENCH_CASE(hift) {
     total.push_back(d - a);
     faults.push_back(double(bench::page_faults() - pf0));
   }
-  const double flops = hift_flops(config, frames);
+  const double flops = bench::hift_flops(config, frames);
   const double gemm = bench::gemm_flops_per_second();
   const double floor_s = flops / gemm;
   const double t = bench::median(total);
@@ -257,7 +203,7 @@ BENCH_CASE(s3gen) {
                                model->sampling_rate();
   const double gemm = bench::gemm_flops_per_second();
   const double flow_floor = flow_flops(fc, n_prompt + n_tokens, steps) / gemm;
-  const double hift_floor = hift_flops(model->hift().config(), n_tokens * fc.token_mel_ratio) / gemm;
+  const double hift_floor = bench::hift_flops(model->hift().config(), n_tokens * fc.token_mel_ratio) / gemm;
   const double flow_s = bench::median(t_flow), hift_s = bench::median(t_hift), total = flow_s + hift_s;
   bench::emit("s3gen", "rtf", total / audio_seconds, "s/s",
               {{"audio_seconds", audio_seconds},

@@ -8,10 +8,12 @@
 #include <c10/core/InferenceMode.h>
 
 #include "bench.h"
+#include "bench_flops.h"
 #include "engine.h"
 #include "model.h"
 #include "stream/chunk_decoder.h"
 #include "stream/chunk_plan.h"
+#include "t3/small_linear.h"
 
 using namespace chatterbox;
 
@@ -138,4 +140,86 @@ BENCH_CASE(stream) {
                {"tokens", p.tokens}, {"sequential_total_s", sequential}, {"pipeline_speedup", sequential / p.total},
                {"offline_total_s", offline},
                {"t3_busy_s", p.t3_busy}, {"s3gen_busy_s", p.s3gen_busy}, {"page_faults", bench::page_faults()}});
+}
+
+// Chatterbox-Turbo against the English model in the same run (case `turbo`):
+//   chatterbox-bench --model TURBO_DIR turbo english=ENGLISH_DIR [precisions=fp32,bf16,int8]
+//                    [paragraph_tokens=1000]
+// Per T3 precision: time to first audio for the hello sentence (and its floor: prefill + first
+// chunk's tokens + its S3Gen, each alone), the three-sentence paragraph's real-time factor
+// through the two-stage pipeline, and the RTF the floors imply: T3 bytes per token / gemv
+// bandwidth x 25 tokens per second + S3Gen FLOPs per second of audio / GEMM rate. The English
+// model's time to first audio (fp32, its own defaults) is measured once for the ratio.
+BENCH_CASE(turbo) {
+  const std::string english_dir = bench::arg_value(options, "english", "");
+  const std::string hello = "Hello my big long beautiful world.";
+  const std::string paragraph =
+      "The quick brown fox jumps over the lazy dog. Streaming speech should start quickly. "
+      "And it should have no seams at all.";
+  SynthesisParams params;
+  params.seed = 7;
+  params.max_tokens = std::stoi(bench::arg_value(options, "paragraph_tokens", "1000"));
+
+  double english_ttfa = 0;
+  if (!english_dir.empty()) {
+    auto english = Engine::load({english_dir, "cpu"});
+    SynthesisParams p = params;
+    p.max_tokens = std::stoi(bench::arg_value(options, "english_hello_tokens", "60"));
+    english_ttfa = run_engine(*english, {hello}, p).ttfa;
+    bench::emit("turbo", "english_ttfa_hello", english_ttfa, "s", {{"model", english_dir}});
+  }
+  const double bandwidth_probe_bytes = 256.0 * (1 << 20);
+  const double bytes_per_second = bandwidth_probe_bytes / bench::gemv_floor_seconds(bandwidth_probe_bytes);
+  const double gemm = bench::gemm_flops_per_second();
+  bench::emit("turbo", "machine", bytes_per_second / 1e9, "GB/s gemv", {{"gemm_gflops", gemm / 1e9}});
+
+  std::string list = bench::arg_value(options, "precisions", "fp32,bf16,int8");
+  for (size_t begin = 0; begin < list.size();) {
+    size_t end = list.find(',', begin);
+    if (end == std::string::npos) end = list.size();
+    const std::string precision = list.substr(begin, end - begin);
+    begin = end + 1;
+    EngineConfig config{options.model_dir, "cpu", precision};
+    auto engine = Engine::load(config);
+    auto model = load_model(config);
+
+    double floor = 1e30;
+    RunResult hello_run;
+    hello_run.ttfa = 1e30;
+    for (int i = 0; i < std::max(1, std::min(options.repeat, 2)); ++i) {
+      floor = std::min(floor, first_chunk_floor(*model, hello, params));
+      RunResult run = run_engine(*engine, {hello}, params);
+      if (run.ttfa < hello_run.ttfa) hello_run = run;
+    }
+    nlohmann::json hello_extra = {{"precision", precision}, {"floor_s", floor}, {"ratio", hello_run.ttfa / floor},
+                                  {"tokens", hello_run.tokens}};
+    if (english_ttfa > 0) hello_extra["vs_english"] = hello_run.ttfa / english_ttfa;
+    bench::emit("turbo", "ttfa_hello", hello_run.ttfa, "s", hello_extra);
+
+    RunResult p = run_engine(*engine, engine->split(paragraph), params);
+    // Floors per second of audio (25 tokens).
+    double t3_bytes = 0;
+    for (const auto& layer : model->t3_turbo->backbone().layers)
+      for (const auto* w : {&layer.c_attn_weight, &layer.attn_proj_weight, &layer.c_fc_weight, &layer.mlp_proj_weight})
+        t3_bytes += double(w->bytes());
+    const auto& tc = model->t3_turbo->config();
+    t3_bytes += double(make_linear_weight(at::zeros({tc.speech_tokens_dict_size, tc.gpt2.hidden_size}),
+                                          t3_matmul_dtype(precision))
+                           .bytes());
+    const double t3_floor_per_audio_s = t3_bytes / bytes_per_second * kTokensPerSecond;
+    const int64_t prompt_tokens = model->builtin_voice.prompt_token.size(1);
+    const int64_t tokens = std::max(1, p.tokens);
+    const bench::FlowFlops ff = bench::flow_flops(model->s3gen->flow().config(), prompt_tokens + tokens);
+    const SynthesisParams resolved = params.resolve_for(model->variant());
+    const double s3gen_flops = ff.encoder + resolved.cfm_steps * ff.cfm_step +
+                               bench::hift_flops(model->s3gen->hift().config(), 2 * tokens);
+    const double s3gen_floor_per_audio_s = s3gen_flops / gemm / (double(tokens) / kTokensPerSecond);
+    const double implied_rtf = t3_floor_per_audio_s + s3gen_floor_per_audio_s;
+    const double rtf = p.total / std::max(1e-9, p.audio_seconds);
+    bench::emit("turbo", "paragraph_rtf", rtf, "x",
+                {{"precision", precision}, {"implied_rtf_from_floors", implied_rtf}, {"ratio", rtf / implied_rtf},
+                 {"t3_floor_s_per_audio_s", t3_floor_per_audio_s}, {"s3gen_floor_s_per_audio_s", s3gen_floor_per_audio_s},
+                 {"t3_bytes_per_token", t3_bytes}, {"audio_s", p.audio_seconds}, {"total_s", p.total},
+                 {"ttfa_s", p.ttfa}, {"tokens", p.tokens}, {"t3_busy_s", p.t3_busy}, {"s3gen_busy_s", p.s3gen_busy}});
+  }
 }

@@ -1,6 +1,6 @@
 // chatterbox-bench case `t3_turbo`: Turbo T3 (GPT-2 medium) prefill and single-row decode speed.
 //
-//   chatterbox-bench [--model DIR] t3_turbo [text=40] [prompt=375] [tokens=40] [variants=kernel,bf16]
+//   chatterbox-bench [--model DIR] t3_turbo [text=40] [prompt=375] [tokens=40] [variants=kernel,bf16,int8]
 //
 // DIR/t3_turbo_v1.safetensors is used when given; otherwise random full-size weights (GPT-2
 // medium: width 1024, 24 layers, 16 heads, text vocab 50276, speech vocab 6563) are written once
@@ -83,7 +83,7 @@ BENCH_CASE(t3_turbo) {
   const int64_t text_len = std::stoll(bench::arg_value(options, "text", "40"));
   const int64_t prompt_len = std::stoll(bench::arg_value(options, "prompt", "375"));
   const int64_t tokens = std::stoll(bench::arg_value(options, "tokens", "40"));
-  const auto variants = split_list(bench::arg_value(options, "variants", "kernel,bf16"));
+  const auto variants = split_list(bench::arg_value(options, "variants", "kernel,bf16,int8"));
 
   const std::string weights = options.model_dir.empty() ? random_full_turbo_weights()
                                                         : options.model_dir + "/t3_turbo_v1.safetensors";
@@ -107,6 +107,7 @@ BENCH_CASE(t3_turbo) {
     chatterbox::SmallLinearPath path = chatterbox::SmallLinearPath::kKernel;
     if (variant == "blas") path = chatterbox::SmallLinearPath::kBlas;
     else if (variant == "bf16") load_options.matmul_dtype = at::kBFloat16;
+    else if (variant == "int8") load_options.matmul_dtype = at::kChar;
     else if (variant != "kernel") throw std::runtime_error("bench t3_turbo: unknown variant " + variant);
     chatterbox::set_small_linear_path(path);
 
@@ -116,10 +117,12 @@ BENCH_CASE(t3_turbo) {
 
     double weight_bytes = 0;
     for (const auto& l : model->backbone().layers)
-      for (const at::Tensor* w : {&l.c_attn_weight, &l.attn_proj_weight, &l.c_fc_weight, &l.mlp_proj_weight})
-        weight_bytes += double(w->numel()) * w->element_size();
-    weight_bytes += double(config.speech_tokens_dict_size) * config.gpt2.hidden_size *
-                    (load_options.matmul_dtype == at::kBFloat16 ? 2 : 4);
+      for (const auto* w : {&l.c_attn_weight, &l.attn_proj_weight, &l.c_fc_weight, &l.mlp_proj_weight})
+        weight_bytes += double(w->bytes());
+    weight_bytes += double(chatterbox::make_linear_weight(at::zeros({config.speech_tokens_dict_size,
+                                                                     config.gpt2.hidden_size}),
+                                                          load_options.matmul_dtype)
+                               .bytes());
     const double floor_s = bench::gemv_floor_seconds(weight_bytes);
 
     chatterbox::T3TurboSamplingParams params;

@@ -6,8 +6,8 @@
 // token embeddings 0.5 N, position embeddings 0.2 N, heads 3 N / sqrt(D); HiFT F0 head
 // N(0, 150^2) (scaled to keep the same output spread at full width), bias 60.
 // Turbo/Nano add: GPT-2 Conv1D weights ([in, out]) N(0, 1/in), GPT-2 position table 0.2 N,
-// speech_head.bias[6562] += 12 (so that random-weight generation ends on EOS within a few dozen
-// tokens, as in the Turbo oracle), time_embed_mixer = [I | 0] + N / sqrt(2 D) (the class's own
+// speech_head.bias[6562] += 12 at tiny size (so that random-weight generation ends on EOS within a
+// few dozen tokens, as in the Turbo oracle; full-size benchmark models keep no boost), time_embed_mixer = [I | 0] + N / sqrt(2 D) (the class's own
 // [I | 0] would make r irrelevant).
 #include "test_model.h"
 
@@ -556,6 +556,12 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
   // One file at a time keeps the peak memory at the largest file (T3, 2.1 GB at full size).
   for (const std::string& file : {std::string("ve.safetensors"), t3_file, s3gen_file}) {
     auto tensors = make_file(layout, file, seed);
+    if (size == Size::kFull && file == t3_file) {
+      // Full-size models are for benchmarks, which bound utterances with max-tokens as the
+      // English model's do: no stop-token boost, so generation runs as long as asked.
+      for (auto& [name, t] : tensors)
+        if (name == "speech_head.bias" && t.size(0) > kStopSpeechToken) t[kStopSpeechToken].sub_(kStopSpeechBias);
+    }
     write_safetensors((fs::path(dir) / file).string(), tensors,
                       {{"format", "pt"}, {"generator", "chatterbox-make-test-model"}});
   }

@@ -144,7 +144,8 @@ BENCH_CASE(stream) {
 
 // Chatterbox-Turbo against the English model in the same run (case `turbo`):
 //   chatterbox-bench --model TURBO_DIR turbo english=ENGLISH_DIR [precisions=fp32,bf16,int8]
-//                    [paragraph_tokens=1000]
+//                    [hello_tokens=60] [paragraph_tokens=100]
+// (speech tokens per utterance: random full-size weights do not stop by themselves)
 // Per T3 precision: time to first audio for the hello sentence (and its floor: prefill + first
 // chunk's tokens + its S3Gen, each alone), the three-sentence paragraph's real-time factor
 // through the two-stage pipeline, and the RTF the floors imply: T3 bytes per token / gemv
@@ -158,13 +159,14 @@ BENCH_CASE(turbo) {
       "And it should have no seams at all.";
   SynthesisParams params;
   params.seed = 7;
-  params.max_tokens = std::stoi(bench::arg_value(options, "paragraph_tokens", "1000"));
+  params.max_tokens = std::stoi(bench::arg_value(options, "hello_tokens", "60"));
+  SynthesisParams paragraph_params = params;
+  paragraph_params.max_tokens = std::stoi(bench::arg_value(options, "paragraph_tokens", "100"));
 
   double english_ttfa = 0;
   if (!english_dir.empty()) {
     auto english = Engine::load({english_dir, "cpu"});
     SynthesisParams p = params;
-    p.max_tokens = std::stoi(bench::arg_value(options, "english_hello_tokens", "60"));
     english_ttfa = run_engine(*english, {hello}, p).ttfa;
     bench::emit("turbo", "english_ttfa_hello", english_ttfa, "s", {{"model", english_dir}});
   }
@@ -196,7 +198,7 @@ BENCH_CASE(turbo) {
     if (english_ttfa > 0) hello_extra["vs_english"] = hello_run.ttfa / english_ttfa;
     bench::emit("turbo", "ttfa_hello", hello_run.ttfa, "s", hello_extra);
 
-    RunResult p = run_engine(*engine, engine->split(paragraph), params);
+    RunResult p = run_engine(*engine, engine->split(paragraph), paragraph_params);
     // Floors per second of audio (25 tokens).
     double t3_bytes = 0;
     for (const auto& layer : model->t3_turbo->backbone().layers)

@@ -24,6 +24,7 @@
 #include "bench.h"
 #include "io/safetensors.h"
 #include "t3/small_linear.h"
+#include "model.h"
 #include "t3/t3_turbo.h"
 
 namespace {
@@ -154,4 +155,74 @@ BENCH_CASE(t3_turbo) {
     bench::emit("t3_turbo", "tokens_per_second", 1.0 / best_decode, "tokens/s", extra);
   }
   chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
+}
+
+// The effect of each reduced precision against fp32 on the same weights (case
+// `turbo_precision_effect`): a seeded fp32 run makes `tokens` speech tokens; each precision is
+// then teacher-forced with them (max |logit difference| relative to max |logit|, and how often
+// its most likely token is fp32's), and run free with the same seed (how many tokens agree
+// before the first difference, and in all).
+//   chatterbox-bench [--model DIR] turbo_precision_effect [tokens=100] [precisions=bf16,int8]
+BENCH_CASE(turbo_precision_effect) {
+  c10::InferenceMode guard;
+  const int64_t n = std::stoll(bench::arg_value(options, "tokens", "100"));
+  const std::string weights = options.model_dir.empty() ? random_full_turbo_weights()
+                                                        : options.model_dir + "/t3_turbo_v1.safetensors";
+  auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights);
+  const auto config = chatterbox::T3TurboConfig::from_checkpoint(*file, nullptr);
+  at::manual_seed(1);
+  chatterbox::VoiceConditioning voice;
+  voice.speaker_emb = at::randn({1, config.speaker_embed_size});
+  voice.speaker_emb /= voice.speaker_emb.norm();
+  voice.cond_prompt_speech_tokens = at::randint(0, config.start_speech_token, {1, 375}, at::kLong);
+  std::vector<int64_t> text(40);
+  for (size_t i = 0; i < text.size(); ++i) text[i] = int64_t(1 + (i * 37) % 1000);
+
+  struct Run {
+    std::vector<int64_t> tokens;
+    std::vector<at::Tensor> logits;  // [V] raw logits per step
+  };
+  auto run = [&](const std::shared_ptr<const chatterbox::T3TurboModel>& model, const std::vector<int64_t>* forced) {
+    chatterbox::T3TurboSamplingParams params;
+    params.max_new_tokens = n;
+    params.seed = 11;
+    chatterbox::T3TurboSession session(model, voice, text, params);
+    Run r;
+    session.set_tap([&](const std::string& name, int64_t, const at::Tensor& v) {
+      if (name == "step_logits_raw") r.logits.push_back(v.reshape({-1}).to(at::kDouble).clone());
+    });
+    for (int64_t i = 0; i < n && !session.finished(); ++i)
+      r.tokens.push_back(forced ? session.step_forced((*forced)[size_t(i)]) : session.step());
+    return r;
+  };
+  auto reference_model = chatterbox::T3TurboModel::load(file, config, at::TensorOptions().dtype(at::kFloat));
+  // The fp32 run is free (seeded) and may end early on the stop token; the others follow it.
+  const Run reference = run(reference_model, nullptr);
+  reference_model.reset();
+  for (const std::string& precision : split_list(bench::arg_value(options, "precisions", "bf16,int8"))) {
+    chatterbox::T3TurboLoadOptions load_options;
+    load_options.matmul_dtype = chatterbox::t3_matmul_dtype(precision);
+    auto model = chatterbox::T3TurboModel::load(file, config, at::TensorOptions().dtype(at::kFloat), load_options);
+    const Run forced = run(model, &reference.tokens);
+    double worst = 0, scale = 0;
+    int64_t argmax_same = 0;
+    const size_t steps = std::min(forced.logits.size(), reference.logits.size());
+    for (size_t i = 0; i < steps; ++i) {
+      worst = std::max(worst, (forced.logits[i] - reference.logits[i]).abs().max().item<double>());
+      scale = std::max(scale, reference.logits[i].abs().max().item<double>());
+      argmax_same += forced.logits[i].argmax().item<int64_t>() == reference.logits[i].argmax().item<int64_t>();
+    }
+    const Run free_run = run(model, nullptr);
+    size_t first_difference = 0, equal = 0;
+    const size_t both = std::min(free_run.tokens.size(), reference.tokens.size());
+    while (first_difference < both && free_run.tokens[first_difference] == reference.tokens[first_difference])
+      ++first_difference;
+    for (size_t i = 0; i < both; ++i) equal += free_run.tokens[i] == reference.tokens[i];
+    bench::emit("turbo_precision_effect", "logit_error_rel_to_max", scale > 0 ? worst / scale : 0, "x",
+                {{"precision", precision}, {"max_abs_logit_error", worst}, {"max_abs_logit", scale},
+                 {"steps", steps}, {"argmax_agreement", steps ? double(argmax_same) / double(steps) : 0.0}});
+    bench::emit("turbo_precision_effect", "seeded_tokens_equal_before_first_difference", double(first_difference),
+                "tokens", {{"precision", precision}, {"equal_fraction", both ? double(equal) / double(both) : 0.0},
+                           {"reference_tokens", reference.tokens.size()}, {"tokens", free_run.tokens.size()}});
+  }
 }

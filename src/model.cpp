@@ -141,7 +141,30 @@ std::unique_ptr<SpeechTokenSession> LoadedModel::start_t3(const VoiceConditionin
   sampling.max_new_tokens = std::max(0, params.max_tokens - 1);
   sampling.seed = seed;
   sampling.validate();
-  return std::make_unique<T3TurboSession>(t3_turbo, voice, text_tokens, sampling);
+  return std::make_unique<T3TurboSession>(t3_turbo, voice, turbo_prefix(voice), text_tokens, sampling);
+}
+
+std::shared_ptr<const T3TurboPrefix> LoadedModel::turbo_prefix(const VoiceConditioning& voice) const {
+  // The prefix depends on the speaker embedding and the prompt tokens only: their bytes are the key.
+  auto bytes = [](const at::Tensor& t) {
+    if (!t.defined()) return std::string();
+    at::Tensor c = t.to(at::kCPU).contiguous();
+    return std::string(static_cast<const char*>(c.data_ptr()), size_t(c.numel()) * c.element_size());
+  };
+  const std::string key = bytes(voice.speaker_emb) + '|' + bytes(voice.cond_prompt_speech_tokens);
+  {
+    std::lock_guard<std::mutex> lock(prefix_mutex_);
+    for (auto it = turbo_prefixes_.begin(); it != turbo_prefixes_.end(); ++it) {
+      if (it->first != key) continue;
+      turbo_prefixes_.splice(turbo_prefixes_.begin(), turbo_prefixes_, it);
+      return turbo_prefixes_.front().second;
+    }
+  }
+  auto prefix = t3_turbo->prefix(voice);  // outside the lock: a second first use computes it twice, harmlessly
+  std::lock_guard<std::mutex> lock(prefix_mutex_);
+  turbo_prefixes_.emplace_front(key, prefix);
+  if (turbo_prefixes_.size() > kTurboPrefixes) turbo_prefixes_.pop_back();
+  return prefix;
 }
 
 int64_t LoadedModel::start_speech_token() const {

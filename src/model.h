@@ -9,7 +9,9 @@
 #include <c10/core/Device.h>
 #include <c10/core/TensorOptions.h>
 
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,9 @@ struct LoadedModel {
   VoiceConditioning builtin_voice;  // conds.pt; undefined tensors when a Turbo directory has none
 
   ModelVariant variant() const { return files.variant; }
+  // Turbo: the conditioning prefix of a voice, computed once and kept for the last few voices
+  // used (~74 MB each at full size), found by the voice's content.
+  std::shared_ptr<const T3TurboPrefix> turbo_prefix(const VoiceConditioning& voice) const;
   bool has_builtin_voice() const { return builtin_voice.speaker_emb.defined(); }
 
   // The variant's punc_norm and tokenizer: the T3 text ids of one utterance (English: with
@@ -58,6 +63,11 @@ struct LoadedModel {
   // Tokens S3Gen decodes after the last generated one (Turbo: three silence tokens, as its
   // generate() appends; English: none).
   std::vector<int64_t> end_of_utterance_tokens() const;
+
+ private:
+  static constexpr size_t kTurboPrefixes = 4;
+  mutable std::mutex prefix_mutex_;  // protects turbo_prefixes_
+  mutable std::list<std::pair<std::string, std::shared_ptr<const T3TurboPrefix>>> turbo_prefixes_;  // recent first
 };
 
 // Parses a device name (auto | cpu | cuda | cuda:N) into a usable device. Throws Error(kDevice) or

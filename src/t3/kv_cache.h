@@ -42,6 +42,20 @@ class KvCache {
   at::Tensor values(int64_t layer, int64_t len) const { return values_[layer].narrow(2, 0, len); }
 
   void advance(int64_t t) { length_ += t; }
+  // Starts the cache with positions already computed elsewhere: keys, values [L, B, H, T, Dh]
+  // (e.g. a conditioning prefix shared by every utterance of a voice).
+  void load_prefix(const at::Tensor& keys, const at::Tensor& values) {
+    const int64_t t = keys.size(3);
+    if (t > max_len_)
+      throw Error(ErrorKind::kInternal, "T3 KV cache prefix of " + std::to_string(t) + " positions exceeds " +
+                                            std::to_string(max_len_));
+    keys_.narrow(3, 0, t).copy_(keys);
+    values_.narrow(3, 0, t).copy_(values);
+    length_ = t;
+  }
+  // Copies of the first `len` positions of every layer: [L, B, H, len, Dh] each.
+  at::Tensor keys_prefix(int64_t len) const { return keys_.narrow(3, 0, len).clone(); }
+  at::Tensor values_prefix(int64_t len) const { return values_.narrow(3, 0, len).clone(); }
   void reset() { length_ = 0; }
 
  private:

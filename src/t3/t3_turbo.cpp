@@ -90,6 +90,18 @@ at::Tensor T3TurboModel::cond_embedding(const VoiceConditioning& cond) const {
   return cond_embedding(cond.speaker_emb, cond.cond_prompt_speech_tokens);
 }
 
+std::shared_ptr<const T3TurboPrefix> T3TurboModel::prefix(const VoiceConditioning& cond) const {
+  c10::InferenceMode guard;
+  at::Tensor cond_emb = cond_embedding(cond);  // [1, Lc, D]
+  KvCache cache = tfmr_.make_cache(1, cond_emb.size(1), options_);
+  tfmr_.forward(cond_emb, cache);
+  auto out = std::make_shared<T3TurboPrefix>();
+  out->model = this;
+  out->keys = cache.keys_prefix(cond_emb.size(1));
+  out->values = cache.values_prefix(cond_emb.size(1));
+  return out;
+}
+
 T3TurboForwardOutput T3TurboModel::forward(const at::Tensor& cond_emb, const at::Tensor& text_tokens_in,
                                            const at::Tensor& speech_tokens_in, const TensorTap* tap) const {
   c10::InferenceMode guard;
@@ -189,18 +201,26 @@ int64_t T3TurboSampler::draw(const at::Tensor& probs) {
 
 T3TurboSession::T3TurboSession(std::shared_ptr<const T3TurboModel> model, const VoiceConditioning& cond,
                                const std::vector<int64_t>& text_tokens, const T3TurboSamplingParams& params)
-    : model_(std::move(model)), sampler_(params) {
+    : T3TurboSession(std::move(model), cond, nullptr, text_tokens, params) {}
+
+T3TurboSession::T3TurboSession(std::shared_ptr<const T3TurboModel> model, const VoiceConditioning& cond,
+                               std::shared_ptr<const T3TurboPrefix> prefix, const std::vector<int64_t>& text_tokens,
+                               const T3TurboSamplingParams& params)
+    : model_(std::move(model)), sampler_(params), prefix_(std::move(prefix)) {
   c10::InferenceMode guard;
   const T3TurboConfig& c = model_->config();
   const c10::TensorOptions& opt = model_->options();
   if (text_tokens.empty()) throw Error(ErrorKind::kInvalidInput, "T3 turbo: empty text token sequence");
+  if (prefix_ && prefix_->model != model_.get())
+    throw Error(ErrorKind::kInternal, "T3 turbo: conditioning prefix computed with another model");
   at::Tensor text = at::tensor(text_tokens, at::kLong).unsqueeze(0).to(opt.device());  // [1, Tt]
   check_ids(text, c.text_tokens_dict_size, "text token");
-  at::Tensor cond_emb = model_->cond_embedding(cond);  // [1, Lc, D]
   at::Tensor start = at::full({1, 1}, c.start_speech_token, at::TensorOptions(opt.device()).dtype(at::kLong));
-  // [cond | text_emb(text) | speech_emb(start)]  [1, Lc + Tt + 1, D]
-  prefill_embeds_ = at::cat({cond_emb, model_->text_embeddings(text), model_->speech_embeddings(start)}, 1);
-  prefill_len_ = prefill_embeds_.size(1);
+  // [cond | text_emb(text) | speech_emb(start)]  [1, Lc + Tt + 1, D], or without cond after a prefix
+  at::Tensor text_part = at::cat({model_->text_embeddings(text), model_->speech_embeddings(start)}, 1);
+  const int64_t prefix_len = prefix_ ? prefix_->length() : 0;
+  prefill_embeds_ = prefix_ ? text_part : at::cat({model_->cond_embedding(cond), text_part}, 1);
+  prefill_len_ = prefix_len + prefill_embeds_.size(1);
   // Positions fed: the prefill, then at most max_new_tokens single tokens.
   const int64_t max_len = prefill_len_ + params.max_new_tokens;
   if (max_len > c.gpt2.max_positions)
@@ -209,6 +229,7 @@ T3TurboSession::T3TurboSession(std::shared_ptr<const T3TurboModel> model, const 
                     std::to_string(params.max_new_tokens) + ") exceed the " + std::to_string(c.gpt2.max_positions) +
                     " positions of the model");
   cache_ = model_->backbone().make_cache(1, max_len, opt);
+  if (prefix_) cache_.load_prefix(prefix_->keys, prefix_->values);
 }
 
 void T3TurboSession::prefill() {
@@ -217,7 +238,7 @@ void T3TurboSession::prefill() {
   if (tap_) tap_("input_embeds", -1, prefill_embeds_);
   at::Tensor hidden = model_->backbone().forward(prefill_embeds_, cache_, tap_ ? &tap_ : nullptr);  // [1, P, D]
   if (tap_) tap_("prefill_final_hidden", -1, hidden);
-  last_hidden_ = hidden.select(1, prefill_len_ - 1);  // [1, D]
+  last_hidden_ = hidden.select(1, hidden.size(1) - 1);  // [1, D]
   last_logits_ = model_->speech_logits(last_hidden_);  // [1, V]
   prefill_embeds_ = at::Tensor();
   prefilled_ = true;

@@ -36,6 +36,19 @@ struct T3TurboForwardOutput {
   at::Tensor hidden_states;  // [B, Lc + Tt + Ts, D]  ln_f output
 };
 
+class T3TurboModel;
+
+// The backbone's keys and values over a voice's conditioning prefix [spkr | prompt speech]. GPT-2
+// attention is causal, so these positions do not depend on the text: every utterance of the voice
+// can start from them and prefill only its text (exact up to float rounding of the split). The
+// prefix of the 375-token prompt is ~90% of a prefill's positions.
+struct T3TurboPrefix {
+  const T3TurboModel* model = nullptr;  // the weights it was computed with
+  at::Tensor keys;                      // [L, 1, H, Lc, Dh]
+  at::Tensor values;                    // [L, 1, H, Lc, Dh]
+  int64_t length() const { return keys.defined() ? keys.size(3) : 0; }
+};
+
 class T3TurboModel {
  public:
   // Takes every tensor by its checkpoint name with its expected shape; throws one
@@ -56,6 +69,9 @@ class T3TurboModel {
   at::Tensor cond_embedding(const at::Tensor& speaker_emb, const at::Tensor& prompt_tokens,
                             at::Tensor* spkr_enc_out = nullptr, at::Tensor* prompt_speech_emb = nullptr) const;
   at::Tensor cond_embedding(const VoiceConditioning& cond) const;
+  // Runs the backbone over cond_embedding(cond) once: the prefix every utterance of this voice
+  // can share.
+  std::shared_ptr<const T3TurboPrefix> prefix(const VoiceConditioning& cond) const;
 
   // text_emb(tokens): [B, T] int64 -> [B, T, D] (no position embedding: GPT-2's wpe does it)
   at::Tensor text_embeddings(const at::Tensor& tokens) const;
@@ -135,6 +151,11 @@ class T3TurboSession : public SpeechTokenSession {
   // text_tokens: the tokenizer's ids, no start/stop text tokens.
   T3TurboSession(std::shared_ptr<const T3TurboModel> model, const VoiceConditioning& cond,
                  const std::vector<int64_t>& text_tokens, const T3TurboSamplingParams& params);
+  // The same starting from `prefix` (T3TurboModel::prefix of `cond`): the prefill runs over the
+  // text and the start token only. The intermediates tapped then cover those positions only.
+  T3TurboSession(std::shared_ptr<const T3TurboModel> model, const VoiceConditioning& cond,
+                 std::shared_ptr<const T3TurboPrefix> prefix, const std::vector<int64_t>& text_tokens,
+                 const T3TurboSamplingParams& params);
 
   // Intermediates under the oracle's names: input_embeds (-1), hidden_states (prefill only, see
   // Gpt2Backbone::forward), prefill_final_hidden (-1), and per step: step_hidden_last [D],
@@ -162,7 +183,8 @@ class T3TurboSession : public SpeechTokenSession {
   std::shared_ptr<const T3TurboModel> model_;
   T3TurboSampler sampler_;
   TensorTap tap_;
-  at::Tensor prefill_embeds_;  // [1, Lc + Tt + 1, D], built at construction, dropped after the prefill
+  at::Tensor prefill_embeds_;  // [1, Lc + Tt + 1, D] (without a prefix; else [1, Tt + 1, D]), dropped after the prefill
+  std::shared_ptr<const T3TurboPrefix> prefix_;  // null: the prefill covers the conditioning too
   int64_t prefill_len_ = 0;
   KvCache cache_;
   at::Tensor last_logits_;  // [1, V] speech logits of the last fed position

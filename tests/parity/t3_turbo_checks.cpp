@@ -1,6 +1,8 @@
 // Parity checks for the Turbo T3 (src/t3/gpt2, src/t3/t3_turbo): fixtures t3_turbo_cond,
 // t3_turbo_forward, t3_turbo_inference, and the T3 stop rules of e2e_turbo. See parity.h.
 #include <ATen/ATen.h>
+
+#include <cmath>
 #include <c10/core/InferenceMode.h>
 
 #include <cstdio>
@@ -147,6 +149,22 @@ PARITY_CHECK(t3_turbo_inference, "fixtures/t3_turbo_inference.safetensors") {
                           "step_logits_after_top_k", "step_logits_after_top_p", "step_logits_after_rep_penalty",
                           "step_probs"})
     ctx.compare(fx, key, rec.stacked(key));
+
+  // The engine's path: the voice's conditioning prefix computed once, the prefill over the text
+  // only. Same logits at every step (up to the rounding of the split prefill).
+  {
+    TapRecorder with_prefix;
+    chatterbox::T3TurboSession cached(model, voice, model->prefix(voice), text, params);
+    cached.set_tap(with_prefix.tap());
+    for (int64_t tok : reference_tokens)
+      if (!cached.finished()) cached.step_forced(tok);
+    at::Tensor got = with_prefix.stacked("step_logits_raw");
+    at::Tensor want = ctx.input(fx, "step_logits_raw");
+    const double tol = parity::kModelOutput.rel_to_max * want.abs().max().item<double>();
+    const double err = got.sizes() == want.sizes() ? (got.to(at::kDouble) - want.to(at::kDouble)).abs().max().item<double>()
+                                                   : INFINITY;
+    ctx.report(fx + ":step_logits_raw(conditioning prefix cached)", err, tol, err <= tol && cached.finished());
+  }
 
   // step_processor_input_ids [steps, steps], -1 = padding.
   const int64_t steps = int64_t(reference_tokens.size());

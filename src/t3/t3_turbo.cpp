@@ -90,6 +90,14 @@ at::Tensor T3TurboModel::cond_embedding(const VoiceConditioning& cond) const {
   return cond_embedding(cond.speaker_emb, cond.cond_prompt_speech_tokens);
 }
 
+int64_t T3TurboModel::decode_weight_bytes() const {
+  int64_t bytes = speech_head_.bytes();
+  for (const Gpt2Layer& l : tfmr_.layers)
+    for (const LinearWeight* w : {&l.c_attn_weight, &l.attn_proj_weight, &l.c_fc_weight, &l.mlp_proj_weight})
+      bytes += w->bytes();
+  return bytes;
+}
+
 std::shared_ptr<const T3TurboPrefix> T3TurboModel::prefix(const VoiceConditioning& cond) const {
   c10::InferenceMode guard;
   at::Tensor cond_emb = cond_embedding(cond);  // [1, Lc, D]

@@ -77,6 +77,9 @@ class T3TurboModel {
   at::Tensor text_embeddings(const at::Tensor& tokens) const;
   // speech_emb(tokens): [B, T] int64 -> [B, T, D]
   at::Tensor speech_embeddings(const at::Tensor& tokens) const;
+  // Bytes of the matrices one decode step reads (backbone layers + speech head, as stored):
+  // what bounds a token step on a bandwidth-limited machine.
+  int64_t decode_weight_bytes() const;
   // speech_head with bias on ln_f outputs [..., D] -> [..., speech vocab]
   at::Tensor speech_logits(const at::Tensor& hidden) const;
 

@@ -35,6 +35,8 @@ void emit(const std::string& case_name, const std::string& measure, double value
 double now_seconds();
 // The value of a "key=value" case argument, or `fallback`.
 std::string arg_value(const Options& options, const std::string& key, const std::string& fallback);
+// A comma-separated "key=a,b,c" case argument as its items (empty items dropped), or `fallback`'s.
+std::vector<std::string> arg_list(const Options& options, const std::string& key, const std::string& fallback);
 // Where the oracle fixtures are (for full-size checkpoint layouts): the `oracle=DIR` argument, else
 // $CHATTERBOX_ORACLE_DIR, else the directory the build was configured with (-Doracle-dir).
 std::string oracle_dir(const Options& options);

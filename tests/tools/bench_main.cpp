@@ -8,6 +8,7 @@
 #include <fstream>
 #include <algorithm>
 #include <map>
+#include <sstream>
 
 #include "bench.h"
 #include "common/error.h"
@@ -42,6 +43,15 @@ std::string arg_value(const Options& options, const std::string& key, const std:
   for (const auto& a : options.args)
     if (a.rfind(key + "=", 0) == 0) return a.substr(key.size() + 1);
   return fallback;
+}
+
+std::vector<std::string> arg_list(const Options& options, const std::string& key, const std::string& fallback) {
+  std::vector<std::string> out;
+  std::stringstream ss(arg_value(options, key, fallback));
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
 }
 
 std::string oracle_dir(const Options& options) {

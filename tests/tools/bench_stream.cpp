@@ -13,7 +13,6 @@
 #include "model.h"
 #include "stream/chunk_decoder.h"
 #include "stream/chunk_plan.h"
-#include "t3/small_linear.h"
 
 using namespace chatterbox;
 
@@ -175,12 +174,7 @@ BENCH_CASE(turbo) {
   const double gemm = bench::gemm_flops_per_second();
   bench::emit("turbo", "machine", bytes_per_second / 1e9, "GB/s gemv", {{"gemm_gflops", gemm / 1e9}});
 
-  std::string list = bench::arg_value(options, "precisions", "fp32,bf16,int8");
-  for (size_t begin = 0; begin < list.size();) {
-    size_t end = list.find(',', begin);
-    if (end == std::string::npos) end = list.size();
-    const std::string precision = list.substr(begin, end - begin);
-    begin = end + 1;
+  for (const std::string& precision : bench::arg_list(options, "precisions", "fp32,bf16,int8")) {
     EngineConfig config{options.model_dir, "cpu", precision};
     auto engine = Engine::load(config);
     auto model = load_model(config);
@@ -200,14 +194,7 @@ BENCH_CASE(turbo) {
 
     RunResult p = run_engine(*engine, engine->split(paragraph), paragraph_params);
     // Floors per second of audio (25 tokens).
-    double t3_bytes = 0;
-    for (const auto& layer : model->t3_turbo->backbone().layers)
-      for (const auto* w : {&layer.c_attn_weight, &layer.attn_proj_weight, &layer.c_fc_weight, &layer.mlp_proj_weight})
-        t3_bytes += double(w->bytes());
-    const auto& tc = model->t3_turbo->config();
-    t3_bytes += double(make_linear_weight(at::zeros({tc.speech_tokens_dict_size, tc.gpt2.hidden_size}),
-                                          t3_matmul_dtype(precision))
-                           .bytes());
+    const double t3_bytes = double(model->t3_turbo->decode_weight_bytes());
     const double t3_floor_per_audio_s = t3_bytes / bytes_per_second * kTokensPerSecond;
     const int64_t prompt_tokens = model->builtin_voice.prompt_token.size(1);
     const int64_t tokens = std::max(1, p.tokens);

@@ -75,14 +75,6 @@ double process_cpu_seconds() {
   return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 }  // namespace
 
 BENCH_CASE(t3) {
@@ -90,7 +82,7 @@ BENCH_CASE(t3) {
   const int64_t text_len = std::stoll(bench::arg_value(options, "text", "42"));
   const int64_t prompt_len = std::stoll(bench::arg_value(options, "prompt", "150"));
   const int64_t tokens = std::stoll(bench::arg_value(options, "tokens", "40"));
-  const auto variants = split(bench::arg_value(options, "variants", "kernel,blas,rowmv,bf16"));
+  const auto variants = bench::arg_list(options, "variants", "kernel,blas,rowmv,bf16");
 
   std::string weights, config_path;
   if (!options.model_dir.empty()) {
@@ -250,7 +242,7 @@ BENCH_CASE(linear_precisions) {
   const int64_t rows = std::stoll(bench::arg_value(options, "rows", "1"));
   const int rounds = std::stoi(bench::arg_value(options, "rounds", "10"));
   const int64_t layers = std::stoll(bench::arg_value(options, "layers", "24"));
-  const auto names = split(bench::arg_value(options, "precisions", "fp32,bf16,int8"));
+  const auto names = bench::arg_list(options, "precisions", "fp32,bf16,int8");
   std::vector<at::ScalarType> dtypes;
   for (const auto& n : names) {
     if (n == "fp32") dtypes.push_back(at::kFloat);

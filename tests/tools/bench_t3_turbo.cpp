@@ -69,14 +69,6 @@ std::string random_full_turbo_weights() {
   return path;
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 }  // namespace
 
 BENCH_CASE(t3_turbo) {
@@ -84,7 +76,7 @@ BENCH_CASE(t3_turbo) {
   const int64_t text_len = std::stoll(bench::arg_value(options, "text", "40"));
   const int64_t prompt_len = std::stoll(bench::arg_value(options, "prompt", "375"));
   const int64_t tokens = std::stoll(bench::arg_value(options, "tokens", "40"));
-  const auto variants = split_list(bench::arg_value(options, "variants", "kernel,bf16,int8"));
+  const auto variants = bench::arg_list(options, "variants", "kernel,bf16,int8");
 
   const std::string weights = options.model_dir.empty() ? random_full_turbo_weights()
                                                         : options.model_dir + "/t3_turbo_v1.safetensors";
@@ -116,14 +108,7 @@ BENCH_CASE(t3_turbo) {
     auto model = chatterbox::T3TurboModel::load(file, config, at::TensorOptions().dtype(at::kFloat), load_options);
     const double load_s = bench::now_seconds() - t0;
 
-    double weight_bytes = 0;
-    for (const auto& l : model->backbone().layers)
-      for (const auto* w : {&l.c_attn_weight, &l.attn_proj_weight, &l.c_fc_weight, &l.mlp_proj_weight})
-        weight_bytes += double(w->bytes());
-    weight_bytes += double(chatterbox::make_linear_weight(at::zeros({config.speech_tokens_dict_size,
-                                                                     config.gpt2.hidden_size}),
-                                                          load_options.matmul_dtype)
-                               .bytes());
+    const double weight_bytes = double(model->decode_weight_bytes());
     const double floor_s = bench::gemv_floor_seconds(weight_bytes);
 
     chatterbox::T3TurboSamplingParams params;
@@ -199,7 +184,7 @@ BENCH_CASE(turbo_precision_effect) {
   // The fp32 run is free (seeded) and may end early on the stop token; the others follow it.
   const Run reference = run(reference_model, nullptr);
   reference_model.reset();
-  for (const std::string& precision : split_list(bench::arg_value(options, "precisions", "bf16,int8"))) {
+  for (const std::string& precision : bench::arg_list(options, "precisions", "bf16,int8")) {
     chatterbox::T3TurboLoadOptions load_options;
     load_options.matmul_dtype = chatterbox::t3_matmul_dtype(precision);
     auto model = chatterbox::T3TurboModel::load(file, config, at::TensorOptions().dtype(at::kFloat), load_options);

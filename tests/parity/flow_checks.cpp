@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "flow_trace_checks.h"
 #include "parity.h"
 #include "s3gen/flow.h"
 
@@ -75,22 +76,7 @@ PARITY_CHECK(flow_inference, "fixtures/s3gen_flow.safetensors") {
                                    n_timesteps, &trace);
 
   // The whole chain, from our own intermediates.
-  ctx.compare(fx, "spk_embed_projected", trace.spk_embed_projected, parity::kModelOutput);
-  ctx.compare(fx, "encoder_out", trace.encoder_out, parity::kModelOutput);
-  ctx.compare(fx, "encoder_mask", trace.encoder_mask);
-  ctx.compare(fx, "encoder_proj_out", trace.encoder_proj_out, parity::kModelOutput);
-  ctx.compare(fx, "cfm.mu", trace.cfm_mu, parity::kModelOutput);
-  ctx.compare(fx, "cfm.mask", trace.cfm_mask, parity::kModelOutput);
-  ctx.compare(fx, "cfm.spks", trace.cfm_spks, parity::kModelOutput);
-  ctx.compare(fx, "cfm.cond", trace.cfm_cond, parity::kModelOutput);
-  ctx.compare(fx, "cfm.noise_z", trace.cfm_noise_z, parity::kModelOutput);
-  ctx.compare(fx, "cfm.t_span", trace.cfm_t_span, parity::kModelOutput);
-  ctx.compare(fx, "cfm.step0.x_in", trace.step0.x_in, parity::kModelOutput);
-  ctx.compare(fx, "cfm.step0.mask_in", trace.step0.mask_in, parity::kModelOutput);
-  ctx.compare(fx, "cfm.step0.mu_in", trace.step0.mu_in, parity::kModelOutput);
-  ctx.compare(fx, "cfm.step0.t_in", trace.step0.t_in, parity::kModelOutput);
-  ctx.compare(fx, "cfm.step0.spks_in", trace.step0.spks_in, parity::kModelOutput);
-  ctx.compare(fx, "cfm.step0.cond_in", trace.step0.cond_in, parity::kModelOutput);
+  parity::compare_flow_trace(ctx, fx, trace);
   ctx.compare(fx, "cfm.step0.dxdt_out", trace.step0.dxdt_out, parity::kModelOutput);
   ctx.compare(fx, "cfm.x_after_each_step", trace.x_after_each_step, parity::kModelOutput);
   ctx.compare(fx, "cfm.output_full", trace.output_full, parity::kModelOutput);

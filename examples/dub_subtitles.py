@@ -17,7 +17,8 @@ import re
 import sys
 import wave
 
-from common import (Gst, Runner, argument_parser, configure_tts, dump_graph, finish, init)
+from common import (UTTERANCE_MESSAGE, Gst, Runner, argument_parser, configure_tts, dump_graph,
+                    finish, init)
 
 RATE = 48000
 TONE_VOLUME = 0.01
@@ -96,7 +97,7 @@ def main():
             dump_graph(pipeline, "dubbing")
             runner.quit()
         elif (message.type == Gst.MessageType.ELEMENT and
-              structure.get_name() == "chatterboxtts/synthesized-audio"):
+              structure.get_name() == UTTERANCE_MESSAGE):
             utterances.append(structure.get_string("content"))
 
     runner.watch(pipeline, on_message)

@@ -13,7 +13,7 @@ build=$(cd "${1:-build}" && pwd)
 python=${PYTHON:-python3}
 model=$build/models/tiny-model
 [ -f "$model/t3_cfg.safetensors" ] || { echo "no tiny model in $model: build first" >&2; exit 1; }
-command -v dot >/dev/null || { echo "Graphviz 'dot' is missing (apt install graphviz)" >&2; exit 1; }
+command -v dot >/dev/null || { echo "Graphviz is missing (apt install graphviz)" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -220,18 +220,18 @@ def summarize(args, sentences, completed_at, utterances, tap, qos_dropped):
         first_latency = group[0]["first-chunk-latency"]
         row.update({
             "pts_ms": round(starts[i] * ms, 1),
-            "samples": sum(u.get("pushed", u["samples"]) for u in group),
+            "samples": sum(u["samples"] for u in group),
             "element_first_audio_ms":
                 None if first_latency == Gst.CLOCK_TIME_NONE else round(first_latency * ms, 1)})
-        for field in ("produced", "dropped"):
-            if field in group[0]:
-                row[field] = sum(u[field] for u in group)
+        for field in ("produced", "dropped"):  # from elements that report them
+            if field + "-samples" in group[0]:
+                row[field] = sum(u[field + "-samples"] for u in group)
         if mine and i < len(completed_at):
             first_pts_rt, arrived_rt, _, latency = mine[0]
             row["push_to_sink_ms"] = round((arrived_rt - completed_at[i]) * ms, 1)
             row["push_to_play_ms"] = round((first_pts_rt + latency - completed_at[i]) * ms, 1)
-    if utterances and "dropped" in utterances[0]:
-        dropped = sum(u["dropped"] for u in utterances)
+    if utterances and "dropped-samples" in utterances[0]:
+        dropped = sum(u["dropped-samples"] for u in utterances)
     else:
         dropped = qos_dropped
     frames_at_sink = sum(b[2] for b in tap.buffers)
@@ -254,9 +254,12 @@ def summarize(args, sentences, completed_at, utterances, tap, qos_dropped):
         (frames_at_sink == frames_pushed,
          f"the sink got {frames_at_sink} samples, the element reported {frames_pushed} pushed"),
     ]
-    if utterances and "produced" in utterances[0]:
-        checks.append((all(u["produced"] == u["pushed"] + u["dropped"] for u in utterances),
-                       "produced = pushed + dropped in every utterance message"))
+    if utterances and "produced-samples" in utterances[0]:
+        # Nothing is clipped here (overflow is not clip), so all that was made was pushed or
+        # dropped.
+        checks.append((all(u["produced-samples"] == u["pushed-samples"] + u["dropped-samples"]
+                           for u in utterances),
+                       "produced = pushed + dropped samples in every utterance message"))
     return summary, checks
 
 

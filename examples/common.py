@@ -118,8 +118,9 @@ class Runner:
     def quit(self):
         self.loop.quit()
 
-    def run(self, *pipelines):
-        """Plays the pipelines, runs until quit, then stops them. Exits on failure."""
+    def run(self, *pipelines, exit_on_error=True):
+        """Plays the pipelines, runs until quit, then stops them. On failure it exits, or with
+        exit_on_error=False leaves the reason in `error` (to report what was measured)."""
         for pipeline in pipelines:
             if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
                 self.fail(f"{pipeline.get_name()} could not start (see the error above)")
@@ -129,7 +130,7 @@ class Runner:
             GLib.source_remove(self._timer)
         for pipeline in pipelines:
             pipeline.set_state(Gst.State.NULL)
-        if self.error is not None:
+        if self.error is not None and exit_on_error:
             sys.exit(f"error: {self.error}")
 
 

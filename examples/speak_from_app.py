@@ -169,13 +169,13 @@ def main():
                      GLib.idle_add(dump_graph, pipeline, "app"), daemon=True).start()
     started = time.monotonic()
     try:
-        runner.run(pipeline)
+        runner.run(pipeline, exit_on_error=False)
     finally:
         stop.set()
     summary, checks = summarize(args, sentences, feeder.completed_at, utterances, tap,
                                 qos_dropped[0])
     summary["wall_seconds"] = round(time.monotonic() - started, 3)
-    finish(summary, checks)
+    finish(summary, [(runner.error is None, f"ran to the end: {runner.error}")] + checks)
 
 
 def pipeline_latency(pipeline):

@@ -68,7 +68,7 @@ void get_device(const ElementSettings& s, GValue* v) { g_value_set_string(v, s.d
 /* What else a change of the property does, once the object lock is released. */
 enum PropertyEffect {
   kNoEffect,
-  kPostLatency, /* a changed value posts a latency message */
+  kPostLatency, /* a changed value posts a latency message (when upstream is live) */
   kWakeQueue,   /* a larger text queue may let a blocked chain function continue */
 };
 
@@ -362,8 +362,10 @@ const PropertyDef kProperties[] = {
      * GstChatterboxTts:latency:
      *
      * Processing budget in milliseconds, added to the latency reported downstream when
-     * upstream is live (together with the longest time to first audio measured so far).
-     * Changing it posts a latency message.
+     * upstream is live; audio not ready within it is dropped as late. When measurement shows
+     * the value cannot be met, the element warns with the value that would work and reports
+     * (and uses) that instead, until this property is set again. Changing it posts a latency
+     * message when upstream is live.
      *
      * Since: 0.1
      */
@@ -473,11 +475,12 @@ void gst_chatterbox_tts_set_property(GObject* object, guint prop_id, const GValu
     g_value_unset(&old);
   }
   prop.set(self->priv->settings, value);
+  /* The user's new value replaces what measurement had raised the latency to. */
+  if (prop.effect == kPostLatency && changed) self->priv->latency_needed = 0;
   GST_OBJECT_UNLOCK(self);
 
   if (prop.effect == kWakeQueue) self->priv->queue.wake();
-  if (prop.effect == kPostLatency && changed)
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  if (prop.effect == kPostLatency && changed) gst_chatterbox_tts_post_latency(self);
 }
 
 void gst_chatterbox_tts_get_property(GObject* object, guint prop_id, GValue* value,

@@ -88,6 +88,7 @@ GstFlowReturn gst_chatterbox_tts_ensure_output(GstChatterboxTts* self) {
     gst_pad_push_event(self->srcpad, gst_event_new_segment(&priv->segment));
     priv->segment_pushed = true;
   }
+  gst_chatterbox_tts_push_stream_tags(self);
   if (!GST_CLOCK_TIME_IS_VALID(priv->position)) priv->position = priv->segment.start;
   return GST_FLOW_OK;
 }
@@ -131,6 +132,7 @@ static GstFlowReturn task_event(GstChatterboxTts* self, GstEvent* event) {
         return ret;
       }
       gst_pad_push_event(self->srcpad, event);
+      gst_chatterbox_tts_push_stream_tags(self);
       return GST_FLOW_OK;
     }
     case GST_EVENT_GAP: {
@@ -172,6 +174,12 @@ static GstFlowReturn task_event(GstChatterboxTts* self, GstEvent* event) {
         gst_event_unref(event);
         return GST_FLOW_OK;
       }
+      gst_pad_push_event(self->srcpad, event);
+      return GST_FLOW_OK;
+    case GST_EVENT_TAG:
+      return gst_chatterbox_tts_tag_event(self, event);
+    case GST_EVENT_STREAM_START:
+      gst_chatterbox_tts_reset_tags(self); /* stream tags belong to their stream */
       gst_pad_push_event(self->srcpad, event);
       return GST_FLOW_OK;
     case GST_EVENT_EOS:

@@ -118,6 +118,11 @@ class Synthesizer {
   // A saved conditioning file (conds.pt format, or one written by save_voice()).
   virtual std::shared_ptr<const Voice> voice_from_file(const std::string& path) = 0;
   virtual void save_voice(const Voice& voice, const std::string& path) = 0;
+
+  // Runs a short utterance once per loaded model, so that one-time costs (allocator growth,
+  // kernel selection) are not paid by the first real utterance, whose time to first audio a
+  // live host counts against its latency. Later calls return at once. Throws Error.
+  virtual void warm_up() {}
 };
 
 // The real engine. load() returns a shared instance per (model directory, device): loading

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "engine.h"
+#include "engine/streaming_utterance.h"
 
 namespace chatterbox {
 namespace {

@@ -30,8 +30,9 @@
  * * **Source mode**: when the sink pad is not linked, the #GstChatterboxTts:text property is
  *   spoken and followed by EOS.
  *
- * Output is mono `F32LE` or `S16LE` at any rate from 8 to 192 kHz; the model's native
- * 24000 Hz F32 is preferred, other formats go through a #GstAudioConverter. Timestamps and
+ * Output is `F32LE` or `S16LE` at any rate from 8 to 192 kHz, mono or (copied into every
+ * channel) any channel count downstream asks for; the model's native 24000 Hz F32 mono is
+ * preferred, other formats go through a #GstAudioConverter. Timestamps and
  * offsets come from sample counts. A flush (FLUSH_START) stops the current utterance within
  * one model step and drops queued text ("barge-in").
  *

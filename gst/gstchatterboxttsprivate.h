@@ -32,7 +32,7 @@ GST_DEBUG_CATEGORY_EXTERN(gst_chatterbox_tts_debug);
 #define GST_CHATTERBOX_TTS_SINK_CAPS "text/x-raw, format = (string) { utf8, pango-markup }"
 #define GST_CHATTERBOX_TTS_SRC_CAPS                                                  \
   "audio/x-raw, format = (string) { F32LE, S16LE }, rate = (int) [ 8000, 192000 ], " \
-  "channels = (int) 1, layout = (string) interleaved"
+  "channels = (int) [ 1, 64 ], layout = (string) interleaved"
 
 /* Name of the custom downstream event that switches the voice mid-stream. */
 #define GST_CHATTERBOX_TTS_VOICE_EVENT "chatterbox-voice"

@@ -56,6 +56,14 @@ GstFlowReturn gst_chatterbox_tts_ensure_output(GstChatterboxTts* self) {
     gst_structure_fixate_field_string(s, "format", "F32LE");
     gst_structure_fixate_field_nearest_int(s, "rate", chatterbox::kSampleRate);
     gst_structure_fixate_field_nearest_int(s, "channels", 1);
+    int channels = 1;
+    gst_structure_get_int(s, "channels", &channels);
+    if (channels > 1 && !gst_structure_has_field(s, "channel-mask")) {
+      /* The usual positions where there are some (up to 8 channels), else unpositioned (0):
+       * the mono speech is the same in every channel either way. */
+      gst_structure_set(s, "channel-mask", GST_TYPE_BITMASK,
+                        gst_audio_channel_get_fallback_mask(channels), NULL);
+    }
     caps = gst_caps_fixate(caps);
     GstAudioInfo info;
     if (!gst_audio_info_from_caps(&info, caps)) {

@@ -523,6 +523,53 @@ GST_START_TEST(test_caps_negotiation) {
 }
 GST_END_TEST;
 
+/* Downstream asking for several channels gets them, the mono speech copied unchanged into each:
+ * 2 channels as front left/right, 10 (more than positions exist for) unpositioned. */
+GST_START_TEST(test_multichannel_output) {
+  struct Case {
+    int channels;
+    guint64 mask;
+  };
+  for (Case c : {Case{2, 0x3}, Case{10, 0}}) {
+    gchar* caps = g_strdup_printf(
+        "audio/x-raw,format=F32LE,rate=24000,channels=%d,layout=interleaved", c.channels);
+    GstHarness* h = make_harness(make_tts(), caps);
+    g_free(caps);
+    push_text(h, "Hi.");
+    push_eos(h);
+    std::vector<GstBuffer*> bufs = pull_until_eos(h);
+    GstAudioInfo info = output_info(h);
+    fail_unless_equals_int(GST_AUDIO_INFO_CHANNELS(&info), c.channels);
+    fail_unless_equals_int(GST_AUDIO_INFO_IS_UNPOSITIONED(&info), c.mask == 0);
+    if (c.mask != 0) {
+      guint64 mask = 0;
+      fail_unless(gst_audio_channel_positions_to_mask(info.position, c.channels, FALSE, &mask));
+      fail_unless_equals_uint64(mask, c.mask);
+    }
+    fail_unless_equals_uint64(total_frames(bufs, GST_AUDIO_INFO_BPF(&info)), 3 * 960);
+    check_perfect_stream(bufs, 24000, GST_AUDIO_INFO_BPF(&info));
+    /* Interleaved: frame i holds the fake's sample i in every channel. */
+    std::vector<float> s;
+    for (GstBuffer* b : bufs) {
+      GstMapInfo map;
+      fail_unless(gst_buffer_map(b, &map, GST_MAP_READ));
+      const float* f = reinterpret_cast<const float*>(map.data);
+      s.insert(s.end(), f, f + map.size / sizeof(float));
+      gst_buffer_unmap(b, &map);
+    }
+    for (size_t i = 0; i < s.size(); ++i) {
+      const size_t frame = i / c.channels;
+      const float expected = FakeSynthesizer::kAmplitude *
+                             std::sin(2.0 * M_PI * FakeSynthesizer::kFrequency * frame / 24000);
+      fail_unless(std::fabs(s[i] - expected) < 1e-6f, "channel %zu frame %zu: %f, not %f",
+                  i % c.channels, frame, s[i], expected);
+    }
+    unref_all(bufs);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
 /* Untimed text: utterances back to back from the segment start, with contiguous timestamps
  * and offsets across chunks and utterances, DISCONT only at the start. */
 GST_START_TEST(test_untimed_contiguous) {
@@ -1803,6 +1850,7 @@ static Suite* chatterboxtts_suite(void) {
   tcase_add_test(tc, test_property_defaults);
   tcase_add_test(tc, test_property_round_trip);
   tcase_add_test(tc, test_caps_negotiation);
+  tcase_add_test(tc, test_multichannel_output);
   tcase_add_test(tc, test_untimed_contiguous);
   tcase_add_test(tc, test_timed_input);
   tcase_add_test(tc, test_bytes_segment);

@@ -449,6 +449,23 @@ const PropertyDef kProperties[] = {
                                 GST_TYPE_CHATTERBOX_TTS_PRECISION, kDefaults.t3_precision, kReady);
      },
      FIELD(t3_precision)},
+    /**
+     * GstChatterboxTts:n-threads:
+     *
+     * Threads the engine's two stages (speech-token generator and vocoder, which run side by
+     * side) use together: the generator gets half, the vocoder the rest, each at least one,
+     * so that on N cores n-threads=N never oversubscribes them. 0 keeps libtorch's default
+     * in each stage. Applies from the next utterance.
+     *
+     * Since: 0.2
+     */
+    {[] {
+       return g_param_spec_uint("n-threads", "Threads",
+                                "Threads of the engine's two stages together (0: libtorch's "
+                                "default in each)",
+                                0, 1024, kDefaults.n_threads, kPlaying);
+     },
+     FIELD(n_threads)},
 };
 
 constexpr guint kNumProperties = G_N_ELEMENTS(kProperties);
@@ -534,6 +551,7 @@ chatterbox::UtteranceSettings gst_chatterbox_tts_snapshot_settings(GstChatterbox
   }
   u.params.overlap_tokens = (int)s.overlap;
   u.params.queue_depth = (int)s.queue_depth;
+  u.params.threads = (int)s.n_threads;
   u.voice = s.voice;
   u.overflow = s.overflow;
   u.post_messages = s.post_messages;

@@ -405,6 +405,7 @@ GST_START_TEST(test_property_defaults) {
   fail_unless_equals_int(uns("max-chunk-size"), d.max_chunk_tokens);
   fail_unless_equals_int(uns("overlap"), d.overlap_tokens);
   fail_unless_equals_int(uns("queue-depth"), d.queue_depth);
+  fail_unless_equals_int(uns("n-threads"), d.threads);
   gint64 seed;
   g_object_get(e, "seed", &seed, NULL);
   fail_unless_equals_int64(seed, d.seed);
@@ -1376,7 +1377,7 @@ GST_START_TEST(test_params_change_while_playing) {
   GstBuffer* b = gst_harness_pull(h); /* the first utterance has started */
   gst_buffer_unref(b);
   g_object_set(h->element, "exaggeration", 1.5, "seed", (gint64)7, "cfg-weight", 0.0, "stitch-mode",
-               GST_CHATTERBOX_TTS_STITCH_OVERLAP_ADD, NULL);
+               GST_CHATTERBOX_TTS_STITCH_OVERLAP_ADD, "n-threads", 2u, NULL);
   push_text(h, "Second one.");
   push_eos(h);
   std::vector<GstBuffer*> bufs = pull_until_eos(h);
@@ -1388,6 +1389,8 @@ GST_START_TEST(test_params_change_while_playing) {
   fail_unless(std::fabs(calls[1].params.cfg_weight) < 1e-6);
   fail_unless_equals_int64(calls[1].params.seed, 7);
   fail_unless(calls[1].params.stitch_mode == chatterbox::StitchMode::kOverlapAdd);
+  fail_unless_equals_int(calls[0].params.threads, 0);
+  fail_unless_equals_int(calls[1].params.threads, 2);
   unref_all(bufs);
   gst_harness_teardown(h);
 }

@@ -23,11 +23,16 @@
  *   (even when cut inside a UTF-8 sequence), split into sentences, and each sentence is
  *   spoken right after the previous audio. A trailing partial sentence waits for more text,
  *   a newline, GAP, SEGMENT_DONE or EOS. A BYTES segment becomes a TIME segment at 0.
+ *   When upstream is live (an application's live appsrc) and the element is PLAYING, a
+ *   sentence is instead spoken from the running time at which it was complete on the sink
+ *   pad, or after the previous audio if that is later, so that with the reported latency it
+ *   reaches a synchronised sink on time.
  * * **Source mode**: when the sink pad is not linked, the #GstChatterboxTts:text property is
  *   spoken and followed by EOS.
  *
- * Output is mono `F32LE` or `S16LE` at any rate from 8 to 192 kHz; the model's native
- * 24000 Hz F32 is preferred, other formats go through a #GstAudioConverter. Timestamps and
+ * Output is `F32LE` or `S16LE` at any rate from 8 to 192 kHz, mono or (copied into every
+ * channel) any channel count downstream asks for; the model's native 24000 Hz F32 mono is
+ * preferred, other formats go through a #GstAudioConverter. Timestamps and
  * offsets come from sample counts. A flush (FLUSH_START) stops the current utterance within
  * one model step and drops queued text ("barge-in").
  *
@@ -44,11 +49,14 @@
  * * `input-duration` (guint64): the duration of the timed text, or GST_CLOCK_TIME_NONE.
  * * `actual-duration` (guint64): the duration of the audio pushed.
  * * `samples` (guint64): samples pushed, at the output rate.
+ * * `produced-samples`, `pushed-samples`, `dropped-samples` (guint64): samples made from the
+ *   engine's audio at the output rate, pushed, and dropped as late in a live pipeline (the
+ *   rest was cut by overflow=clip).
  * * `text-tokens` (gint), `speech-tokens` (gint): token counts of the utterance.
  * * `first-chunk-latency` (guint64): nanoseconds from the text's arrival on the sink pad to
  *   its first audio buffer leaving the source pad.
- * * `rtf` (gdouble): the engine's real-time factor (compute time / audio time; < 1 is faster
- *   than real time).
+ * * `rtf` (gdouble): the real-time factor (compute time / audio time; < 1 is faster than
+ *   real time), also for utterances cut short by overflow=clip.
  * * `voice` (string): the voice file used, or "" for the model's built-in voice.
  *
  * ## Custom event
@@ -90,6 +98,7 @@
  *   gstchatterboxttstask.cpp        the task: queued events, negotiation, segment, gaps
  *   gstchatterboxttsutterance.cpp   one utterance to timestamped audio buffers
  *   gstchatterboxttslatency.cpp     latency/position queries, live deadlines
+ *   gstchatterboxttstags.cpp        upstream tags filtered, the element's own tags
  *   gstchatterboxttsconvert.cpp     output format conversion
  *   gstchatterboxttsvoice.cpp       voice resolution and cache
  *   gstchatterboxttserror.cpp       C++ exceptions to element errors */
@@ -189,6 +198,7 @@ static void gst_chatterbox_tts_dispose(GObject* object) {
 
 static void gst_chatterbox_tts_finalize(GObject* object) {
   GstChatterboxTts* self = GST_CHATTERBOX_TTS(object);
+  gst_chatterbox_tts_reset_tags(self);
   delete self->priv; /* queued events go with it */
   self->priv = nullptr;
   G_OBJECT_CLASS(parent_class)->finalize(object);
@@ -330,13 +340,24 @@ static GstStateChangeReturn gst_chatterbox_tts_change_state(GstElement* element,
         return GST_STATE_CHANGE_FAILURE;
       break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
+      /* Live text is due within the latency from the start: the model's one-time costs are
+       * paid here, not by the first utterance. */
+      if (!gst_chatterbox_tts_guard(GST_ELEMENT(self), "Failed to warm up the model",
+                                    gboolean(FALSE), [&] {
+                                      priv->synth->warm_up();
+                                      return TRUE;
+                                    }))
+        return GST_STATE_CHANGE_FAILURE;
       priv->upstream_known = false;
       priv->upstream_live = false;
       priv->dropped = 0;
+      priv->dropped_unreported = 0;
+      priv->last_drop_warning = GST_CLOCK_TIME_NONE;
       gst_chatterbox_tts_reset_input(self);
       priv->markup = false;
       priv->in_time = true;
       priv->negotiated = false;
+      gst_chatterbox_tts_reset_tags(self);
       break;
     default:
       break;
@@ -353,6 +374,7 @@ static GstStateChangeReturn gst_chatterbox_tts_change_state(GstElement* element,
       gst_chatterbox_tts_reset_input(self);
       priv->converter.clear();
       priv->negotiated = false;
+      gst_chatterbox_tts_reset_tags(self);
       break;
     case GST_STATE_CHANGE_READY_TO_NULL:
       gst_chatterbox_tts_stop_engine(self);

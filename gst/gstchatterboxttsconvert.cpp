@@ -23,6 +23,22 @@ bool OutputConverter::configure(const GstAudioInfo& out) {
                         GST_TYPE_AUDIO_DITHER_METHOD, GST_AUDIO_DITHER_NONE,
                         GST_AUDIO_CONVERTER_OPT_NOISE_SHAPING_METHOD,
                         GST_TYPE_AUDIO_NOISE_SHAPING_METHOD, GST_AUDIO_NOISE_SHAPING_NONE, NULL);
+  /* Several channels: the mono speech copied into each at full level (the default mix would
+   * spread it by position, or refuse unpositioned channels). */
+  const int channels = GST_AUDIO_INFO_CHANNELS(&out_info_);
+  if (channels > 1) {
+    GValue matrix = G_VALUE_INIT;
+    g_value_init(&matrix, GST_TYPE_ARRAY);
+    for (int c = 0; c < channels; ++c) {
+      GValue row = G_VALUE_INIT, gain = G_VALUE_INIT;
+      g_value_init(&row, GST_TYPE_ARRAY);
+      g_value_init(&gain, G_TYPE_FLOAT);
+      g_value_set_float(&gain, 1.0f);
+      gst_value_array_append_and_take_value(&row, &gain);
+      gst_value_array_append_and_take_value(&matrix, &row);
+    }
+    gst_structure_take_value(config, GST_AUDIO_CONVERTER_OPT_MIX_MATRIX, &matrix);
+  }
   /* No dither: the same seed must give byte-identical S16 output. */
   converter_ =
       gst_audio_converter_new(GST_AUDIO_CONVERTER_FLAG_NONE, &in_info_, &out_info_, config);

@@ -3,7 +3,7 @@
  */
 
 /* Output conversion of the chatterboxtts element: the engine's 24 kHz F32 mono into the
- * negotiated format and rate. */
+ * negotiated format, rate and channel count (the mono copied into every channel). */
 #pragma once
 
 #include <gst/audio/audio.h>

@@ -3,8 +3,9 @@
  */
 
 /* Latency and position of chatterboxtts: the source pad's LATENCY and POSITION queries, the
- * time-to-first-audio estimate that the live latency includes, and the live deadline past
- * which audio is dropped as late. */
+ * element's own latency (one value, used by the query and by the live deadline alike), the
+ * measurement that raises it when the configured value cannot be met, and the live deadline
+ * past which audio is dropped as late. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -15,18 +16,62 @@
 #include "gstchatterboxttserror.h"
 #include "gstchatterboxttsprivate.h"
 
-/* Updates the first-audio estimate used by the live latency; posts a latency message when it
- * grows, so that sinks re-configure. */
-void gst_chatterbox_tts_note_first_audio(GstChatterboxTts* self, GstClockTime ttfa) {
-  bool grew = false;
+/* A raised latency is the measured need plus a quarter, rounded up to this, so that small
+ * variations of the measurement do not raise it again. */
+static const GstClockTime kLatencyStep = 100 * GST_MSECOND;
+
+GstClockTime gst_chatterbox_tts_running_time_now(GstChatterboxTts* self) {
   GST_OBJECT_LOCK(self);
-  /* Only growth by more than 10% is worth a pipeline latency reconfiguration. */
-  if (ttfa > self->priv->first_chunk_estimate + self->priv->first_chunk_estimate / 10) {
-    self->priv->first_chunk_estimate = ttfa;
-    grew = true;
+  bool playing = GST_STATE(self) == GST_STATE_PLAYING;
+  GstClock* clock =
+      GST_ELEMENT_CLOCK(self) ? (GstClock*)gst_object_ref(GST_ELEMENT_CLOCK(self)) : NULL;
+  GstClockTime base = GST_ELEMENT_CAST(self)->base_time;
+  GST_OBJECT_UNLOCK(self);
+  if (!clock) return GST_CLOCK_TIME_NONE;
+  GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  if (!playing || !GST_CLOCK_TIME_IS_VALID(now) || now < base) return GST_CLOCK_TIME_NONE;
+  return now - base;
+}
+
+/* The synthesis part of the own latency: the `latency` property, or what measurement showed
+ * is needed when that is more. With the object lock. */
+static GstClockTime processing_latency_locked(GstChatterboxTtsPrivate* priv) {
+  return std::max<GstClockTime>(priv->settings.latency_ms * GST_MSECOND, priv->latency_needed);
+}
+
+GstClockTime gst_chatterbox_tts_own_latency(GstChatterboxTts* self) {
+  GST_OBJECT_LOCK(self);
+  GstClockTime own = processing_latency_locked(self->priv);
+  GST_OBJECT_UNLOCK(self);
+  return own + self->priv->converter_latency;
+}
+
+void gst_chatterbox_tts_post_latency(GstChatterboxTts* self) {
+  if (!self->priv->upstream_live) return; /* nothing to recompute: no live latency */
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+}
+
+void gst_chatterbox_tts_note_processing(GstChatterboxTts* self, GstClockTime need) {
+  GstChatterboxTtsPrivate* priv = self->priv;
+  GstClockTime configured, raised = 0;
+  GST_OBJECT_LOCK(self);
+  configured = priv->settings.latency_ms * GST_MSECOND;
+  if (need > processing_latency_locked(priv)) {
+    raised = gst_util_uint64_scale_int_ceil(need + need / 4, 1, kLatencyStep) * kLatencyStep;
+    priv->latency_needed = raised;
   }
   GST_OBJECT_UNLOCK(self);
-  if (grew) gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  if (raised == 0) return;
+  GST_ELEMENT_WARNING(
+      self, LIBRARY, SETTINGS,
+      ("Latency %" G_GUINT64_FORMAT " ms is too short for this machine: set the "
+       "latency property to at least %" G_GUINT64_FORMAT " ms",
+       configured / GST_MSECOND, raised / GST_MSECOND),
+      ("audio was ready %" GST_TIME_FORMAT " after its utterance started; the "
+       "element now reports (and drops late audio against) %" G_GUINT64_FORMAT " ms",
+       GST_TIME_ARGS(need), raised / GST_MSECOND));
+  gst_chatterbox_tts_post_latency(self);
 }
 
 /* Asks upstream whether it is live, when no latency query has told us yet. */
@@ -45,29 +90,17 @@ void gst_chatterbox_tts_ensure_upstream_latency(GstChatterboxTts* self) {
   gst_query_unref(query);
 }
 
-/* Live deadline: audio at running time rt is due at the sink at rt + upstream latency + our
- * latency. Returns how many leading frames of a chunk starting at `pts` are already past
- * that point (0 when upstream is not live or there is no running clock), and by how much. */
-guint64 gst_chatterbox_tts_late_frames(GstChatterboxTts* self, GstClockTime pts, guint64 frames,
-                                       int rate, GstClockTime* late_by) {
+/* Live deadline: audio at running time rt is due at rt + upstream latency + own latency, the
+ * same sum the LATENCY query answers. */
+guint64 gst_chatterbox_tts_late_frames(GstChatterboxTts* self, GstClockTime now, GstClockTime pts,
+                                       guint64 frames, int rate, GstClockTime* late_by) {
   GstChatterboxTtsPrivate* priv = self->priv;
-  if (!priv->upstream_live) return 0;
-  GST_OBJECT_LOCK(self);
-  bool playing = GST_STATE(self) == GST_STATE_PLAYING;
-  GstClock* clock =
-      GST_ELEMENT_CLOCK(self) ? (GstClock*)gst_object_ref(GST_ELEMENT_CLOCK(self)) : NULL;
-  GstClockTime base = GST_ELEMENT_CAST(self)->base_time;
-  GstClockTime latency = priv->settings.latency_ms * GST_MSECOND;
-  GST_OBJECT_UNLOCK(self);
-  if (!clock) return 0;
-  GstClockTime now = gst_clock_get_time(clock);
-  gst_object_unref(clock);
-  if (!playing || now < base) return 0;
+  if (!priv->upstream_live || !GST_CLOCK_TIME_IS_VALID(now)) return 0;
   GstClockTime rt = gst_segment_to_running_time(&priv->segment, GST_FORMAT_TIME, pts);
   if (!GST_CLOCK_TIME_IS_VALID(rt)) return 0;
-  GstClockTime deadline = rt + priv->upstream_min + latency;
-  if (now - base <= deadline) return 0;
-  *late_by = now - base - deadline;
+  GstClockTime deadline = rt + priv->upstream_min + gst_chatterbox_tts_own_latency(self);
+  if (now <= deadline) return 0;
+  *late_by = now - deadline;
   return std::min<guint64>(frames, gst_util_uint64_scale_int_ceil(*late_by, rate, GST_SECOND));
 }
 
@@ -88,10 +121,7 @@ static gboolean src_query(GstChatterboxTts* self, GstPad* pad, GstQuery* query) 
       priv->upstream_min = min;
       priv->upstream_known = true;
       if (live) {
-        GST_OBJECT_LOCK(self);
-        GstClockTime own = priv->settings.latency_ms * GST_MSECOND + priv->first_chunk_estimate;
-        GST_OBJECT_UNLOCK(self);
-        own += priv->converter_latency;
+        GstClockTime own = gst_chatterbox_tts_own_latency(self);
         min += own;
         if (GST_CLOCK_TIME_IS_VALID(max)) max += own;
         GST_DEBUG_OBJECT(self, "live upstream, adding %" GST_TIME_FORMAT, GST_TIME_ARGS(own));

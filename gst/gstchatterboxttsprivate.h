@@ -32,7 +32,7 @@ GST_DEBUG_CATEGORY_EXTERN(gst_chatterbox_tts_debug);
 #define GST_CHATTERBOX_TTS_SINK_CAPS "text/x-raw, format = (string) { utf8, pango-markup }"
 #define GST_CHATTERBOX_TTS_SRC_CAPS                                                  \
   "audio/x-raw, format = (string) { F32LE, S16LE }, rate = (int) [ 8000, 192000 ], " \
-  "channels = (int) 1, layout = (string) interleaved"
+  "channels = (int) [ 1, 64 ], layout = (string) interleaved"
 
 /* Name of the custom downstream event that switches the voice mid-stream. */
 #define GST_CHATTERBOX_TTS_VOICE_EVENT "chatterbox-voice"
@@ -43,7 +43,9 @@ GST_DEBUG_CATEGORY_EXTERN(gst_chatterbox_tts_debug);
 struct GstChatterboxTtsPrivate {
   /* Protected by the object lock. */
   chatterbox::ElementSettings settings;
-  GstClockTime first_chunk_estimate = 0; /* measured time to first audio, for live latency */
+  /* Own live latency that measurement showed is needed beyond the latency property (0: none);
+   * cleared when the property changes. */
+  GstClockTime latency_needed = 0;
 
   /* Set in NULL->READY, cleared in READY->NULL; the streaming threads only run in between. */
   std::shared_ptr<chatterbox::Synthesizer> synth;
@@ -72,9 +74,15 @@ struct GstChatterboxTtsPrivate {
   bool negotiated = false;
   GstAudioInfo out_info;
   chatterbox::OutputConverter converter;
-  chatterbox::VoiceResolver voices; /* also used in NULL->READY */
+  chatterbox::VoiceResolver voices;     /* also used in NULL->READY */
   std::set<std::string> warned_ignored; /* properties already warned about as unused */
-  guint64 dropped = 0;              /* output frames dropped as late */
+  GstTagList* upstream_tags = nullptr;  /* upstream's stream tags, filtered (owned) */
+  bool tags_pending = true;             /* our stream tags are to be (re)sent */
+  guint64 dropped = 0;                  /* output frames dropped as late */
+  /* Rate limit of the bus warning about late audio: running time of the last one, and the
+   * frames dropped since it. */
+  GstClockTime last_drop_warning = GST_CLOCK_TIME_NONE;
+  guint64 dropped_unreported = 0;
 
   /* Read by queries from any thread. */
   std::atomic<guint64> query_position{GST_CLOCK_TIME_NONE};
@@ -118,14 +126,35 @@ void gst_chatterbox_tts_update_position(GstChatterboxTts* self, GstClockTime pos
 /* Resets the output state; the task must not be running. */
 void gst_chatterbox_tts_reset_output(GstChatterboxTts* self);
 
+/* gstchatterboxttstags.cpp: upstream tags filtered onto the audio stream, our own tags. */
+/* A TAG event that waited in the queue: stream tags are kept (without the tags that describe
+ * the text, such as its language or title) and sent merged with ours; global tags are
+ * forwarded without those. Takes ownership. */
+GstFlowReturn gst_chatterbox_tts_tag_event(GstChatterboxTts* self, GstEvent* event);
+/* Sends our stream tags (with upstream's) if they changed and the segment is out. */
+void gst_chatterbox_tts_push_stream_tags(GstChatterboxTts* self);
+/* Forgets upstream's stream tags; ours are sent again (new stream, start). */
+void gst_chatterbox_tts_reset_tags(GstChatterboxTts* self);
+
 /* gstchatterboxttsutterance.cpp: one queued text to audio buffers. */
 GstFlowReturn gst_chatterbox_tts_speak(GstChatterboxTts* self, chatterbox::QueueItem& item);
 
 /* gstchatterboxttslatency.cpp: latency and position, live deadlines. */
 gboolean gst_chatterbox_tts_src_query(GstPad* pad, GstObject* parent, GstQuery* query);
 void gst_chatterbox_tts_ensure_upstream_latency(GstChatterboxTts* self);
-void gst_chatterbox_tts_note_first_audio(GstChatterboxTts* self, GstClockTime ttfa);
-/* Leading frames of `frames` starting at `pts` that are already past the live deadline, and
- * by how much (`late_by`); 0 when upstream is not live or no clock runs. */
-guint64 gst_chatterbox_tts_late_frames(GstChatterboxTts* self, GstClockTime pts, guint64 frames,
-                                       int rate, GstClockTime* late_by);
+/* Running time of the element's clock, or NONE when not PLAYING or without a clock. */
+GstClockTime gst_chatterbox_tts_running_time_now(GstChatterboxTts* self);
+/* What the element adds to a live latency: the latency property (or the measured need when
+ * larger) plus the output converter's delay. The LATENCY answer and the deadline both use it. */
+GstClockTime gst_chatterbox_tts_own_latency(GstChatterboxTts* self);
+/* Posts a LATENCY message, only when upstream is live (else there is nothing to recompute). */
+void gst_chatterbox_tts_post_latency(GstChatterboxTts* self);
+/* Audio was ready `need` after the point its deadline counts from: when that is more than the
+ * current own latency, raises it, warns on the bus with the value that works, and posts a
+ * LATENCY message. */
+void gst_chatterbox_tts_note_processing(GstChatterboxTts* self, GstClockTime need);
+/* Leading frames of `frames` starting at `pts` that are already past the live deadline at
+ * running time `now`, and by how much (`late_by`); 0 when upstream is not live or `now` is
+ * NONE. */
+guint64 gst_chatterbox_tts_late_frames(GstChatterboxTts* self, GstClockTime now, GstClockTime pts,
+                                       guint64 frames, int rate, GstClockTime* late_by);

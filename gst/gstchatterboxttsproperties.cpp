@@ -68,7 +68,7 @@ void get_device(const ElementSettings& s, GValue* v) { g_value_set_string(v, s.d
 /* What else a change of the property does, once the object lock is released. */
 enum PropertyEffect {
   kNoEffect,
-  kPostLatency, /* a changed value posts a latency message */
+  kPostLatency, /* a changed value posts a latency message (when upstream is live) */
   kWakeQueue,   /* a larger text queue may let a blocked chain function continue */
 };
 
@@ -362,8 +362,10 @@ const PropertyDef kProperties[] = {
      * GstChatterboxTts:latency:
      *
      * Processing budget in milliseconds, added to the latency reported downstream when
-     * upstream is live (together with the longest time to first audio measured so far).
-     * Changing it posts a latency message.
+     * upstream is live; audio not ready within it is dropped as late. When measurement shows
+     * the value cannot be met, the element warns with the value that would work and reports
+     * (and uses) that instead, until this property is set again. Changing it posts a latency
+     * message when upstream is live.
      *
      * Since: 0.1
      */
@@ -447,6 +449,23 @@ const PropertyDef kProperties[] = {
                                 GST_TYPE_CHATTERBOX_TTS_PRECISION, kDefaults.t3_precision, kReady);
      },
      FIELD(t3_precision)},
+    /**
+     * GstChatterboxTts:n-threads:
+     *
+     * Threads the engine's two stages (speech-token generator and vocoder, which run side by
+     * side) use together: the generator gets half, the vocoder the rest, each at least one,
+     * so that on N cores n-threads=N never oversubscribes them. 0 keeps libtorch's default
+     * in each stage. Applies from the next utterance.
+     *
+     * Since: 0.2
+     */
+    {[] {
+       return g_param_spec_uint("n-threads", "Threads",
+                                "Threads of the engine's two stages together (0: libtorch's "
+                                "default in each)",
+                                0, 1024, kDefaults.n_threads, kPlaying);
+     },
+     FIELD(n_threads)},
 };
 
 constexpr guint kNumProperties = G_N_ELEMENTS(kProperties);
@@ -473,11 +492,12 @@ void gst_chatterbox_tts_set_property(GObject* object, guint prop_id, const GValu
     g_value_unset(&old);
   }
   prop.set(self->priv->settings, value);
+  /* The user's new value replaces what measurement had raised the latency to. */
+  if (prop.effect == kPostLatency && changed) self->priv->latency_needed = 0;
   GST_OBJECT_UNLOCK(self);
 
   if (prop.effect == kWakeQueue) self->priv->queue.wake();
-  if (prop.effect == kPostLatency && changed)
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  if (prop.effect == kPostLatency && changed) gst_chatterbox_tts_post_latency(self);
 }
 
 void gst_chatterbox_tts_get_property(GObject* object, guint prop_id, GValue* value,
@@ -531,6 +551,7 @@ chatterbox::UtteranceSettings gst_chatterbox_tts_snapshot_settings(GstChatterbox
   }
   u.params.overlap_tokens = (int)s.overlap;
   u.params.queue_depth = (int)s.queue_depth;
+  u.params.threads = (int)s.n_threads;
   u.voice = s.voice;
   u.overflow = s.overflow;
   u.post_messages = s.post_messages;

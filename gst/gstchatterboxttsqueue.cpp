@@ -19,6 +19,7 @@ QueueItem& QueueItem::operator=(QueueItem&& other) noexcept {
   pts = other.pts;
   group_end = other.group_end;
   arrival_us = other.arrival_us;
+  ready_rt = other.ready_rt;
   meta_source = std::move(other.meta_source);
   return *this;
 }

@@ -36,6 +36,9 @@ struct QueueItem {
   GstClockTime pts = GST_CLOCK_TIME_NONE;       /* start of a timed group, else NONE */
   GstClockTime group_end = GST_CLOCK_TIME_NONE; /* pts + duration of the timed group */
   gint64 arrival_us = 0;                        /* g_get_monotonic_time() at the sink pad */
+  /* Untimed text from a live upstream: the running time at which it was complete on the sink
+   * pad (it is spoken from then on, or after the previous audio); NONE otherwise. */
+  GstClockTime ready_rt = GST_CLOCK_TIME_NONE;
   std::shared_ptr<GstBuffer> meta_source;       /* timed input buffer whose metas we copy */
 };
 

@@ -44,6 +44,16 @@ static GstFlowReturn queue_text(GstChatterboxTts* self, QueueItem&& item) {
   return self->priv->queue.push_text(std::move(item), max_queued);
 }
 
+/* Untimed text in a live pipeline is spoken from the running time at which it is complete
+ * here (like do-timestamp on a live source), so that its audio, due that much plus the
+ * latency later, is on time. NONE when upstream is not live or no clock runs yet: the text
+ * then follows the previous audio. */
+static GstClockTime live_ready_time(GstChatterboxTts* self) {
+  gst_chatterbox_tts_ensure_upstream_latency(self);
+  if (!self->priv->upstream_live) return GST_CLOCK_TIME_NONE;
+  return gst_chatterbox_tts_running_time_now(self);
+}
+
 /* Splits `text` into utterances with the synthesizer's splitter and queues them; the first
  * one carries the timed group's PTS. */
 static GstFlowReturn queue_text_group(GstChatterboxTts* self, const std::string& text,
@@ -58,6 +68,8 @@ static GstFlowReturn queue_text_group(GstChatterboxTts* self, const std::string&
   if (pieces.empty()) pieces.push_back(text);
   GstClockTime group_end = GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(duration)) group_end = pts + duration;
+  GstClockTime ready_rt = GST_CLOCK_TIME_NONE;
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) ready_rt = live_ready_time(self);
   bool first = true;
   for (std::string& piece : pieces) {
     if (chatterbox::is_blank(piece)) continue;
@@ -66,6 +78,7 @@ static GstFlowReturn queue_text_group(GstChatterboxTts* self, const std::string&
     item.pts = first ? pts : GST_CLOCK_TIME_NONE;
     item.group_end = group_end;
     item.arrival_us = arrival_us;
+    item.ready_rt = ready_rt;
     item.meta_source = share_buffer(meta_source);
     first = false;
     GstFlowReturn ret = queue_text(self, std::move(item));

@@ -56,6 +56,14 @@ GstFlowReturn gst_chatterbox_tts_ensure_output(GstChatterboxTts* self) {
     gst_structure_fixate_field_string(s, "format", "F32LE");
     gst_structure_fixate_field_nearest_int(s, "rate", chatterbox::kSampleRate);
     gst_structure_fixate_field_nearest_int(s, "channels", 1);
+    int channels = 1;
+    gst_structure_get_int(s, "channels", &channels);
+    if (channels > 1 && !gst_structure_has_field(s, "channel-mask")) {
+      /* The usual positions where there are some (up to 8 channels), else unpositioned (0):
+       * the mono speech is the same in every channel either way. */
+      gst_structure_set(s, "channel-mask", GST_TYPE_BITMASK,
+                        gst_audio_channel_get_fallback_mask(channels), NULL);
+    }
     caps = gst_caps_fixate(caps);
     GstAudioInfo info;
     if (!gst_audio_info_from_caps(&info, caps)) {
@@ -88,6 +96,7 @@ GstFlowReturn gst_chatterbox_tts_ensure_output(GstChatterboxTts* self) {
     gst_pad_push_event(self->srcpad, gst_event_new_segment(&priv->segment));
     priv->segment_pushed = true;
   }
+  gst_chatterbox_tts_push_stream_tags(self);
   if (!GST_CLOCK_TIME_IS_VALID(priv->position)) priv->position = priv->segment.start;
   return GST_FLOW_OK;
 }
@@ -131,6 +140,7 @@ static GstFlowReturn task_event(GstChatterboxTts* self, GstEvent* event) {
         return ret;
       }
       gst_pad_push_event(self->srcpad, event);
+      gst_chatterbox_tts_push_stream_tags(self);
       return GST_FLOW_OK;
     }
     case GST_EVENT_GAP: {
@@ -172,6 +182,12 @@ static GstFlowReturn task_event(GstChatterboxTts* self, GstEvent* event) {
         gst_event_unref(event);
         return GST_FLOW_OK;
       }
+      gst_pad_push_event(self->srcpad, event);
+      return GST_FLOW_OK;
+    case GST_EVENT_TAG:
+      return gst_chatterbox_tts_tag_event(self, event);
+    case GST_EVENT_STREAM_START:
+      gst_chatterbox_tts_reset_tags(self); /* stream tags belong to their stream */
       gst_pad_push_event(self->srcpad, event);
       return GST_FLOW_OK;
     case GST_EVENT_EOS:

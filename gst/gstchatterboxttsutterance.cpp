@@ -33,10 +33,16 @@ struct Speech {
   int rate = 0;
   int bpf = 0;
   guint64 clip_frames = G_MAXUINT64;
-  guint64 frames_out = 0;                          /* output frames pushed (or dropped late) */
-  gint64 started_us = 0;                           /* when the engine was asked */
-  GstClockTime first_audio = GST_CLOCK_TIME_NONE;  /* text arrival -> first buffer */
-  GstClockTime engine_first = GST_CLOCK_TIME_NONE; /* start() -> first buffer */
+  guint64 frames_out = 0; /* output frames of the timeline used: pushed or dropped late */
+  /* Accounting at the output rate: produced = pushed + dropped + cut off by overflow=clip. */
+  guint64 produced = 0;
+  guint64 pushed = 0;
+  guint64 dropped = 0;
+  guint64 engine_samples = 0;                     /* 24 kHz samples from the engine */
+  gint64 started_us = 0;                          /* when the engine was asked */
+  gint64 last_chunk_us = 0;                       /* when its last chunk was ready */
+  GstClockTime started_rt = GST_CLOCK_TIME_NONE;  /* running time then (NONE: no clock) */
+  GstClockTime first_audio = GST_CLOCK_TIME_NONE; /* text arrival -> first buffer */
 
   GstClockTime time_at(guint64 frames) const {
     return start + gst_util_uint64_scale_int(frames, GST_SECOND, rate);
@@ -76,8 +82,8 @@ static bool select_voice(GstChatterboxTts* self, Speech& sp) {
 }
 
 /* Where the utterance starts (see docs/element.md, "Timestamps"): at its PTS, or right after
- * the previous audio when untimed or (overflow=shift) when that is later. A hole before it
- * becomes a GAP event. */
+ * the previous audio when untimed or (overflow=shift) when that is later; untimed live text
+ * not before the running time at which it was ready. A hole before it becomes a GAP event. */
 static void place_utterance(GstChatterboxTts* self, Speech& sp) {
   GstChatterboxTtsPrivate* priv = self->priv;
   sp.start = priv->position;
@@ -85,6 +91,10 @@ static void place_utterance(GstChatterboxTts* self, Speech& sp) {
     sp.start = sp.item.pts;
     if (sp.start < priv->position && sp.settings.overflow == GST_CHATTERBOX_TTS_OVERFLOW_SHIFT)
       sp.start = priv->position;
+  } else if (GST_CLOCK_TIME_IS_VALID(sp.item.ready_rt)) {
+    GstClockTime ready =
+        gst_segment_position_from_running_time(&priv->segment, GST_FORMAT_TIME, sp.item.ready_rt);
+    if (GST_CLOCK_TIME_IS_VALID(ready)) sp.start = std::max(priv->position, ready);
   }
   if (sp.settings.overflow == GST_CHATTERBOX_TTS_OVERFLOW_CLIP) sp.clip_end = sp.item.group_end;
   if (sp.start > priv->position) {
@@ -96,13 +106,51 @@ static void place_utterance(GstChatterboxTts* self, Speech& sp) {
   gst_chatterbox_tts_update_position(self, std::max(priv->position, sp.start));
 }
 
-/* Live and already late: drops the late head (or all) of the `frames` about to be pushed,
- * tells the application with a QOS message, and returns how many were dropped. */
-static guint64 drop_late(GstChatterboxTts* self, Speech& sp, guint64 frames) {
+/* Live: how long after the point its deadline counts from the chunk about to be pushed was
+ * ready, beyond its place in the utterance. The deadline counts from the utterance's running
+ * time plus the upstream latency; the engine could not start before `started_rt`, so waiting
+ * for it (late input, earlier text still being generated) is not processing time. */
+static void measure_processing(GstChatterboxTts* self, const Speech& sp, GstClockTime now) {
+  GstChatterboxTtsPrivate* priv = self->priv;
+  if (!priv->upstream_live || !GST_CLOCK_TIME_IS_VALID(now) ||
+      !GST_CLOCK_TIME_IS_VALID(sp.started_rt))
+    return;
+  GstClockTime rt = gst_segment_to_running_time(&priv->segment, GST_FORMAT_TIME, sp.start);
+  if (!GST_CLOCK_TIME_IS_VALID(rt)) return;
+  GstClockTime from = std::max<GstClockTime>(sp.started_rt, rt + priv->upstream_min) +
+                      gst_util_uint64_scale_int(sp.frames_out, GST_SECOND, sp.rate);
+  if (now > from) gst_chatterbox_tts_note_processing(self, now - from);
+}
+
+/* The bus warning about late audio, at most one per kDropWarningInterval of running time,
+ * counting what the ones left out dropped. */
+static const GstClockTime kDropWarningInterval = 10 * GST_SECOND;
+
+static void warn_dropped(GstChatterboxTts* self, GstClockTime now, GstClockTime late_by) {
+  GstChatterboxTtsPrivate* priv = self->priv;
+  if (GST_CLOCK_TIME_IS_VALID(priv->last_drop_warning) &&
+      now < priv->last_drop_warning + kDropWarningInterval)
+    return;
+  GstClockTime lost =
+      gst_util_uint64_scale_int(priv->dropped_unreported, GST_SECOND, priv->converter.rate());
+  GstClockTime own = gst_chatterbox_tts_own_latency(self);
+  GST_ELEMENT_WARNING(self, CORE, CLOCK, ("Speech audio was dropped because it was late"),
+                      ("%" GST_TIME_FORMAT " of audio dropped since the last warning, the last "
+                       "part late by %" GST_TIME_FORMAT " against a latency of %" GST_TIME_FORMAT
+                       "; the machine does not keep up, or the text arrived late",
+                       GST_TIME_ARGS(lost), GST_TIME_ARGS(late_by), GST_TIME_ARGS(own)));
+  priv->last_drop_warning = now;
+  priv->dropped_unreported = 0;
+}
+
+/* Live and already late at running time `now`: drops the late head (or all) of the `frames`
+ * about to be pushed, tells the application with a QOS message and a (rate-limited) warning,
+ * and returns how many were dropped. */
+static guint64 drop_late(GstChatterboxTts* self, Speech& sp, guint64 frames, GstClockTime now) {
   GstChatterboxTtsPrivate* priv = self->priv;
   GstClockTime late_by = 0;
   GstClockTime late_pts = sp.time_at(sp.frames_out);
-  guint64 skip = gst_chatterbox_tts_late_frames(self, late_pts, frames, sp.rate, &late_by);
+  guint64 skip = gst_chatterbox_tts_late_frames(self, now, late_pts, frames, sp.rate, &late_by);
   if (skip == 0) return 0;
   GST_WARNING_OBJECT(self,
                      "audio at %" GST_TIME_FORMAT " is late by %" GST_TIME_FORMAT
@@ -110,6 +158,8 @@ static guint64 drop_late(GstChatterboxTts* self, Speech& sp, guint64 frames) {
                      " samples; consider increasing the latency property",
                      GST_TIME_ARGS(late_pts), GST_TIME_ARGS(late_by), skip, frames);
   priv->dropped += skip;
+  priv->dropped_unreported += skip;
+  sp.dropped += skip;
   GstMessage* qos =
       gst_message_new_qos(GST_OBJECT(self), TRUE,
                           gst_segment_to_running_time(&priv->segment, GST_FORMAT_TIME, late_pts),
@@ -118,6 +168,7 @@ static guint64 drop_late(GstChatterboxTts* self, Speech& sp, guint64 frames) {
   gst_message_set_qos_values(qos, (gint64)late_by, 1.0, 1000000);
   gst_message_set_qos_stats(qos, GST_FORMAT_DEFAULT, priv->offset, priv->dropped);
   gst_element_post_message(GST_ELEMENT(self), qos);
+  warn_dropped(self, now, late_by);
   priv->discont = true;
   sp.frames_out += skip;
   gst_chatterbox_tts_update_position(self, std::max(priv->position, sp.time_at(sp.frames_out)));
@@ -144,36 +195,42 @@ static GstFlowReturn push_audio(GstChatterboxTts* self, Speech& sp, const guint8
   }
   priv->offset += frames;
   sp.frames_out += frames;
+  sp.pushed += frames;
   gst_chatterbox_tts_update_position(self, std::max(priv->position, end));
-  if (!GST_CLOCK_TIME_IS_VALID(sp.first_audio)) {
-    gint64 now = g_get_monotonic_time();
-    sp.first_audio = (now - sp.item.arrival_us) * GST_USECOND;
-    sp.engine_first = (now - sp.started_us) * GST_USECOND;
-  }
+  if (!GST_CLOCK_TIME_IS_VALID(sp.first_audio))
+    sp.first_audio = (g_get_monotonic_time() - sp.item.arrival_us) * GST_USECOND;
   return gst_pad_push(self->srcpad, buf);
 }
 
-/* The chatterboxtts/synthesized-audio message (see the element documentation). */
+/* The chatterboxtts/synthesized-audio message (see the element documentation). The RTF is
+ * measured here rather than taken from the engine, whose statistics stop short for an
+ * utterance cut off by overflow=clip. */
 static void post_stats(GstChatterboxTts* self, const Speech& sp, chatterbox::Utterance& utt) {
   chatterbox::UtteranceStats stats = utt.stats();
-  GstClockTime duration = gst_util_uint64_scale_int(sp.frames_out, GST_SECOND, sp.rate);
+  GstClockTime duration = gst_util_uint64_scale_int(sp.pushed, GST_SECOND, sp.rate);
+  double rtf = 0.0;
+  if (sp.engine_samples > 0)
+    rtf = (double(sp.last_chunk_us - sp.started_us) / G_USEC_PER_SEC) /
+          (double(sp.engine_samples) / chatterbox::kSampleRate);
   GstClockTime input_duration = GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID(sp.item.pts) && GST_CLOCK_TIME_IS_VALID(sp.item.group_end))
     input_duration = sp.item.group_end - sp.item.pts;
   GstStructure* s = gst_structure_new(
       kMessageName, "content", G_TYPE_STRING, sp.item.text.c_str(), "pts", G_TYPE_UINT64,
       (guint64)sp.start, "input-duration", G_TYPE_UINT64, (guint64)input_duration,
-      "actual-duration", G_TYPE_UINT64, (guint64)duration, "samples", G_TYPE_UINT64, sp.frames_out,
-      "text-tokens", G_TYPE_INT, stats.text_tokens, "speech-tokens", G_TYPE_INT,
-      stats.speech_tokens, "first-chunk-latency", G_TYPE_UINT64, (guint64)sp.first_audio, "rtf",
-      G_TYPE_DOUBLE, stats.real_time_factor(), "voice", G_TYPE_STRING, sp.settings.voice.c_str(),
-      NULL);
+      "actual-duration", G_TYPE_UINT64, (guint64)duration, "samples", G_TYPE_UINT64, sp.pushed,
+      "produced-samples", G_TYPE_UINT64, sp.produced, "pushed-samples", G_TYPE_UINT64, sp.pushed,
+      "dropped-samples", G_TYPE_UINT64, sp.dropped, "text-tokens", G_TYPE_INT, stats.text_tokens,
+      "speech-tokens", G_TYPE_INT, stats.speech_tokens, "first-chunk-latency", G_TYPE_UINT64,
+      (guint64)sp.first_audio, "rtf", G_TYPE_DOUBLE, rtf, "voice", G_TYPE_STRING,
+      sp.settings.voice.c_str(), NULL);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 /* A property the loaded model does not use is named in one warning per element and property,
  * not ignored silently (e.g. cfg-weight with Turbo, which has no guidance). */
-static void warn_ignored_settings(GstChatterboxTts* self, const chatterbox::SynthesisParams& params) {
+static void warn_ignored_settings(GstChatterboxTts* self,
+                                  const chatterbox::SynthesisParams& params) {
   const chatterbox::ModelVariant variant = self->priv->synth->variant();
   for (std::string name : params.ignored_by(variant)) {
     std::replace(name.begin(), name.end(), '_', '-');  // field name -> property name
@@ -207,6 +264,7 @@ GstFlowReturn gst_chatterbox_tts_speak(GstChatterboxTts* self, QueueItem& item) 
   GST_DEBUG_OBJECT(self, "speaking '%s' at %" GST_TIME_FORMAT, item.text.c_str(),
                    GST_TIME_ARGS(sp.start));
   sp.started_us = g_get_monotonic_time();
+  sp.started_rt = gst_chatterbox_tts_running_time_now(self);
   std::shared_ptr<chatterbox::Utterance> utt(priv->synth->start(item.text, sp.settings.params));
   if (!priv->queue.set_current(utt)) {
     utt->cancel();
@@ -229,6 +287,8 @@ GstFlowReturn gst_chatterbox_tts_speak(GstChatterboxTts* self, QueueItem& item) 
     try {
       if (utt->next(chunk)) {
         last = chunk.last;
+        sp.engine_samples += chunk.samples.size();
+        sp.last_chunk_us = g_get_monotonic_time();
         priv->converter.process(chunk.samples.data(), chunk.samples.size(), bytes);
       }
     } catch (const chatterbox::Error& e) {
@@ -245,11 +305,14 @@ GstFlowReturn gst_chatterbox_tts_speak(GstChatterboxTts* self, QueueItem& item) 
       done = true;
     }
     guint64 frames = bytes.size() / sp.bpf;
+    sp.produced += frames;
     if (sp.frames_out + frames > sp.clip_frames) {
       frames = sp.clip_frames - sp.frames_out;
       clipped = true;
     }
-    guint64 skip = frames > 0 ? drop_late(self, sp, frames) : 0;
+    GstClockTime now = gst_chatterbox_tts_running_time_now(self);
+    if (frames > 0) measure_processing(self, sp, now);
+    guint64 skip = frames > 0 ? drop_late(self, sp, frames, now) : 0;
     frames -= skip;
     if (frames > 0) {
       ret = push_audio(self, sp, bytes.data() + skip * sp.bpf, frames);
@@ -268,10 +331,6 @@ GstFlowReturn gst_chatterbox_tts_speak(GstChatterboxTts* self, QueueItem& item) 
     }
   }
 
-  /* The latency estimate leaves out time spent queued behind earlier text: that is backlog,
-   * not processing latency. */
-  if (GST_CLOCK_TIME_IS_VALID(sp.engine_first))
-    gst_chatterbox_tts_note_first_audio(self, sp.engine_first);
   if (sp.settings.post_messages) post_stats(self, sp, *utt);
   return GST_FLOW_OK;
 }

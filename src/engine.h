@@ -62,6 +62,10 @@ struct SynthesisParams {
   StitchMode stitch_mode = StitchMode::kContext;
   int overlap_tokens = 8;         // overlap-add mode: tokens decoded twice per boundary
   int queue_depth = 4;            // chunks buffered between the T3 and S3Gen stages
+  // Intra-op threads for the utterance's two stages together (0: libtorch's default in each):
+  // T3 gets total / 2, S3Gen the rest, each at least one, so that the stages running side by
+  // side never use more than `threads` cores (see stage_threads()).
+  int threads = 0;
 
   // A copy with every "model default" replaced by `variant`'s value.
   SynthesisParams resolve_for(ModelVariant variant) const;
@@ -118,6 +122,11 @@ class Synthesizer {
   // A saved conditioning file (conds.pt format, or one written by save_voice()).
   virtual std::shared_ptr<const Voice> voice_from_file(const std::string& path) = 0;
   virtual void save_voice(const Voice& voice, const std::string& path) = 0;
+
+  // Runs a short utterance once per loaded model, so that one-time costs (allocator growth,
+  // kernel selection) are not paid by the first real utterance, whose time to first audio a
+  // live host counts against its latency. Later calls return at once. Throws Error.
+  virtual void warm_up() {}
 };
 
 // The real engine. load() returns a shared instance per (model directory, device): loading

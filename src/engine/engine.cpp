@@ -79,6 +79,20 @@ class EngineImpl : public Engine {
     save_conds(dynamic_cast<const ConditionedVoice&>(voice).conditioning(), path);
   }
 
+  void warm_up() override {
+    std::lock_guard<std::mutex> lock(warm_up_mutex_);
+    if (warmed_up_ || !model_->has_builtin_voice()) return;
+    SynthesisParams params;
+    params.seed = 0;
+    // The first chunk and one more: both stages and the stitching path run at least once.
+    params.max_tokens = params.first_chunk_tokens + params.chunk_tokens;
+    std::unique_ptr<Utterance> utterance = start("Hello there.", params);
+    AudioChunk chunk;
+    while (utterance->next(chunk)) {
+    }
+    warmed_up_ = true;
+  }
+
  private:
   // The voice networks (VoiceEncoder, CAMPPlus, S3Tokenizer) load on first use: most
   // pipelines never clone a voice.
@@ -98,6 +112,8 @@ class EngineImpl : public Engine {
   std::mutex voice_mutex_;  // protects voice_builder_
   std::shared_ptr<const VoiceBuilder> voice_builder_;
   VoiceCache voices_;
+  std::mutex warm_up_mutex_;  // protects warmed_up_; held while warming up, so callers wait
+  bool warmed_up_ = false;
 };
 
 }  // namespace

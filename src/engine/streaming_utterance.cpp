@@ -1,6 +1,7 @@
 #include "engine/streaming_utterance.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <atomic>
@@ -18,6 +19,25 @@
 namespace chatterbox {
 namespace {
 
+// Sets the calling thread's intra-op thread count for a scope and restores it after (libtorch's
+// OpenMP build keeps the count per thread). 0 leaves it alone.
+class ScopedIntraOpThreads {
+ public:
+  explicit ScopedIntraOpThreads(int threads) {
+    if (threads <= 0) return;
+    previous_ = at::get_num_threads();
+    if (threads != previous_) at::set_num_threads(threads);
+  }
+  ~ScopedIntraOpThreads() {
+    if (previous_ > 0 && at::get_num_threads() != previous_) at::set_num_threads(previous_);
+  }
+  ScopedIntraOpThreads(const ScopedIntraOpThreads&) = delete;
+  ScopedIntraOpThreads& operator=(const ScopedIntraOpThreads&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -30,6 +50,7 @@ class StreamingUtterance : public Utterance {
         params_(params.resolve_for(model_->variant())),
         voice_(std::static_pointer_cast<const ConditionedVoice>(params.voice)),
         started_(std::chrono::steady_clock::now()),
+        threads_(stage_threads(params_.threads)),
         planner_(schedule_from(params_)) {
     c10::InferenceMode inference_mode;
     if (!voice_ && !model_->has_builtin_voice())
@@ -52,6 +73,7 @@ class StreamingUtterance : public Utterance {
 
   bool next(AudioChunk& chunk) override {
     c10::InferenceMode inference_mode;
+    ScopedIntraOpThreads threads(threads_.s3gen);
     chunk = AudioChunk();
     while (true) {
       ChunkPlan plan;
@@ -127,6 +149,7 @@ class StreamingUtterance : public Utterance {
   // end-of-utterance tokens (Turbo's silence) are appended for S3Gen, as its generate() does.
   void run_t3() {
     c10::InferenceMode inference_mode;
+    ScopedIntraOpThreads threads(threads_.t3);
     try {
       const int64_t start_speech = model_->start_speech_token();
       const size_t max_ahead = size_t(std::max(1, params_.queue_depth)) *
@@ -178,6 +201,7 @@ class StreamingUtterance : public Utterance {
   std::unique_ptr<SpeechTokenSession> session_;  // used by the T3 thread only (after construction)
   std::unique_ptr<ChunkDecoder> decoder_;  // used by the S3Gen stage only
   std::chrono::steady_clock::time_point started_;
+  StageThreads threads_;
   std::thread t3_thread_;
   std::atomic<bool> cancel_flag_{false};  // read by the S3Gen stage inside model calls
 
@@ -195,6 +219,11 @@ class StreamingUtterance : public Utterance {
 };
 
 }  // namespace
+
+StageThreads stage_threads(int total) {
+  if (total <= 0) return {};
+  return {std::max(1, total / 2), std::max(1, total - total / 2)};
+}
 
 std::unique_ptr<Utterance> start_streaming_utterance(std::shared_ptr<const LoadedModel> model,
                                                      std::vector<int64_t> text_tokens, const SynthesisParams& params) {

@@ -17,6 +17,14 @@
 
 namespace chatterbox {
 
+// How SynthesisParams::threads is split between the stages that run side by side: S3Gen, on
+// the path to the next audio, gets the larger half. 0 (libtorch's default) stays 0 for both.
+struct StageThreads {
+  int t3 = 0;
+  int s3gen = 0;
+};
+StageThreads stage_threads(int total);
+
 // text_tokens: the T3 text sequence of one utterance (already normalised and tokenised).
 std::unique_ptr<Utterance> start_streaming_utterance(std::shared_ptr<const LoadedModel> model,
                                                      std::vector<int64_t> text_tokens, const SynthesisParams& params);

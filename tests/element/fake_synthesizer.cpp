@@ -19,6 +19,17 @@ std::mutex record_mutex;
 std::vector<FakeCall> recorded_calls;
 std::vector<FakeVoiceRequest> recorded_voices;
 std::vector<EngineConfig> recorded_loads;
+int recorded_warm_ups = 0;
+FakeSynthesizer::ChunkHook chunk_hook;
+
+void run_chunk_hook(int tokens, bool first) {
+  FakeSynthesizer::ChunkHook hook;
+  {
+    std::lock_guard<std::mutex> lock(record_mutex);
+    hook = chunk_hook;
+  }
+  if (hook) hook(tokens, first);
+}
 
 class FakeVoice : public Voice {
  public:
@@ -61,6 +72,7 @@ class FakeUtterance : public Utterance {
           std::sin(2.0 * M_PI * FakeSynthesizer::kFrequency * double(sample_) / kSampleRate);
       ++sample_;
     }
+    run_chunk_hook(n, tokens_done_ == 0);
     tokens_done_ += n;
     chunk.last = tokens_done_ >= total_tokens_;
     stats_.speech_tokens = tokens_done_;
@@ -153,6 +165,21 @@ std::shared_ptr<const Voice> FakeSynthesizer::voice_from_file(const std::string&
 
 void FakeSynthesizer::save_voice(const Voice&, const std::string&) {}
 
+void FakeSynthesizer::warm_up() {
+  std::lock_guard<std::mutex> lock(record_mutex);
+  recorded_warm_ups++;
+}
+
+int FakeSynthesizer::warm_ups() {
+  std::lock_guard<std::mutex> lock(record_mutex);
+  return recorded_warm_ups;
+}
+
+void FakeSynthesizer::set_chunk_hook(ChunkHook hook) {
+  std::lock_guard<std::mutex> lock(record_mutex);
+  chunk_hook = std::move(hook);
+}
+
 std::vector<FakeCall> FakeSynthesizer::calls() {
   std::lock_guard<std::mutex> lock(record_mutex);
   return recorded_calls;
@@ -173,6 +200,8 @@ void FakeSynthesizer::reset() {
   recorded_calls.clear();
   recorded_voices.clear();
   recorded_loads.clear();
+  recorded_warm_ups = 0;
+  chunk_hook = nullptr;
 }
 
 void FakeSynthesizer::install() {

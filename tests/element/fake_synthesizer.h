@@ -6,8 +6,11 @@
 // Requests written into the text:
 //   "[slow]"  each chunk takes 1 s (interruptible by cancel(), to test flushing);
 //   "[fail]"  next() throws chatterbox::Error after the first chunk (error path).
+// A chunk hook, when set, runs before next() returns each chunk: tests advance a GstTestClock
+// there to give each chunk a simulated compute time without any real waiting.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,11 +46,17 @@ class FakeSynthesizer : public Synthesizer {
                                                 int sample_rate) override;
   std::shared_ptr<const Voice> voice_from_file(const std::string& path) override;
   void save_voice(const Voice& voice, const std::string& path) override;
+  void warm_up() override;
 
   // Everything recorded since the last reset(), across all fake instances.
   static std::vector<FakeCall> calls();
   static std::vector<FakeVoiceRequest> voice_requests();
   static std::vector<EngineConfig> loads();
+  static int warm_ups();
+  // Called with the chunk's token count and whether it is the utterance's first chunk, in the
+  // thread calling next(). Cleared by reset().
+  using ChunkHook = std::function<void(int tokens, bool first)>;
+  static void set_chunk_hook(ChunkHook hook);
   static void reset();
   // Installs the fake as the element's synthesizer factory (and records each load).
   static void install();

@@ -206,6 +206,81 @@ static void expect_error(GstMessage* msg, GQuark domain, gint code, const char* 
   gst_message_unref(msg);
 }
 
+
+/* Every message on the bus so far, in order (the filtered pops above discard what they skip). */
+static std::vector<GstMessage*> take_bus_messages(void) {
+  std::vector<GstMessage*> out;
+  while (GstMessage* msg = gst_bus_pop(bus)) out.push_back(msg);
+  return out;
+}
+
+static void unref_messages(std::vector<GstMessage*>& msgs) {
+  for (GstMessage* m : msgs) gst_message_unref(m);
+  msgs.clear();
+}
+
+static std::vector<GstMessage*> messages_of_type(const std::vector<GstMessage*>& msgs,
+                                                 GstMessageType type) {
+  std::vector<GstMessage*> out;
+  for (GstMessage* m : msgs)
+    if (GST_MESSAGE_TYPE(m) == type) out.push_back(m);
+  return out;
+}
+
+/* The chatterboxtts/synthesized-audio structures among `msgs` (owned by the messages). */
+static std::vector<const GstStructure*> stats_in(const std::vector<GstMessage*>& msgs) {
+  std::vector<const GstStructure*> out;
+  for (GstMessage* m : messages_of_type(msgs, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* s = gst_message_get_structure(m);
+    if (gst_structure_has_name(s, "chatterboxtts/synthesized-audio")) out.push_back(s);
+  }
+  return out;
+}
+
+/* Whether a warning of `domain`/`code` is among `msgs`. */
+static int count_warnings(const std::vector<GstMessage*>& msgs, GQuark domain, gint code) {
+  int n = 0;
+  for (GstMessage* m : messages_of_type(msgs, GST_MESSAGE_WARNING)) {
+    GError* err = NULL;
+    gst_message_parse_warning(m, &err, NULL);
+    if (err->domain == domain && err->code == code) n++;
+    g_error_free(err);
+  }
+  return n;
+}
+
+/* Simulated compute time on the harness's test clock: the fake synthesizer advances it by
+ * `first` before an utterance's first chunk and by `per_token` per token of every chunk. */
+static void simulate_compute(GstHarness* h, GstClockTime first, GstClockTime per_token) {
+  GstTestClock* clock = gst_harness_get_testclock(h);
+  FakeSynthesizer::set_chunk_hook([clock, first, per_token](int tokens, bool is_first) {
+    gst_test_clock_advance_time(clock, (is_first ? first : 0) + tokens * per_token);
+  });
+  gst_object_unref(clock); /* the harness keeps it alive until teardown */
+}
+
+/* For each buffer leaving the element: its PTS and the clock time when it left. Read after EOS
+ * was pulled (the harness's queue orders the task's writes before that). */
+struct PushLog {
+  GstClock* clock;
+  std::vector<std::pair<GstClockTime, GstClockTime>> pts_and_time;
+};
+
+static GstPadProbeReturn log_push(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* log = static_cast<PushLog*>(data);
+  log->pts_and_time.emplace_back(GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)),
+                                 gst_clock_get_time(log->clock));
+  return GST_PAD_PROBE_OK;
+}
+
+static void log_pushes(GstHarness* h, PushLog* log) {
+  log->clock = GST_CLOCK(gst_harness_get_testclock(h));
+  gst_object_unref(log->clock); /* the harness keeps it alive until teardown */
+  GstPad* src = gst_element_get_static_pad(h->element, "src");
+  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, log_push, log, NULL);
+  gst_object_unref(src);
+}
+
 static void write_file(const std::string& path, const std::string& data) {
   fail_unless(g_file_set_contents(path.c_str(), data.data(), data.size(), NULL));
 }
@@ -330,6 +405,7 @@ GST_START_TEST(test_property_defaults) {
   fail_unless_equals_int(uns("max-chunk-size"), d.max_chunk_tokens);
   fail_unless_equals_int(uns("overlap"), d.overlap_tokens);
   fail_unless_equals_int(uns("queue-depth"), d.queue_depth);
+  fail_unless_equals_int(uns("n-threads"), d.threads);
   gint64 seed;
   g_object_get(e, "seed", &seed, NULL);
   fail_unless_equals_int64(seed, d.seed);
@@ -444,6 +520,53 @@ GST_START_TEST(test_caps_negotiation) {
       gst_harness_teardown(h);
       g_free(caps);
     }
+  }
+}
+GST_END_TEST;
+
+/* Downstream asking for several channels gets them, the mono speech copied unchanged into each:
+ * 2 channels as front left/right, 10 (more than positions exist for) unpositioned. */
+GST_START_TEST(test_multichannel_output) {
+  struct Case {
+    int channels;
+    guint64 mask;
+  };
+  for (Case c : {Case{2, 0x3}, Case{10, 0}}) {
+    gchar* caps = g_strdup_printf(
+        "audio/x-raw,format=F32LE,rate=24000,channels=%d,layout=interleaved", c.channels);
+    GstHarness* h = make_harness(make_tts(), caps);
+    g_free(caps);
+    push_text(h, "Hi.");
+    push_eos(h);
+    std::vector<GstBuffer*> bufs = pull_until_eos(h);
+    GstAudioInfo info = output_info(h);
+    fail_unless_equals_int(GST_AUDIO_INFO_CHANNELS(&info), c.channels);
+    fail_unless_equals_int(GST_AUDIO_INFO_IS_UNPOSITIONED(&info), c.mask == 0);
+    if (c.mask != 0) {
+      guint64 mask = 0;
+      fail_unless(gst_audio_channel_positions_to_mask(info.position, c.channels, FALSE, &mask));
+      fail_unless_equals_uint64(mask, c.mask);
+    }
+    fail_unless_equals_uint64(total_frames(bufs, GST_AUDIO_INFO_BPF(&info)), 3 * 960);
+    check_perfect_stream(bufs, 24000, GST_AUDIO_INFO_BPF(&info));
+    /* Interleaved: frame i holds the fake's sample i in every channel. */
+    std::vector<float> s;
+    for (GstBuffer* b : bufs) {
+      GstMapInfo map;
+      fail_unless(gst_buffer_map(b, &map, GST_MAP_READ));
+      const float* f = reinterpret_cast<const float*>(map.data);
+      s.insert(s.end(), f, f + map.size / sizeof(float));
+      gst_buffer_unmap(b, &map);
+    }
+    for (size_t i = 0; i < s.size(); ++i) {
+      const size_t frame = i / c.channels;
+      const float expected = FakeSynthesizer::kAmplitude *
+                             std::sin(2.0 * M_PI * FakeSynthesizer::kFrequency * frame / 24000);
+      fail_unless(std::fabs(s[i] - expected) < 1e-6f, "channel %zu frame %zu: %f, not %f",
+                  i % c.channels, frame, s[i], expected);
+    }
+    unref_all(bufs);
+    gst_harness_teardown(h);
   }
 }
 GST_END_TEST;
@@ -948,6 +1071,262 @@ GST_START_TEST(test_live_deadline) {
 }
 GST_END_TEST;
 
+/* Untimed text from a live source (an app pushing sentences into a live appsrc) is spoken from
+ * the running time it arrived at, not from position 0 long past: with the answered latency,
+ * every buffer leaves before a synchronised sink needs it, while each chunk takes simulated
+ * compute time (300 ms to the first audio, then half real time), and nothing is dropped. */
+GST_START_TEST(test_untimed_live_text) {
+  GstHarness* h = make_harness(make_tts());
+  fail_unless_equals_int(FakeSynthesizer::warm_ups(), 1); /* warmed up in READY->PAUSED */
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, 0);
+  const GstClockTime latency = gst_harness_query_latency(h);
+  fail_unless_equals_uint64(latency, GST_SECOND); /* the latency property's default */
+  PushLog log;
+  log_pushes(h, &log);
+  simulate_compute(h, 300 * GST_MSECOND, kToken / 2);
+
+  /* The pipeline has been running for 5 s when the text comes. */
+  fail_unless(gst_harness_set_time(h, 5 * GST_SECOND));
+  push_text(h, "Hello there. How are you?");
+  std::vector<GstBuffer*> bufs;
+  while (total_frames(bufs, 4) < 24 * 960) bufs.push_back(gst_harness_pull(h));
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), 5 * GST_SECOND);
+  /* Later text, after the first has been spoken, starts at its own arrival. */
+  fail_unless(gst_harness_set_time(h, 20 * GST_SECOND));
+  push_text(h, "Again.");
+  push_eos(h);
+  std::vector<GstBuffer*> rest = pull_until_eos(h);
+  bufs.insert(bufs.end(), rest.begin(), rest.end());
+
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs.back()) + GST_BUFFER_DURATION(bufs.back()),
+                            20 * GST_SECOND + 6 * kToken);
+  fail_unless_equals_int(log.pts_and_time.size(), bufs.size());
+  for (const auto& [pts, now] : log.pts_and_time)
+    fail_unless(now <= pts + latency, "buffer at %" GST_TIME_FORMAT " left at %" GST_TIME_FORMAT,
+                GST_TIME_ARGS(pts), GST_TIME_ARGS(now));
+  std::vector<GstMessage*> msgs = take_bus_messages();
+  std::vector<const GstStructure*> stats = stats_in(msgs);
+  fail_unless_equals_int(stats.size(), 3);
+  /* The second sentence follows the first (its arrival is earlier than the first's end). */
+  fail_unless_equals_uint64(get_u64(stats[1], "pts"), 5 * GST_SECOND + 12 * kToken);
+  fail_unless_equals_uint64(get_u64(stats[2], "pts"), 20 * GST_SECOND);
+  for (const GstStructure* st : stats) {
+    fail_unless_equals_uint64(get_u64(st, "dropped-samples"), 0);
+    fail_unless_equals_uint64(get_u64(st, "pushed-samples"), get_u64(st, "produced-samples"));
+  }
+  fail_unless(messages_of_type(msgs, GST_MESSAGE_QOS).empty());
+  fail_unless(messages_of_type(msgs, GST_MESSAGE_WARNING).empty());
+  fail_unless(messages_of_type(msgs, GST_MESSAGE_LATENCY).empty()); /* the latency held */
+  unref_messages(msgs);
+  unref_all(bufs);
+  FakeSynthesizer::set_chunk_hook(nullptr);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* Non-live upstream: untimed text follows the previous audio from the segment start, whatever
+ * the clock says, and no LATENCY message is ever posted (property change included). */
+GST_START_TEST(test_untimed_non_live) {
+  GstHarness* h = make_harness(make_tts());
+  fail_unless(gst_harness_set_time(h, 5 * GST_SECOND));
+  push_text(h, "Hello there.");
+  g_object_set(h->element, "latency", 300, NULL);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), 0);
+  check_perfect_stream(bufs, 24000, 4);
+  std::vector<GstMessage*> msgs = take_bus_messages();
+  fail_unless(messages_of_type(msgs, GST_MESSAGE_LATENCY).empty());
+  unref_messages(msgs);
+  unref_all(bufs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* The live deadline is the answered latency, to the sample: text whose audio is due exactly
+ * now loses nothing; 40 ms earlier, it loses exactly its first 40 ms. */
+GST_START_TEST(test_deadline_is_answered_latency) {
+  GstElement* e = make_tts();
+  g_object_set(e, "latency", 300, "overflow", GST_CHATTERBOX_TTS_OVERFLOW_OVERLAP, NULL);
+  GstHarness* h = make_harness(e);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, 100 * GST_MSECOND);
+  const GstClockTime latency = gst_harness_query_latency(h);
+  fail_unless_equals_uint64(latency, 400 * GST_MSECOND);
+  const GstClockTime now = 10 * GST_SECOND;
+  fail_unless(gst_harness_set_time(h, now));
+  push_text(h, "Hi.", now - latency, GST_SECOND);
+  push_text(h, "Yes.", now - latency - kToken, GST_SECOND);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs[0]), now - latency);
+  std::vector<GstMessage*> msgs = take_bus_messages();
+  std::vector<const GstStructure*> stats = stats_in(msgs);
+  fail_unless_equals_int(stats.size(), 2);
+  fail_unless_equals_uint64(get_u64(stats[0], "dropped-samples"), 0);
+  fail_unless_equals_uint64(get_u64(stats[0], "pushed-samples"), 3 * 960);
+  fail_unless_equals_uint64(get_u64(stats[1], "dropped-samples"), 960);
+  fail_unless_equals_uint64(get_u64(stats[1], "pushed-samples"), 3 * 960);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(bufs.back()), now - latency);
+  unref_messages(msgs);
+  unref_all(bufs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* A latency the machine cannot meet (simulated 250 ms to the first audio against 100 ms) is
+ * raised once, to the measured need plus a quarter rounded up to 100 ms, with a warning naming
+ * that value and one LATENCY message; the query answers it and the deadline uses it, so nothing
+ * is dropped. Setting the property again replaces it. */
+GST_START_TEST(test_latency_raised_by_measurement) {
+  GstElement* e = make_tts();
+  g_object_set(e, "latency", 100, NULL);
+  GstHarness* h = make_harness(e);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, 0);
+  fail_unless_equals_uint64(gst_harness_query_latency(h), 100 * GST_MSECOND);
+  simulate_compute(h, 250 * GST_MSECOND, 0);
+  fail_unless(gst_harness_set_time(h, 5 * GST_SECOND));
+  push_text(h, "Hello.");
+  push_text(h, "World.");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 12 * 960);
+  std::vector<GstMessage*> msgs = take_bus_messages();
+  fail_unless_equals_int(count_warnings(msgs, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS), 1);
+  GError* err = NULL;
+  gst_message_parse_warning(messages_of_type(msgs, GST_MESSAGE_WARNING)[0], &err, NULL);
+  fail_unless(strstr(err->message, "at least 400 ms") != NULL, "%s", err->message);
+  g_error_free(err);
+  fail_unless_equals_int(messages_of_type(msgs, GST_MESSAGE_LATENCY).size(), 1);
+  for (const GstStructure* st : stats_in(msgs))
+    fail_unless_equals_uint64(get_u64(st, "dropped-samples"), 0);
+  unref_messages(msgs);
+  fail_unless_equals_uint64(gst_harness_query_latency(h), 400 * GST_MSECOND);
+
+  g_object_set(h->element, "latency", 200, NULL);
+  fail_unless_equals_uint64(gst_harness_query_latency(h), 200 * GST_MSECOND);
+  msgs = take_bus_messages();
+  fail_unless_equals_int(messages_of_type(msgs, GST_MESSAGE_LATENCY).size(), 1);
+  unref_messages(msgs);
+  unref_all(bufs);
+  FakeSynthesizer::set_chunk_hook(nullptr);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* The per-utterance accounting: produced = pushed + dropped + clipped, also when overflow=clip
+ * cuts the utterance short (which still gets a real-time factor). */
+GST_START_TEST(test_accounting_clipped) {
+  GstElement* e = make_tts();
+  g_object_set(e, "overflow", GST_CHATTERBOX_TTS_OVERFLOW_CLIP, NULL);
+  GstHarness* h = make_harness(e);
+  push_text(h, "Hello world, long.", 0, 200 * GST_MSECOND);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 4800);
+  std::vector<GstMessage*> msgs = take_bus_messages();
+  std::vector<const GstStructure*> stats = stats_in(msgs);
+  fail_unless_equals_int(stats.size(), 1);
+  fail_unless_equals_uint64(get_u64(stats[0], "produced-samples"), 10 * 960); /* first chunk */
+  fail_unless_equals_uint64(get_u64(stats[0], "pushed-samples"), 4800);
+  fail_unless_equals_uint64(get_u64(stats[0], "samples"), 4800);
+  fail_unless_equals_uint64(get_u64(stats[0], "dropped-samples"), 0);
+  fail_unless_equals_uint64(get_u64(stats[0], "actual-duration"), 200 * GST_MSECOND);
+  gdouble rtf = 0;
+  fail_unless(gst_structure_get_double(stats[0], "rtf", &rtf));
+  fail_unless(rtf > 0.0, "rtf %f", rtf);
+  unref_messages(msgs);
+  unref_all(bufs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* Audio dropped as late is counted per utterance and reported with a CORE/CLOCK warning, at
+ * most one per 10 s of running time however many utterances lose audio. */
+GST_START_TEST(test_drop_warning_rate_limited) {
+  GstElement* e = make_tts();
+  g_object_set(e, "latency", 100, NULL);
+  GstHarness* h = make_harness(e);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, 0);
+  fail_unless(gst_harness_set_time(h, 2 * GST_SECOND));
+  push_text(h, "Hi.", 1000 * GST_MSECOND, GST_SECOND); /* due by 1.1 s: all late */
+  push_text(h, "Yo.", 1200 * GST_MSECOND, GST_SECOND);
+  std::vector<GstMessage*> msgs;
+  while (stats_in(msgs).size() < 2) {
+    GstMessage* m = gst_bus_timed_pop(bus, 60 * GST_SECOND);
+    fail_unless(m != NULL);
+    msgs.push_back(m);
+  }
+  fail_unless(gst_harness_set_time(h, 12 * GST_SECOND));
+  push_text(h, "No.", 11 * GST_SECOND, GST_SECOND);
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless(bufs.empty());
+  std::vector<GstMessage*> more = take_bus_messages();
+  msgs.insert(msgs.end(), more.begin(), more.end());
+  std::vector<const GstStructure*> stats = stats_in(msgs);
+  fail_unless_equals_int(stats.size(), 3);
+  for (const GstStructure* st : stats) {
+    fail_unless_equals_uint64(get_u64(st, "produced-samples"), 3 * 960);
+    fail_unless_equals_uint64(get_u64(st, "dropped-samples"), 3 * 960);
+    fail_unless_equals_uint64(get_u64(st, "pushed-samples"), 0);
+  }
+  fail_unless_equals_int(messages_of_type(msgs, GST_MESSAGE_QOS).size(), 3);
+  fail_unless_equals_int(count_warnings(msgs, GST_CORE_ERROR, GST_CORE_ERROR_CLOCK), 2);
+  unref_messages(msgs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* Upstream tags that describe the text (its language, title, subtitle codec) stay off the audio
+ * stream, others pass; the element's own stream tags name the model that speaks. A global tag
+ * list left empty by the filter is not forwarded. */
+GST_START_TEST(test_tag_filtering) {
+  GstHarness* h = make_harness(make_tts());
+  GstTagList* stream = gst_tag_list_new(GST_TAG_LANGUAGE_CODE, "fr", GST_TAG_TITLE, "Episode 1",
+                                        GST_TAG_SUBTITLE_CODEC, "SubRip", GST_TAG_ARTIST,
+                                        "Narrator", NULL);
+  gst_tag_list_set_scope(stream, GST_TAG_SCOPE_STREAM);
+  fail_unless(gst_harness_push_event(h, gst_event_new_tag(stream)));
+  GstTagList* global = gst_tag_list_new(GST_TAG_TITLE, "The film", NULL);
+  gst_tag_list_set_scope(global, GST_TAG_SCOPE_GLOBAL);
+  fail_unless(gst_harness_push_event(h, gst_event_new_tag(global)));
+  push_text(h, "Hello.");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  fail_unless_equals_uint64(total_frames(bufs, 4), 6 * 960);
+
+  GstTagList* last = NULL;
+  while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_TAG) {
+      GstTagList* tags;
+      gst_event_parse_tag(ev, &tags);
+      fail_unless_equals_int(gst_tag_list_get_scope(tags), GST_TAG_SCOPE_STREAM);
+      for (const char* text_tag : {GST_TAG_LANGUAGE_CODE, GST_TAG_TITLE, GST_TAG_SUBTITLE_CODEC})
+        fail_unless(gst_tag_list_get_tag_size(tags, text_tag) == 0, "%s reached the audio",
+                    text_tag);
+      if (last) gst_tag_list_unref(last);
+      last = gst_tag_list_ref(tags);
+    }
+    gst_event_unref(ev);
+  }
+  fail_unless(last != NULL, "no stream tags");
+  gchar* value = NULL;
+  fail_unless(gst_tag_list_get_string(last, GST_TAG_ENCODER, &value));
+  fail_unless_equals_string(value, "chatterboxtts (Chatterbox english)");
+  g_free(value);
+  fail_unless(gst_tag_list_get_string(last, GST_TAG_ARTIST, &value));
+  fail_unless_equals_string(value, "Narrator");
+  g_free(value);
+  gst_tag_list_unref(last);
+  unref_all(bufs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 /* The per-utterance statistics message and its fields. */
 GST_START_TEST(test_stats_message) {
   GstHarness* h = make_harness(make_tts());
@@ -998,7 +1377,7 @@ GST_START_TEST(test_params_change_while_playing) {
   GstBuffer* b = gst_harness_pull(h); /* the first utterance has started */
   gst_buffer_unref(b);
   g_object_set(h->element, "exaggeration", 1.5, "seed", (gint64)7, "cfg-weight", 0.0, "stitch-mode",
-               GST_CHATTERBOX_TTS_STITCH_OVERLAP_ADD, NULL);
+               GST_CHATTERBOX_TTS_STITCH_OVERLAP_ADD, "n-threads", 2u, NULL);
   push_text(h, "Second one.");
   push_eos(h);
   std::vector<GstBuffer*> bufs = pull_until_eos(h);
@@ -1010,6 +1389,8 @@ GST_START_TEST(test_params_change_while_playing) {
   fail_unless(std::fabs(calls[1].params.cfg_weight) < 1e-6);
   fail_unless_equals_int64(calls[1].params.seed, 7);
   fail_unless(calls[1].params.stitch_mode == chatterbox::StitchMode::kOverlapAdd);
+  fail_unless_equals_int(calls[0].params.threads, 0);
+  fail_unless_equals_int(calls[1].params.threads, 2);
   unref_all(bufs);
   gst_harness_teardown(h);
 }
@@ -1472,6 +1853,7 @@ static Suite* chatterboxtts_suite(void) {
   tcase_add_test(tc, test_property_defaults);
   tcase_add_test(tc, test_property_round_trip);
   tcase_add_test(tc, test_caps_negotiation);
+  tcase_add_test(tc, test_multichannel_output);
   tcase_add_test(tc, test_untimed_contiguous);
   tcase_add_test(tc, test_timed_input);
   tcase_add_test(tc, test_bytes_segment);
@@ -1489,6 +1871,13 @@ static Suite* chatterboxtts_suite(void) {
   tcase_add_test(tc, test_flush_mid_utterance);
   tcase_add_test(tc, test_latency_query);
   tcase_add_test(tc, test_live_deadline);
+  tcase_add_test(tc, test_untimed_live_text);
+  tcase_add_test(tc, test_untimed_non_live);
+  tcase_add_test(tc, test_deadline_is_answered_latency);
+  tcase_add_test(tc, test_latency_raised_by_measurement);
+  tcase_add_test(tc, test_accounting_clipped);
+  tcase_add_test(tc, test_drop_warning_rate_limited);
+  tcase_add_test(tc, test_tag_filtering);
   tcase_add_test(tc, test_stats_message);
   tcase_add_test(tc, test_params_change_while_playing);
   tcase_add_test(tc, test_synthesis_error);

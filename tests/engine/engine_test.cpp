@@ -8,8 +8,11 @@
 #include <cstdlib>
 #include <thread>
 
+#include <ATen/Parallel.h>
+
 #include "common/error.h"
 #include "engine.h"
+#include "engine/streaming_utterance.h"
 
 namespace chatterbox {
 namespace {
@@ -87,6 +90,35 @@ TEST(Engine, SameSeedSameAudio) {
   params.seed = 43;
   auto c = speak(*engine, "Repeat after me.", params);
   EXPECT_NE(a, c);
+}
+
+TEST(Engine, WarmUpLeavesUtterancesUnchanged) {
+  auto engine = tiny_engine();
+  auto before = speak(*engine, "Warm up.", fast_params());
+  engine->warm_up();
+  engine->warm_up();  // once per model: the second call has nothing to do
+  EXPECT_EQ(speak(*engine, "Warm up.", fast_params()), before);
+}
+
+TEST(Engine, ThreadsAreSplitBetweenTheStages) {
+  EXPECT_EQ(stage_threads(0).t3, 0);
+  EXPECT_EQ(stage_threads(0).s3gen, 0);
+  for (int total = 1; total <= 8; ++total) {
+    const StageThreads split = stage_threads(total);
+    EXPECT_GE(split.t3, 1);
+    EXPECT_GE(split.s3gen, split.t3) << "S3Gen, on the path to audio, gets the larger half";
+    EXPECT_EQ(split.t3 + split.s3gen, std::max(total, 2)) << total;
+  }
+}
+
+TEST(Engine, ThreadsSettingSpeaksAndRestoresTheCallersThreads) {
+  auto engine = tiny_engine();
+  const int before = at::get_num_threads();
+  auto params = fast_params();
+  params.threads = before + 2;  // S3Gen's share differs from the caller's count
+  auto audio = speak(*engine, "Threads.", params);
+  EXPECT_FALSE(audio.empty());
+  EXPECT_EQ(at::get_num_threads(), before);
 }
 
 TEST(Engine, EveryStitchModeProducesTheWholeUtterance) {

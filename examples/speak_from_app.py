@@ -148,6 +148,8 @@ def main():
             utterances.append(utterance_fields(structure))
         elif message.type == Gst.MessageType.QOS and message.src.get_name() == "tts":
             qos_dropped[0] = message.parse_qos_stats()[2]  # cumulative dropped samples
+        elif message.type == Gst.MessageType.ASYNC_DONE:  # the sinks prerolled: latency set
+            tap.latency = pipeline_latency(pipeline)
         elif message.type == Gst.MessageType.LATENCY:
             pipeline.recalculate_latency()
             tap.latency = pipeline_latency(pipeline)
@@ -227,7 +229,11 @@ def summarize(args, sentences, completed_at, utterances, tap, qos_dropped):
             if field + "-samples" in group[0]:
                 row[field] = sum(u[field + "-samples"] for u in group)
         if mine and i < len(completed_at):
-            first_pts_rt, arrived_rt, _, latency = mine[0]
+            first_pts_rt, arrived_rt = mine[0][0], mine[0][1]
+            # The first buffer prerolls the sinks before the pipeline sets its latency: it
+            # plays with the first latency known at or after its arrival.
+            after = tap.buffers[tap.buffers.index(mine[0]):]
+            latency = next((b[3] for b in after if b[3] > 0), mine[0][3])
             row["push_to_sink_ms"] = round((arrived_rt - completed_at[i]) * ms, 1)
             row["push_to_play_ms"] = round((first_pts_rt + latency - completed_at[i]) * ms, 1)
     if utterances and "dropped-samples" in utterances[0]:

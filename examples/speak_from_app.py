@@ -223,6 +223,7 @@ def summarize(args, sentences, completed_at, utterances, tap, qos_dropped):
         row.update({
             "pts_ms": round(starts[i] * ms, 1),
             "samples": sum(u["samples"] for u in group),
+            "rtf": round(max(u["rtf"] for u in group), 2),  # compute time / audio time
             "element_first_audio_ms":
                 None if first_latency == Gst.CLOCK_TIME_NONE else round(first_latency * ms, 1)})
         for field in ("produced", "dropped"):  # from elements that report them

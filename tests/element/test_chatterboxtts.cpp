@@ -65,6 +65,17 @@ static GstHarness* make_harness(GstElement* e, const char* out_caps = kF32,
   return h;
 }
 
+/* A harness around a fresh element with live upstream (`upstream` min latency), the latency
+ * property at `latency_ms` (0: its default). */
+static GstHarness* make_live_harness(guint latency_ms, GstClockTime upstream = 0) {
+  GstElement* e = make_tts();
+  if (latency_ms) g_object_set(e, "latency", latency_ms, NULL);
+  GstHarness* h = make_harness(e);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, upstream);
+  return h;
+}
+
 static GstBuffer* text_buffer(const std::string& s, GstClockTime pts = GST_CLOCK_TIME_NONE,
                               GstClockTime duration = GST_CLOCK_TIME_NONE) {
   GstBuffer* buf = s.empty() ? gst_buffer_new() : gst_buffer_new_memdup(s.data(), s.size());
@@ -1044,11 +1055,7 @@ GST_END_TEST;
 /* Live upstream: audio already past its deadline (running time + upstream latency + our
  * latency) loses its late head, with DISCONT and a QoS message. */
 GST_START_TEST(test_live_deadline) {
-  GstElement* e = make_tts();
-  g_object_set(e, "latency", 100, NULL);
-  GstHarness* h = make_harness(e);
-  gst_harness_set_live(h, TRUE);
-  gst_harness_set_upstream_latency(h, 0);
+  GstHarness* h = make_live_harness(100);
   fail_unless(gst_harness_set_time(h, 2 * GST_SECOND));
   /* "Hello world." is 480 ms from 1.8 s; its deadline passed 100 ms ago. */
   push_text(h, "Hello world.", 1800 * GST_MSECOND, GST_SECOND);
@@ -1076,10 +1083,8 @@ GST_END_TEST;
  * every buffer leaves before a synchronised sink needs it, while each chunk takes simulated
  * compute time (300 ms to the first audio, then half real time), and nothing is dropped. */
 GST_START_TEST(test_untimed_live_text) {
-  GstHarness* h = make_harness(make_tts());
+  GstHarness* h = make_live_harness(0);
   fail_unless_equals_int(FakeSynthesizer::warm_ups(), 1); /* warmed up in READY->PAUSED */
-  gst_harness_set_live(h, TRUE);
-  gst_harness_set_upstream_latency(h, 0);
   const GstClockTime latency = gst_harness_query_latency(h);
   fail_unless_equals_uint64(latency, GST_SECOND); /* the latency property's default */
   PushLog log;
@@ -1147,11 +1152,8 @@ GST_END_TEST;
 /* The live deadline is the answered latency, to the sample: text whose audio is due exactly
  * now loses nothing; 40 ms earlier, it loses exactly its first 40 ms. */
 GST_START_TEST(test_deadline_is_answered_latency) {
-  GstElement* e = make_tts();
-  g_object_set(e, "latency", 300, "overflow", GST_CHATTERBOX_TTS_OVERFLOW_OVERLAP, NULL);
-  GstHarness* h = make_harness(e);
-  gst_harness_set_live(h, TRUE);
-  gst_harness_set_upstream_latency(h, 100 * GST_MSECOND);
+  GstHarness* h = make_live_harness(300, 100 * GST_MSECOND);
+  g_object_set(h->element, "overflow", GST_CHATTERBOX_TTS_OVERFLOW_OVERLAP, NULL);
   const GstClockTime latency = gst_harness_query_latency(h);
   fail_unless_equals_uint64(latency, 400 * GST_MSECOND);
   const GstClockTime now = 10 * GST_SECOND;
@@ -1180,11 +1182,7 @@ GST_END_TEST;
  * that value and one LATENCY message; the query answers it and the deadline uses it, so nothing
  * is dropped. Setting the property again replaces it. */
 GST_START_TEST(test_latency_raised_by_measurement) {
-  GstElement* e = make_tts();
-  g_object_set(e, "latency", 100, NULL);
-  GstHarness* h = make_harness(e);
-  gst_harness_set_live(h, TRUE);
-  gst_harness_set_upstream_latency(h, 0);
+  GstHarness* h = make_live_harness(100);
   fail_unless_equals_uint64(gst_harness_query_latency(h), 100 * GST_MSECOND);
   simulate_compute(h, 250 * GST_MSECOND, 0);
   fail_unless(gst_harness_set_time(h, 5 * GST_SECOND));
@@ -1246,11 +1244,7 @@ GST_END_TEST;
 /* Audio dropped as late is counted per utterance and reported with a CORE/CLOCK warning, at
  * most one per 10 s of running time however many utterances lose audio. */
 GST_START_TEST(test_drop_warning_rate_limited) {
-  GstElement* e = make_tts();
-  g_object_set(e, "latency", 100, NULL);
-  GstHarness* h = make_harness(e);
-  gst_harness_set_live(h, TRUE);
-  gst_harness_set_upstream_latency(h, 0);
+  GstHarness* h = make_live_harness(100);
   fail_unless(gst_harness_set_time(h, 2 * GST_SECOND));
   push_text(h, "Hi.", 1000 * GST_MSECOND, GST_SECOND); /* due by 1.1 s: all late */
   push_text(h, "Yo.", 1200 * GST_MSECOND, GST_SECOND);

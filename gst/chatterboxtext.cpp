@@ -12,12 +12,26 @@ namespace {
 
 // Longest entity we wait for (&#x10FFFF; is 10 bytes); a longer '&' run is literal text.
 constexpr size_t kMaxEntityLength = 12;
+// Longest tag; a '<' that no '>' closes within this many bytes, or before a line break, is
+// literal text. Without the bound a stray '<' would hold back all later text until EOS.
+constexpr size_t kMaxTagLength = 256;
+
+// Where the tag starting at the '<' at `lt` ends ('>'), or npos when that '<' starts no tag:
+// nothing closes it before a line break or within kMaxTagLength.
+size_t tag_end(const std::string& text, size_t lt) {
+  size_t close = text.find_first_of(">\n", lt);
+  if (close == std::string::npos || text[close] != '>' || close - lt >= kMaxTagLength)
+    return std::string::npos;
+  return close;
+}
 
 // Where an unfinished tag or entity starts in `text`, or npos. Called on the text that has
 // arrived so far; the tail from that point waits for more input.
 size_t unfinished_markup_start(const std::string& text) {
   size_t lt = text.rfind('<');
-  if (lt != std::string::npos && text.find('>', lt) == std::string::npos) return lt;
+  if (lt != std::string::npos && text.find_first_of(">\n", lt) == std::string::npos &&
+      text.size() - lt < kMaxTagLength)
+    return lt;
   size_t amp = text.rfind('&');
   if (amp != std::string::npos && text.find(';', amp) == std::string::npos &&
       text.size() - amp < kMaxEntityLength)
@@ -84,6 +98,10 @@ TextDecoder::Result TextDecoder::push(const char* data, size_t size, bool markup
   const char* end = p + bytes.size();
   while (p < end) {
     gunichar c = g_utf8_get_char_validated(p, end - p);
+    // GLib also says "incomplete" (-2) for a sequence that holds a NUL byte, a NUL included:
+    // only a sequence that the end of the input cuts short is incomplete. (Taking a NUL for
+    // the start of an incomplete sequence kept it, and all text after it, waiting forever.)
+    if (c == (gunichar)-2 && std::memchr(p, '\0', end - p) != nullptr) c = (gunichar)-1;
     if (c == (gunichar)-2) {  // incomplete sequence at the end of the input
       if (final)
         result.invalid_bytes += end - p;
@@ -130,10 +148,12 @@ std::string strip_pango_markup(const std::string& text) {
   while (i < text.size()) {
     char ch = text[i];
     if (ch == '<') {
-      size_t close = text.find('>', i);
-      if (close == std::string::npos) break;  // an unclosed tag at the very end is dropped
-      i = close + 1;
-      continue;
+      size_t close = tag_end(text, i);
+      if (close != std::string::npos) {
+        i = close + 1;
+        continue;
+      }
+      // Not a tag: the '<' is text.
     }
     if (ch == '&') {
       size_t semi = text.find(';', i);

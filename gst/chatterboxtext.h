@@ -31,7 +31,8 @@ class TextDecoder {
 };
 
 // Removes Pango markup tags and resolves the entities &amp; &lt; &gt; &quot; &apos; &#N; &#xN;.
-// Unknown entities are kept as written.
+// Unknown entities are kept as written, and so is a '<' that no '>' closes on its line within
+// 256 bytes (a stray '<' is text, not the start of a tag that swallows the rest).
 std::string strip_pango_markup(const std::string& text);
 
 // The byte offset in `text` up to which the text forms complete sentences: just after the last

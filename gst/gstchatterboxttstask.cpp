@@ -75,6 +75,9 @@ GstFlowReturn gst_chatterbox_tts_ensure_output(GstChatterboxTts* self) {
       GST_INFO_OBJECT(self, "output caps %" GST_PTR_FORMAT, caps);
       if (!gst_pad_set_caps(self->srcpad, caps)) {
         gst_caps_unref(caps);
+        /* A flushing pad refuses the caps event: a flush or a state change got here first,
+         * which is no negotiation error. */
+        if (GST_PAD_IS_FLUSHING(self->srcpad)) return GST_FLOW_FLUSHING;
         GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, (NULL), ("downstream refused caps"));
         return GST_CHATTERBOX_TTS_FLOW_ERROR_POSTED;
       }

@@ -47,7 +47,9 @@ class FakeUtterance : public Utterance {
         first_tokens_(std::max(1, params.first_chunk_tokens)),
         chunk_tokens_(std::max(1, params.chunk_tokens)),
         max_tokens_(params.max_tokens),
-        slow_(text.find("[slow]") != std::string::npos),
+        chunk_ms_(text.find("[slow]") != std::string::npos    ? FakeSynthesizer::kSlowChunkMs
+                  : text.find("[paced]") != std::string::npos ? FakeSynthesizer::kPacedChunkMs
+                                                              : 0),
         fail_(text.find("[fail]") != std::string::npos),
         start_(std::chrono::steady_clock::now()) {
     total_tokens_ = std::min(total_tokens_, max_tokens_);
@@ -58,9 +60,9 @@ class FakeUtterance : public Utterance {
     if (cancelled_ || tokens_done_ >= total_tokens_) return false;
     if (fail_ && tokens_done_ > 0)
       throw Error(ErrorKind::kInternal, "fake synthesizer failure on request");
-    if (slow_) {
+    if (chunk_ms_ > 0) {
       std::unique_lock<std::mutex> lock(mutex_);
-      cond_.wait_for(lock, std::chrono::milliseconds(FakeSynthesizer::kSlowChunkMs),
+      cond_.wait_for(lock, std::chrono::milliseconds(chunk_ms_),
                      [&] { return cancelled_.load(); });
       if (cancelled_) return false;
     }
@@ -97,7 +99,7 @@ class FakeUtterance : public Utterance {
   int first_tokens_;
   int chunk_tokens_;
   int max_tokens_;
-  bool slow_;
+  int chunk_ms_;  // time each chunk takes
   bool fail_;
   std::chrono::steady_clock::time_point start_;
   int tokens_done_ = 0;

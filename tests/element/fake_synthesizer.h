@@ -5,6 +5,7 @@
 //
 // Requests written into the text:
 //   "[slow]"  each chunk takes 1 s (interruptible by cancel(), to test flushing);
+//   "[paced]" each chunk takes 5 ms (interruptible), so storms land mid-sentence;
 //   "[fail]"  next() throws chatterbox::Error after the first chunk (error path).
 // A chunk hook, when set, runs before next() returns each chunk: tests advance a GstTestClock
 // there to give each chunk a simulated compute time without any real waiting.
@@ -36,6 +37,7 @@ struct FakeVoiceRequest {
 class FakeSynthesizer : public Synthesizer {
  public:
   static constexpr int kSlowChunkMs = 1000;
+  static constexpr int kPacedChunkMs = 5;
   static constexpr float kAmplitude = 0.5f;
   static constexpr float kFrequency = 440.0f;
 

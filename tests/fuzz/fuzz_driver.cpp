@@ -3,16 +3,21 @@
 // mutations of them (byte flips, insertions, deletions, splices, big numbers, truncation) for a
 // time budget. Deterministic for a given --seed.
 //
-//   chatterbox-fuzz-<target> [--seconds S] [--seed N] [FILE...]   (FILEs are extra seeds)
+//   chatterbox-fuzz-<target> [--seconds S] [--seed N] [FILE|DIR...]
+//
+// FILEs, and the files in each DIR, are extra seeds: `meson test` passes the target's committed
+// corpus, tests/fuzz/corpus/<target>/ (the same directory libFuzzer takes as its corpus).
 //
 // For coverage-guided fuzzing, build the same target file with clang and libFuzzer instead of
 // this driver, e.g. (engine built with clang, see tests/fuzz/meson.build):
 //   clang++ -std=c++17 -fsanitize=fuzzer,address fuzz_tokenizer.cpp <engine objects> ...
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -82,10 +87,25 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--seed") && i + 1 < argc) {
       seed = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::ifstream in(argv[i], std::ios::binary);
-      pool.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      std::vector<std::filesystem::path> files;
+      if (std::filesystem::is_directory(argv[i])) {
+        for (const auto& entry : std::filesystem::directory_iterator(argv[i]))
+          if (entry.is_regular_file()) files.push_back(entry.path());
+        std::sort(files.begin(), files.end());  // deterministic order for a given --seed
+      } else {
+        files.push_back(argv[i]);
+      }
+      for (const auto& file : files) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) {
+          std::fprintf(stderr, "cannot read seed %s\n", file.c_str());
+          return 2;
+        }
+        pool.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      }
     }
   }
+  const size_t seeds = pool.size();
   auto run = [](const std::string& s) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
   };
@@ -100,6 +120,7 @@ int main(int argc, char** argv) {
     // Keep some mutants as new seeds so mutations compound.
     if (rng() % 16 == 0 && input.size() < 1 << 16) pool.push_back(std::move(input));
   }
-  std::printf("%llu inputs, no crash\n", static_cast<unsigned long long>(n + pool.size()));
+  std::printf("%llu inputs (%zu seeds), no crash\n", static_cast<unsigned long long>(n + pool.size()),
+              seeds);
   return 0;
 }

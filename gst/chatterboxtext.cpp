@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "text/sentence_rules.h"
+
 namespace chatterbox {
 
 namespace {
@@ -43,43 +45,6 @@ void append_unichar(std::string& out, gunichar c) {
   char buf[6];
   int n = g_unichar_to_utf8(c, buf);
   out.append(buf, n);
-}
-
-bool is_terminator(gunichar c) {
-  switch (c) {
-    case '.':
-    case '!':
-    case '?':
-    case 0x2026:  // … HORIZONTAL ELLIPSIS
-    case 0x3002:  // 。 IDEOGRAPHIC FULL STOP
-    case 0xFF01:  // ！ FULLWIDTH EXCLAMATION MARK
-    case 0xFF1F:  // ？ FULLWIDTH QUESTION MARK
-      return true;
-    default:
-      return false;
-  }
-}
-
-// CJK terminators end a sentence without a following space.
-bool is_wide_terminator(gunichar c) { return c == 0x3002 || c == 0xFF01 || c == 0xFF1F; }
-
-bool is_closing(gunichar c) {
-  switch (c) {
-    case '"':
-    case '\'':
-    case ')':
-    case ']':
-    case '}':
-    case 0x2019:
-    case 0x201D:
-    case 0x00BB:
-    case 0x300D:
-    case 0x300F:
-    case 0xFF09:
-      return true;
-    default:
-      return false;
-  }
 }
 
 }  // namespace
@@ -196,28 +161,7 @@ std::string strip_pango_markup(const std::string& text) {
 }
 
 size_t complete_sentences_end(const std::string& text, size_t max_pending) {
-  size_t boundary = 0;
-  const char* begin = text.c_str();
-  const char* end = begin + text.size();
-  const char* p = begin;
-  while (p < end) {
-    gunichar c = g_utf8_get_char(p);
-    const char* next = g_utf8_next_char(p);
-    if (c == '\n') {
-      boundary = next - begin;
-    } else if (is_terminator(c)) {
-      const char* q = next;
-      // Runs such as "?!" or "..." and closing quotes belong to the sentence.
-      while (q < end && (is_terminator(g_utf8_get_char(q)) || is_closing(g_utf8_get_char(q))))
-        q = g_utf8_next_char(q);
-      // A terminator at the very end of the text so far also ends a sentence: applications
-      // push whole sentences without trailing whitespace and expect them spoken now.
-      if (q == end || g_unichar_isspace(g_utf8_get_char(q)) || is_wide_terminator(c))
-        boundary = q - begin;
-      next = q;
-    }
-    p = next;
-  }
+  size_t boundary = last_sentence_end(text);
   if (text.size() - boundary > max_pending) {
     size_t space = text.find_last_of(" \t\r\n");
     if (space != std::string::npos && space > boundary)

@@ -35,10 +35,9 @@ class TextDecoder {
 // 256 bytes (a stray '<' is text, not the start of a tag that swallows the rest).
 std::string strip_pango_markup(const std::string& text);
 
-// The byte offset in `text` up to which the text forms complete sentences: just after the last
-// newline or sentence terminator (. ! ? … and their CJK forms, optionally followed by closing
-// quotes/brackets) that is followed by whitespace or ends the text (CJK terminators need
-// neither), or 0 when there is none.
+// The byte offset in `text` up to which the text forms complete sentences (by the engine's
+// sentence rules, text/sentence_rules.h: the text so far ends where the stream pauses, so a
+// terminator at its very end ends a sentence), or 0 when there is none.
 // Text longer than `max_pending` bytes without such a boundary is cut at its last whitespace
 // so that pending text stays bounded.
 size_t complete_sentences_end(const std::string& text, size_t max_pending);

@@ -3,13 +3,13 @@
  */
 
 /* Voice resolution of the chatterboxtts element: a voice property value (a path, or "" for
- * the model's built-in voice) to the chatterbox::Voice the engine speaks with, decoded once
- * per file version. */
+ * the model's built-in voice) to the chatterbox::Voice the engine speaks with. The element keeps
+ * only the voice selected now; the engine's voice cache (src/engine/voice_cache.h) is what
+ * makes a recording used again cost nothing. */
 #pragma once
 
 #include <gst/gst.h>
 
-#include <map>
 #include <memory>
 #include <string>
 
@@ -22,13 +22,13 @@ class VoiceResolver {
  public:
   /* The voice for `path`, loading it when the path differs from the last one selected (or it
    * failed to load): null for "" (the built-in voice). Audio files are decoded with
-   * decode_voice_file(), .pt/.safetensors conditioning read by the synthesizer. A file is
-   * decoded again when it changed on disk. Throws VoiceFileError or chatterbox::Error; the
-   * current voice is then unchanged. `log_object` names the element in debug logs. */
+   * decode_voice_file(), .pt/.safetensors conditioning read by the synthesizer. Throws
+   * VoiceFileError or chatterbox::Error; the current voice is then unchanged. `log_object`
+   * names the element in debug logs. */
   std::shared_ptr<const Voice> select(Synthesizer& synth, const std::string& path,
                                       GstObject* log_object);
 
-  /* Forgets the current voice and every cached one (the synthesizer goes away). */
+  /* Forgets the current voice (the synthesizer goes away). */
   void clear();
 
  private:
@@ -37,7 +37,6 @@ class VoiceResolver {
 
   std::string current_path_; /* path of the voice last selected */
   std::shared_ptr<const Voice> current_;
-  std::map<std::string, std::shared_ptr<const Voice>> cache_; /* by path and file version */
 };
 
 }  // namespace chatterbox

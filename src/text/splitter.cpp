@@ -6,93 +6,18 @@
 
 #include "common/error.h"
 #include "text/punc_norm.h"
+#include "text/sentence_rules.h"
 #include "text/unicode.h"
 
 namespace chatterbox {
 namespace {
 
-struct Range {
-  size_t begin;
-  size_t end;  // exclusive
-};
-
-bool is_terminator(char32_t c) {
-  return c == U'.' || c == U'!' || c == U'?' || c == U'\u2026' || c == U'\u3002' || c == U'\uFF01' ||
-         c == U'\uFF1F';
-}
-bool is_cjk_terminator(char32_t c) { return c == U'\u3002' || c == U'\uFF01' || c == U'\uFF1F'; }
-bool is_closer(char32_t c) {
-  return c == U'"' || c == U'\'' || c == U')' || c == U']' || c == U'}' || c == U'\u201D' || c == U'\u2019' ||
-         c == U'\u00BB' || c == U'\u300D' || c == U'\u300F';
-}
-bool is_clause_mark(char32_t c) {
-  return c == U',' || c == U';' || c == U':' || c == U'\u2014' || c == U'\u2013' || c == U'-' ||
-         c == U'\u3001' || c == U'\uFF0C';
-}
-
-// A "." after these does not end a sentence ("Dr. Smith", "e.g. this").
-bool is_abbreviation(const std::u32string& word) {
-  static const char32_t* const kAbbreviations[] = {
-      U"mr", U"mrs", U"ms", U"dr", U"prof", U"st", U"jr", U"sr", U"vs", U"etc", U"e.g", U"i.e",
-      U"no", U"mt", U"fig", U"approx", U"inc", U"ltd", U"co", U"gen", U"col", U"lt", U"sgt", U"rev"};
-  std::u32string lower;
-  for (char32_t c : word) lower.push_back(c < 0x80 ? static_cast<char32_t>(std::tolower(static_cast<int>(c))) : c);
-  for (const char32_t* a : kAbbreviations)
-    if (lower == a) return true;
-  // Dotted abbreviations ("p.m.", "U.S.") and single-letter initials ("J. R. R. Tolkien").
-  if (word.find(U'.') != std::u32string::npos) return true;
-  return word.size() == 1 && word[0] < 0x80 && std::isupper(static_cast<int>(word[0]));
-}
+using Range = TextRange;
 
 Range trim(const std::u32string& s, Range r) {
   while (r.begin < r.end && is_python_space(s[r.begin])) ++r.begin;
   while (r.end > r.begin && is_python_space(s[r.end - 1])) --r.end;
   return r;
-}
-
-std::vector<Range> sentences(const std::u32string& s) {
-  std::vector<Range> out;
-  auto push = [&](size_t begin, size_t end) {
-    Range r = trim(s, {begin, end});
-    if (r.end > r.begin) out.push_back(r);
-  };
-  const size_t n = s.size();
-  size_t start = 0, i = 0;
-  while (i < n) {
-    if (s[i] == U'\n') {
-      // Blank line: a newline, optional spaces, another newline.
-      size_t j = i + 1;
-      while (j < n && s[j] != U'\n' && is_python_space(s[j])) ++j;
-      if (j < n && s[j] == U'\n') {
-        push(start, i);
-        start = j;
-        i = j + 1;
-        continue;
-      }
-      ++i;
-      continue;
-    }
-    if (!is_terminator(s[i])) {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < n && is_terminator(s[j])) ++j;
-    while (j < n && is_closer(s[j])) ++j;
-    bool boundary = j == n || is_python_space(s[j]) || is_cjk_terminator(s[j - 1]);
-    if (boundary && s[i] == U'.' && j == i + 1) {
-      size_t w = i;
-      while (w > start && !is_python_space(s[w - 1])) --w;
-      boundary = !is_abbreviation(s.substr(w, i - w));
-    }
-    if (boundary) {
-      push(start, j);
-      start = j;
-    }
-    i = j;
-  }
-  push(start, n);
-  return out;
 }
 
 class Packer {
@@ -190,7 +115,7 @@ std::vector<std::string> split_utterances(const std::string& text, const TextTok
   const std::u32string s = decode_utf8(text);
   std::vector<std::string> out;
   Packer packer(s, count_tokens, static_cast<size_t>(max_tokens), out);
-  for (const Range& r : sentences(s)) packer.emit(r, 0);
+  for (const Range& r : sentence_ranges(s)) packer.emit(r, 0);
   return out;
 }
 

@@ -14,13 +14,12 @@ namespace chatterbox {
 // T3's learned text positions: 2050 rows = 2048 text tokens + [START] + [STOP].
 constexpr int kMaxTextTokens = 2048;
 
-// Splits raw (not yet normalised) `text` into utterances, one per sentence. Each utterance is a
-// substring of `text` with surrounding whitespace trimmed, in order, and satisfies
+// Splits raw (not yet normalised) `text` into utterances, one per sentence (the rules of
+// text/sentence_rules.h, shared with the element's framing). Each utterance is a substring of
+// `text` with surrounding whitespace trimmed, in order, and satisfies
 //   tokenizer.encode(punc_norm(utterance)).size() <= max_tokens
 // (the ids without [START]/[STOP]). A sentence over the cap is cut at clause punctuation
 // (, ; : dashes), then between words; a word is cut only if it alone exceeds the cap.
-// Sentences end at . ! ? … (and CJK 。！？) followed by closing quotes/brackets and whitespace,
-// except after common abbreviations and single-letter initials; a blank line also ends one.
 // Whitespace-only text gives no utterances. Throws Error(kInvalidInput) on invalid UTF-8 or a
 // cap below 16 tokens.
 std::vector<std::string> split_utterances(const std::string& text, const TextTokenizer& tokenizer,

@@ -10,6 +10,8 @@
 
 #include "common/error.h"
 #include "gstchatterboxttsengine.h"
+#include "text/sentence_rules.h"
+#include "text/unicode.h"
 
 namespace chatterbox::testing {
 
@@ -110,13 +112,6 @@ class FakeUtterance : public Utterance {
   UtteranceStats stats_;
 };
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 int FakeSynthesizer::tokens_for(const std::string& text) {
@@ -132,22 +127,11 @@ std::unique_ptr<Utterance> FakeSynthesizer::start(const std::string& text,
   return std::make_unique<FakeUtterance>(text, params);
 }
 
-// Sentences end at . ! ? followed by whitespace; pieces are trimmed.
+// The engine's sentence rules without its token cap; pieces are trimmed.
 std::vector<std::string> FakeSynthesizer::split(const std::string& text) const {
+  const std::u32string s = decode_utf8(text);
   std::vector<std::string> out;
-  size_t begin = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    bool end = (c == '.' || c == '!' || c == '?') &&
-               (i + 1 == text.size() || g_ascii_isspace(text[i + 1]));
-    if (end || c == '\n') {
-      std::string piece = trim(text.substr(begin, i + 1 - begin));
-      if (!piece.empty()) out.push_back(piece);
-      begin = i + 1;
-    }
-  }
-  std::string rest = trim(text.substr(std::min(begin, text.size())));
-  if (!rest.empty()) out.push_back(rest);
+  for (const TextRange& r : sentence_ranges(s)) out.push_back(encode_utf8(s.substr(r.begin, r.end - r.begin)));
   return out;
 }
 

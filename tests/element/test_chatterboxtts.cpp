@@ -584,7 +584,8 @@ GST_START_TEST(test_utf8_split_across_buffers) {
 }
 GST_END_TEST;
 
-/* Where untimed text is complete enough to speak. */
+/* Where untimed text is complete enough to speak: the engine's sentence rules (docs/element.md
+ * "Sentences"), with the end of the text so far counting as the end of the text. */
 GST_START_TEST(test_sentence_boundaries) {
   struct Case {
     const char* text;
@@ -597,9 +598,17 @@ GST_START_TEST(test_sentence_boundaries) {
       {"Say \"hi.\" Then", 9},
       {"Pi is 3.14 and", 0},
       {"Really?! Yes", 8},
-      {"line one\nline", 9},
+      {"line one\nline", 0},   /* a single newline inside the text joins wrapped lines */
+      {"line one\n", 9},       /* ... but a line pushed alone is complete */
+      {"para one\n\npara", 10}, /* a blank line ends a paragraph */
+      {"Hello Dr. Sm", 0},      /* no sentence ends after an abbreviation when text follows */
+      {"I saw the Dr.", 13},    /* ... at the end of the text so far it does */
+      {"Plan B. Then", 0},      /* an initial */
+      {"It was 3.50. Then", 12}, /* a number is no abbreviation */
       {"\xe6\x97\xa5\xe3\x80\x82\xe6\x9c\xac", 6}, /* 日。本: CJK stop needs no space */
-      {"Wait\xe2\x80\xa6", 7},                     /* ellipsis */
+      /* （好。）然: a CJK stop inside full-width brackets, U+FF09 closes */
+      {"\xef\xbc\x88\xe5\xa5\xbd\xe3\x80\x82\xef\xbc\x89\xe7\x84\xb6", 12},
+      {"Wait\xe2\x80\xa6", 7}, /* ellipsis */
   };
   for (const Case& c : cases)
     fail_unless_equals_int(chatterbox::complete_sentences_end(c.text, 2000), c.end);

@@ -8,6 +8,8 @@
 #include "parity.h"
 #include "s3gen/hift.h"
 #include "s3gen/s3gen.h"
+#include "stream/chunk_decoder.h"
+#include "stream/chunk_plan.h"
 #include "t3/t3.h"
 #include "voice/conditioning.h"
 
@@ -131,7 +133,9 @@ PARITY_CHECK(s3gen_inference, "fixtures/s3gen_inference.safetensors") {
 }
 
 PARITY_CHECK(s3gen_e2e, "fixtures/e2e.safetensors") {
-  // The body of ChatterboxTTS.generate after T3: token clean-up, then S3Gen.inference.
+  // The body of ChatterboxTTS.generate after T3: token clean-up, then S3Gen.inference, through
+  // S3GenModel::inference and through the element's decoder (ChunkDecoder's one-pass decode,
+  // the path e2e_turbo checks for Turbo): both must match the reference, and each other.
   const std::string fx = "e2e";
   c10::InferenceMode guard;
   auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen"), ctx.weights_config("s3gen"),
@@ -143,5 +147,21 @@ PARITY_CHECK(s3gen_e2e, "fixtures/e2e.safetensors") {
   HiftRandom random = injected_draws(ctx, fx);
   at::Tensor wav = model->inference(voice, tokens, noise, random);
   ctx.compare(fx, "output_wav", wav, parity::kWaveform);
+
+  at::Tensor flat = tokens.reshape({-1}).contiguous();
+  const std::vector<int64_t> ids(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
+  chatterbox::ChunkDecoder decoder(model->flow(), model->hift(), voice, chatterbox::ChunkSchedule(), /*cfm_steps=*/0,
+                                   chatterbox::FlowNoise::injected(ctx.input(fx, "cfm.noise_z")),
+                                   injected_draws(ctx, fx));
+  const at::Tensor element_wav = at::tensor(decoder.decode_offline(ids)).unsqueeze(0);
+  const at::Tensor ref = ctx.input(fx, "output_wav");
+  const double tol = parity::kWaveform.rel_to_max * ref.abs().max().item<double>();
+  const double err = (element_wav.to(at::kDouble) - ref.to(at::kDouble)).abs().max().item<double>();
+  ctx.report(fx + ":output_wav(element's ChunkDecoder one-pass decode)", err, tol,
+             element_wav.sizes() == ref.sizes() && err <= tol);
+  const double paths = element_wav.sizes() == wav.sizes()
+                           ? (element_wav.to(at::kDouble) - wav.to(at::kDouble)).abs().max().item<double>()
+                           : 1e9;
+  ctx.report(fx + ":S3GenModel::inference equals the element's decode", paths, tol, paths <= tol);
   ctx.mark_used(fx, "noise_seed");
 }

@@ -9,6 +9,7 @@
 
 #include "test_model.h"
 #include "text/punc_norm.h"
+#include "text/sentence_rules.h"
 #include "text/splitter.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
@@ -164,6 +165,43 @@ TEST(Splitter, Sentences) {
   EXPECT_TRUE(chatterbox::split_utterances("", tok, 100).empty());
   EXPECT_TRUE(chatterbox::split_utterances(" \n\t ", tok, 100).empty());
   expect_error([&] { chatterbox::split_utterances("x", tok, 3); }, ErrorKind::kInvalidInput, {"cap"});
+}
+
+// The decisions of docs/element.md "Sentences", shared by the splitter and the element.
+TEST(SentenceRules, Decisions) {
+  const auto& tok = test_tokenizer();
+  auto split = [&](const std::string& text) { return chatterbox::split_utterances(text, tok, 100); };
+  using V = std::vector<std::string>;
+  // Abbreviations, dotted abbreviations and initials hold the sentence when text follows.
+  EXPECT_EQ(split("Dr. Smith arrived. He sat."), (V{"Dr. Smith arrived.", "He sat."}));
+  EXPECT_EQ(split("(Dr. Who) is on. Then news."), (V{"(Dr. Who) is on.", "Then news."}));
+  EXPECT_EQ(split("We chose plan B. Then we left."), (V{"We chose plan B. Then we left."}));
+  EXPECT_EQ(split("At 5 p.m. Ph.D. students met."), (V{"At 5 p.m. Ph.D. students met."}));
+  // A number or a domain before the stop is no abbreviation.
+  EXPECT_EQ(split("It cost 3.50. Then more."), (V{"It cost 3.50.", "Then more."}));
+  EXPECT_EQ(split("See example.com. Then go."), (V{"See example.com.", "Then go."}));
+  // CJK: no space needed, full-width closers (U+FF09, U+300D) belong to the sentence.
+  EXPECT_EQ(split("\xe3\x80\x8c\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x82\xe3\x80\x8d\xe4\xbb\x96\xe8\xaf\xb4\xe3\x80\x82"),
+            (V{"\xe3\x80\x8c\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x82\xe3\x80\x8d", "\xe4\xbb\x96\xe8\xaf\xb4\xe3\x80\x82"}));  // 「你好。」他说。
+  EXPECT_EQ(split("\xef\xbc\x88\xe5\xa5\xbd\xe3\x80\x82\xef\xbc\x89\xe7\x84\xb6\xe5\x90\x8e"),
+            (V{"\xef\xbc\x88\xe5\xa5\xbd\xe3\x80\x82\xef\xbc\x89", "\xe7\x84\xb6\xe5\x90\x8e"}));  // （好。）然后
+  // Other scripts' stops: Devanagari danda, Arabic question mark.
+  EXPECT_EQ(split("\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87\xe0\xa5\xa4 \xe0\xa4\xb9\xe0\xa4\xbe\xe0\xa4\x81"),
+            (V{"\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87\xe0\xa5\xa4", "\xe0\xa4\xb9\xe0\xa4\xbe\xe0\xa4\x81"}));
+  EXPECT_EQ(split("\xd9\x83\xd9\x8a\xd9\x81\xd8\x9f \xd8\xac\xd9\x8a\xd8\xaf"), (V{"\xd9\x83\xd9\x8a\xd9\x81\xd8\x9f", "\xd8\xac\xd9\x8a\xd8\xaf"}));
+  // Newlines: a single one joins hard-wrapped lines, a blank line (or U+2029) ends a paragraph.
+  EXPECT_EQ(split("a wrapped\nline. Next"), (V{"a wrapped\nline.", "Next"}));
+  EXPECT_EQ(split("para one\n \r\npara two"), (V{"para one", "para two"}));
+  EXPECT_EQ(split("para one\xe2\x80\xa9para two"), (V{"para one", "para two"}));
+
+  // The element's view of text so far: where the last complete sentence ends (bytes).
+  using chatterbox::last_sentence_end;
+  EXPECT_EQ(last_sentence_end("line one\nline"), 0u);
+  EXPECT_EQ(last_sentence_end("line one\n"), 9u);  // a line pushed alone
+  EXPECT_EQ(last_sentence_end("Hello Dr. Sm"), 0u);
+  EXPECT_EQ(last_sentence_end("Hello Dr. "), 9u);  // nothing follows yet: it ends
+  EXPECT_EQ(last_sentence_end("One. Two"), 4u);
+  EXPECT_EQ(last_sentence_end("no end"), 0u);
 }
 
 TEST(Splitter, LongSentenceCutAtClausesThenWords) {

@@ -131,8 +131,9 @@ const std::vector<MultilingualLanguage>& multilingual_languages() {
       {"hi", "Hindi", kExact},
       {"it", "Italian", kExact},
       {"ja", "Japanese",
-       "differs: kanji readings from KAKASI instead of pykakasi (the words and readings differ "
-       "on part of the sentences, see docs/languages.md); unchanged kanji without KAKASI"},
+       "differs: kanji readings from KAKASI instead of pykakasi (measured: 2.1% of sentences, "
+       "0.06% of characters differ, see docs/languages.md); kanji unchanged in a build without "
+       "KAKASI"},
       {"ko", "Korean", "exact (Hangul to conjoining jamo + strip)"},
       {"ms", "Malay", kExact},
       {"nl", "Dutch", kExact},

@@ -109,6 +109,32 @@ parity::Tolerance edited_logits_tolerance(const at::Tensor& reference) {
   return parity::Tolerance{0.0, 1e-4 * (ordinary.numel() ? ordinary.max().item<double>() : 1.0)};
 }
 
+// Compares the analyzer's per-step results with the fixture's `prefix`.<flag> tensors: every
+// flag the fixture records (false_start and last_token_passed only where it has them).
+void compare_analysis(parity::Context& ctx, const std::string& fx, const std::string& prefix,
+                      const std::vector<chatterbox::AlignmentStepResult>& results) {
+  using R = chatterbox::AlignmentStepResult;
+  const std::vector<std::pair<const char*, int64_t (*)(const R&)>> fields = {
+      {"cur_text_posn", [](const R& r) { return r.cur_text_posn; }},
+      {"text_position", [](const R& r) { return r.text_position; }},
+      {"false_start", [](const R& r) { return int64_t(r.false_start); }},
+      {"started", [](const R& r) { return int64_t(r.started); }},
+      {"complete", [](const R& r) { return int64_t(r.complete); }},
+      {"discontinuity", [](const R& r) { return int64_t(r.discontinuity); }},
+      {"long_tail", [](const R& r) { return int64_t(r.long_tail); }},
+      {"alignment_repetition", [](const R& r) { return int64_t(r.alignment_repetition); }},
+      {"token_repetition", [](const R& r) { return int64_t(r.token_repetition); }},
+      {"eos_suppressed", [](const R& r) { return int64_t(r.eos_suppressed); }},
+      {"forced_eos", [](const R& r) { return int64_t(r.forced_eos); }},
+      {"last_token_passed", [](const R& r) { return r.last_token; }}};
+  for (const auto& [key, get] : fields) {
+    if (!ctx.has(fx, prefix + key)) continue;
+    std::vector<int64_t> v;
+    for (const R& r : results) v.push_back(get(r));
+    ctx.compare(fx, prefix + key, at::tensor(v, at::kLong));
+  }
+}
+
 // The multilingual analyzer inside the sampling loop: the attention maps it read (captured from
 // our own backbone during the same forward passes), its alignment and every per-step flag.
 void check_inference_analyzer(parity::Context& ctx, const std::string& fx, const chatterbox::T3Session& session,
@@ -130,24 +156,7 @@ void check_inference_analyzer(parity::Context& ctx, const std::string& fx, const
   }
   ctx.compare(fx, "analyzer.aligned_attn_steps", steps);
   ctx.compare(fx, "analyzer.alignment_final", analyzer->alignment());
-  const auto& analysis = session.analysis();
-  auto per_step = [&](const char* key, auto get) {
-    std::vector<int64_t> v;
-    for (const auto& r : analysis) v.push_back(int64_t(get(r)));
-    ctx.compare(fx, std::string("analyzer.") + key, at::tensor(v, at::kLong));
-  };
-  using R = chatterbox::AlignmentStepResult;
-  per_step("cur_text_posn", [](const R& r) { return r.cur_text_posn; });
-  per_step("text_position", [](const R& r) { return r.text_position; });
-  per_step("started", [](const R& r) { return r.started; });
-  per_step("complete", [](const R& r) { return r.complete; });
-  per_step("discontinuity", [](const R& r) { return r.discontinuity; });
-  per_step("long_tail", [](const R& r) { return r.long_tail; });
-  per_step("alignment_repetition", [](const R& r) { return r.alignment_repetition; });
-  per_step("token_repetition", [](const R& r) { return r.token_repetition; });
-  per_step("eos_suppressed", [](const R& r) { return r.eos_suppressed; });
-  per_step("forced_eos", [](const R& r) { return r.forced_eos; });
-  per_step("last_token_passed", [](const R& r) { return r.last_token; });
+  compare_analysis(ctx, fx, "analyzer.", session.analysis());
 }
 
 void check_inference(parity::Context& ctx, const T3Fixtures& f) {
@@ -300,23 +309,7 @@ PARITY_CHECK(t3_mtl_analyzer, "fixtures/t3_mtl_analyzer.safetensors") {
       pattern[eos] = chatterbox::AlignmentStreamAnalyzer::kForcedLogit;
       forced_pattern.push_back(at::equal(logits[0], pattern));
     }
-    auto per_step = [&](const char* key, auto get) {
-      std::vector<int64_t> v;
-      for (const auto& r : results) v.push_back(int64_t(get(r)));
-      ctx.compare(fx, name + "." + key, at::tensor(v, at::kLong));
-    };
-    using R = chatterbox::AlignmentStepResult;
-    per_step("cur_text_posn", [](const R& r) { return r.cur_text_posn; });
-    per_step("text_position", [](const R& r) { return r.text_position; });
-    per_step("false_start", [](const R& r) { return r.false_start; });
-    per_step("started", [](const R& r) { return r.started; });
-    per_step("complete", [](const R& r) { return r.complete; });
-    per_step("discontinuity", [](const R& r) { return r.discontinuity; });
-    per_step("long_tail", [](const R& r) { return r.long_tail; });
-    per_step("alignment_repetition", [](const R& r) { return r.alignment_repetition; });
-    per_step("token_repetition", [](const R& r) { return r.token_repetition; });
-    per_step("eos_suppressed", [](const R& r) { return r.eos_suppressed; });
-    per_step("forced_eos", [](const R& r) { return r.forced_eos; });
+    compare_analysis(ctx, fx, name + ".", results);
     ctx.compare(fx, name + ".logits_out_eos", at::tensor(out_eos, at::kFloat), parity::Tolerance{0.0, 0.0});
     ctx.compare(fx, name + ".out_equals_in_except_eos", at::tensor(equals_in, at::kLong));
     ctx.compare(fx, name + ".out_is_forced_pattern", at::tensor(forced_pattern, at::kLong));

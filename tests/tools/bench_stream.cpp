@@ -50,7 +50,7 @@ double run_sequential(const LoadedModel& model, const std::vector<std::string>& 
   const double t0 = bench::now_seconds();
   const SynthesisParams resolved = params.resolve_for(model.variant());
   for (const auto& text : utterances) {
-    auto session = model.start_t3(model.builtin_voice, model.text_tokens(text), resolved, uint64_t(params.seed));
+    auto session = model.start_t3(model.builtin_voice, model.text_tokens(text, params.language), resolved, uint64_t(params.seed));
     std::vector<int64_t> tokens;
     while (!session->finished()) {
       const int64_t t = session->step();
@@ -79,7 +79,7 @@ double first_chunk_floor(const LoadedModel& model, const std::string& text, cons
   ChunkSchedule schedule;
   const SynthesisParams resolved = params.resolve_for(model.variant());
   const double t0 = bench::now_seconds();
-  auto session = model.start_t3(model.builtin_voice, model.text_tokens(text), resolved, uint64_t(params.seed));
+  auto session = model.start_t3(model.builtin_voice, model.text_tokens(text, params.language), resolved, uint64_t(params.seed));
   std::vector<int64_t> tokens;
   const int needed = schedule.first_chunk_tokens + schedule.lookahead_tokens;
   while (int(tokens.size()) < needed && !session->finished()) {

@@ -115,6 +115,9 @@ void gst_chatterbox_tts_loop(GstChatterboxTts* self);
 /* Stream-start, caps and segment before the first audio; (re)negotiates the output. */
 GstFlowReturn gst_chatterbox_tts_ensure_output(GstChatterboxTts* self);
 void gst_chatterbox_tts_update_position(GstChatterboxTts* self, GstClockTime position);
+/* The ISO 639-1 code of a tag event's GST_TAG_LANGUAGE_CODE (639-2 codes converted), or NULL
+ * when it carries none. g_free() the result. */
+gchar* gst_chatterbox_tts_tag_language(GstEvent* event);
 /* Resets the output state; the task must not be running. */
 void gst_chatterbox_tts_reset_output(GstChatterboxTts* self);
 

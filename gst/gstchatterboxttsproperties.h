@@ -47,6 +47,7 @@ struct ElementSettings {
   guint top_k = guint(SynthesisParams().top_k);
   std::string model_variant; /* read-only: set when the model loads, "" before */
   GstChatterboxTtsPrecision t3_precision = GST_CHATTERBOX_TTS_PRECISION_FP32;
+  std::string language = SynthesisParams().language; /* "": the default, en */
 };
 
 /* What one utterance needs from the properties, read once under the object lock when it

@@ -10,6 +10,8 @@
 #include "config.h"
 #endif
 
+#include <gst/tag/tag.h>
+
 #include <algorithm>
 
 #include "gstchatterboxttserror.h"
@@ -174,6 +176,19 @@ static GstFlowReturn task_event(GstChatterboxTts* self, GstEvent* event) {
       }
       gst_pad_push_event(self->srcpad, event);
       return GST_FLOW_OK;
+    case GST_EVENT_TAG: {
+      /* A language tag switches the language from this point of the text stream on. */
+      if (gchar* language = gst_chatterbox_tts_tag_language(event)) {
+        GST_INFO_OBJECT(self, "language tag: %s", language);
+        GST_OBJECT_LOCK(self);
+        priv->settings.language = language;
+        GST_OBJECT_UNLOCK(self);
+        g_free(language);
+        g_object_notify(G_OBJECT(self), "language");
+      }
+      gst_pad_push_event(self->srcpad, event);
+      return GST_FLOW_OK;
+    }
     case GST_EVENT_EOS:
       GST_DEBUG_OBJECT(self, "all text spoken, forwarding EOS");
       gst_pad_push_event(self->srcpad, event);
@@ -216,4 +231,18 @@ void gst_chatterbox_tts_loop(GstChatterboxTts* self) {
     if (!posted) GST_ELEMENT_FLOW_ERROR(self, ret);
     gst_pad_push_event(self->srcpad, gst_event_new_eos());
   }
+}
+
+gchar* gst_chatterbox_tts_tag_language(GstEvent* event) {
+  GstTagList* tags = nullptr;
+  gst_event_parse_tag(event, &tags);
+  gchar* code = nullptr;
+  if (!tags || !gst_tag_list_get_string(tags, GST_TAG_LANGUAGE_CODE, &code)) return nullptr;
+  /* The tag may hold an ISO 639-2 code ("fra") or a name: the model takes ISO 639-1. */
+  const gchar* iso1 = gst_tag_get_language_code_iso_639_1(code);
+  if (iso1) {
+    g_free(code);
+    return g_strdup(iso1);
+  }
+  return code; /* unknown to GStreamer: passed on, the model says whether it speaks it */
 }

@@ -127,6 +127,9 @@ void gst_chatterbox_tts_update_position(GstChatterboxTts* self, GstClockTime pos
 void gst_chatterbox_tts_reset_output(GstChatterboxTts* self);
 
 /* gstchatterboxttstags.cpp: upstream tags filtered onto the audio stream, our own tags. */
+/* The ISO 639-1 code of a tag event's GST_TAG_LANGUAGE_CODE (639-2 codes converted), or NULL
+ * when it carries none. g_free() the result. */
+gchar* gst_chatterbox_tts_tag_language(GstEvent* event);
 /* A TAG event that waited in the queue: stream tags are kept (without the tags that describe
  * the text, such as its language or title) and sent merged with ours; global tags are
  * forwarded without those. Takes ownership. */

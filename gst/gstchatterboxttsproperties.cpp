@@ -199,14 +199,16 @@ const PropertyDef kProperties[] = {
     /**
      * GstChatterboxTts:repetition-penalty:
      *
-     * Penalty on speech tokens already generated in the utterance (1: off).
+     * Penalty on speech tokens already generated in the utterance (1: off). -1 takes the
+     * model's default: 1.2 for English and Turbo, 2.0 for the multilingual model.
      *
      * Since: 0.1
      */
     {[] {
        return g_param_spec_double("repetition-penalty", "Repetition penalty",
-                                  "Penalty for repeated speech tokens (1.0: off)", 1.0, 10.0,
-                                  kDefaults.repetition_penalty, kPlaying);
+                                  "Penalty for repeated speech tokens (1.0: off; -1: the model's "
+                                  "default, English and Turbo 1.2, multilingual 2.0)",
+                                  -1.0, 10.0, kDefaults.repetition_penalty, kPlaying);
      },
      FIELD(repetition_penalty)},
     /**
@@ -466,6 +468,24 @@ const PropertyDef kProperties[] = {
                                 0, 1024, kDefaults.n_threads, kPlaying);
      },
      FIELD(n_threads)},
+    /**
+     * GstChatterboxTts:language:
+     *
+     * ISO 639-1 code of the language of the text. The multilingual model speaks 23 (ar da de
+     * el en es fi fr he hi it ja ko ms nl no pl pt ru sv sw tr zh); the English and Turbo models
+     * only `en`. An unsupported code is an error (listing the supported ones) when the next
+     * utterance starts. A change while playing applies from the next utterance; a
+     * GST_TAG_LANGUAGE_CODE tag in the text stream sets it from that point of the stream.
+     *
+     * Since: 0.3
+     */
+    {[] {
+       return g_param_spec_string("language", "Language",
+                                  "ISO 639-1 code of the text's language (multilingual model: 23 "
+                                  "languages; English and Turbo: en only)",
+                                  kDefaults.language.c_str(), kPlaying);
+     },
+     FIELD(language)},
 };
 
 constexpr guint kNumProperties = G_N_ELEMENTS(kProperties);
@@ -532,6 +552,7 @@ chatterbox::UtteranceSettings gst_chatterbox_tts_snapshot_settings(GstChatterbox
   u.params.top_k = (int)s.top_k;
   u.params.min_p = (float)s.min_p;
   u.params.repetition_penalty = (float)s.repetition_penalty;
+  u.params.language = s.language.empty() ? kDefaults.language : s.language;
   u.params.seed = s.seed;
   u.params.max_tokens = (int)s.max_tokens;
   u.params.cfm_steps = (int)s.cfm_steps;

@@ -48,6 +48,7 @@ struct ElementSettings {
   std::string model_variant; /* read-only: set when the model loads, "" before */
   GstChatterboxTtsPrecision t3_precision = GST_CHATTERBOX_TTS_PRECISION_FP32;
   guint n_threads = guint(SynthesisParams().threads);
+  std::string language = SynthesisParams().language; /* "": the default, en */
 };
 
 /* What one utterance needs from the properties, read once under the object lock when it

@@ -64,7 +64,12 @@ static GstFlowReturn queue_text_group(GstChatterboxTts* self, const std::string&
     return GST_FLOW_OK;
   }
   std::vector<std::string> pieces;
-  if (split) pieces = self->priv->synth->split(text);
+  if (split) {
+    GST_OBJECT_LOCK(self);
+    std::string language = self->priv->settings.language;
+    GST_OBJECT_UNLOCK(self);
+    pieces = self->priv->synth->split_for(text, language.empty() ? "en" : language);
+  }
   if (pieces.empty()) pieces.push_back(text);
   GstClockTime group_end = GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(duration)) group_end = pts + duration;
@@ -257,6 +262,12 @@ static gboolean sink_event(GstChatterboxTts* self, GstEvent* event) {
     case GST_EVENT_CUSTOM_DOWNSTREAM:
       if (gst_event_has_name(event, GST_CHATTERBOX_TTS_VOICE_EVENT))
         drain_pending(self, false); /* text so far keeps the previous voice */
+      return gst_chatterbox_tts_queue_event(self, event);
+    case GST_EVENT_TAG:
+      if (gchar* language = gst_chatterbox_tts_tag_language(event)) {
+        g_free(language);
+        drain_pending(self, false); /* text so far keeps its language */
+      }
       return gst_chatterbox_tts_queue_event(self, event);
     default:
       if (GST_EVENT_IS_SERIALIZED(event)) return gst_chatterbox_tts_queue_event(self, event);

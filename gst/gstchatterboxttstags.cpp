@@ -9,6 +9,8 @@
 #include "config.h"
 #endif
 
+#include <gst/tag/tag.h>
+
 #include <string>
 
 #include "gstchatterboxttsprivate.h"
@@ -62,8 +64,32 @@ void gst_chatterbox_tts_reset_tags(GstChatterboxTts* self) {
   priv->tags_pending = true;
 }
 
+gchar* gst_chatterbox_tts_tag_language(GstEvent* event) {
+  GstTagList* tags = nullptr;
+  gst_event_parse_tag(event, &tags);
+  gchar* code = nullptr;
+  if (!tags || !gst_tag_list_get_string(tags, GST_TAG_LANGUAGE_CODE, &code)) return nullptr;
+  /* The tag may hold an ISO 639-2 code ("fra") or a name: the model takes ISO 639-1. */
+  const gchar* iso1 = gst_tag_get_language_code_iso_639_1(code);
+  if (iso1) {
+    g_free(code);
+    return g_strdup(iso1);
+  }
+  return code; /* unknown to GStreamer: passed on, the model says whether it speaks it */
+}
+
 GstFlowReturn gst_chatterbox_tts_tag_event(GstChatterboxTts* self, GstEvent* event) {
   GstChatterboxTtsPrivate* priv = self->priv;
+  /* A language tag switches the language from this point of the text stream on; the tag
+   * itself describes the text and stays off the audio. */
+  if (gchar* language = gst_chatterbox_tts_tag_language(event)) {
+    GST_INFO_OBJECT(self, "language tag: %s", language);
+    GST_OBJECT_LOCK(self);
+    priv->settings.language = language;
+    GST_OBJECT_UNLOCK(self);
+    g_free(language);
+    g_object_notify(G_OBJECT(self), "language");
+  }
   GstTagList* in;
   gst_event_parse_tag(event, &in);
   GstTagList* kept = filter_text_tags(in);

@@ -6,9 +6,11 @@
 # English files are checked against their published sizes; Turbo/Nano files (sizes not recorded
 # here) must be non-empty. Re-running resumes/skips complete files.
 #
-# usage: models/download-model.sh [--variant english|turbo|nano] [--revision REV] [--dir DIR]
-#   --variant   english (ResembleAI/chatterbox, default), turbo (ResembleAI/chatterbox-turbo) or
-#               nano (ResembleAI/chatterbox-nano)
+# usage: models/download-model.sh [--variant english|turbo|nano|multilingual] [--revision REV] [--dir DIR]
+#   --variant   english (ResembleAI/chatterbox, default), turbo (ResembleAI/chatterbox-turbo),
+#               nano (ResembleAI/chatterbox-nano) or multilingual (the 23-language files of
+#               ResembleAI/chatterbox; a directory that also holds the complete English files is
+#               taken as English, so use --dir for a directory of its own when you have both)
 #   --revision  a branch or commit of the HF repo (default: main)
 #   --dir       download into DIR (flat) instead of the hub cache; then set
 #               CHATTERBOX_MODEL_DIR=DIR or pass DIR as the model directory
@@ -23,7 +25,7 @@ while [ $# -gt 0 ]; do
     --variant) VARIANT=$2; shift 2 ;;
     --revision) REVISION=$2; shift 2 ;;
     --dir) DEST=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +44,12 @@ case "$VARIANT" in
   nano)
     REPO=ResembleAI/chatterbox-nano
     FILES="t3_nano_v1.safetensors:any s3gen_meanflow.safetensors:any ve.safetensors:any conds.pt:any $GPT2_TOKENIZER" ;;
-  *) echo "unknown variant: $VARIANT (english, turbo or nano)" >&2; exit 2 ;;
+  multilingual)
+    # S3Gen and the voice encoder are the English files (their .safetensors copies); the Cangjie
+    # table (Chinese) and the built-in voice are optional.
+    REPO=ResembleAI/chatterbox
+    FILES="t3_mtl23ls_v2.safetensors:any s3gen.safetensors:1056484620 ve.safetensors:5695784 grapheme_mtl_merged_expanded_v1.json:any Cangjie5_TC.json:opt conds.pt:opt" ;;
+  *) echo "unknown variant: $VARIANT (english, turbo, nano or multilingual)" >&2; exit 2 ;;
 esac
 REPO_CACHE_NAME=models--$(printf '%s' "$REPO" | sed 's|/|--|')
 
@@ -110,3 +117,7 @@ for entry in $FILES; do
   mv "$out.part" "$out"
 done
 echo "model ready in $DEST"
+if [ "$VARIANT" = multilingual ] && [ -f "$DEST/t3_cfg.safetensors" ] && [ -f "$DEST/tokenizer.json" ]; then
+  echo "note: $DEST also holds English files; where those are complete the English model is used." >&2
+  echo "      Download with --dir DIR for a multilingual-only directory." >&2
+fi

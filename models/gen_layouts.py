@@ -13,11 +13,18 @@ Turbo and Nano, from the Turbo oracle directory:
   tiny_{t3_turbo_v1,s3gen_meanflow}.json  copies of the Turbo oracle's hyper-parameter files
   tiny_t3_nano_v1.json   the Turbo one with Nano's real sizes (tiny Nano = tiny Turbo)
 (the Turbo oracle's ve.json equals the English one but for its seed).
+Multilingual, from the multilingual oracle directory (its full-size T3 is the English layout with
+a 2454-row text vocabulary, derived in test_model.cpp; S3Gen and ve are the English files):
+  layout_mtl_tiny.tsv            t3_mtl23ls_v2.safetensors from its small weights (14 layers, 16
+                                 heads: what the alignment control reads)
+  tiny_t3_mtl23ls_v2.json        its hyper-parameters
+  tiny_mtl_tokenizer.json        its tiny tokenizer of the kind of grapheme_mtl_merged_expanded_v1.json
+  tiny_mtl_cangjie.json          its synthetic 17-glyph Cangjie table (format of Cangjie5_TC.json)
 
 One tensor per line: file<TAB>name<TAB>dtype<TAB>shape (dtype in safetensors spelling, shape as
 comma-separated sizes, empty for a scalar). Run from the repository root:
 
-  python3 models/gen_layouts.py /work/shared/oracle /work/shared/oracle-turbo
+  python3 models/gen_layouts.py /work/shared/oracle /work/shared/oracle-turbo /work/shared/oracle-mtl
 """
 import json
 import os
@@ -26,6 +33,7 @@ import sys
 
 DTYPES = {"float32": "F32", "int64": "I64", "float16": "F16", "bfloat16": "BF16", "int32": "I32"}
 FILES = ["t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors"]
+MTL_FILES = ["t3_mtl23ls_v2.safetensors"]
 TURBO_FILES = ["t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors"]
 # GPT-2 medium (Turbo) -> GPT-2 small (Nano) sizes: width, 3 * width (q|k|v), 4 * width (MLP).
 NANO_DIMS = {1024: 768, 3072: 2304, 4096: 3072}
@@ -74,6 +82,7 @@ def nano_t3_rows(turbo_rows):
 def main():
     oracle = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/oracle"
     oracle_turbo = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(oracle), "oracle-turbo")
+    oracle_mtl = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(oracle), "oracle-mtl")
     here = os.path.dirname(os.path.abspath(__file__))
     write(os.path.join(here, "layout_full.tsv"),
           real_rows(os.path.join(oracle, "real_checkpoint_layout.json"), FILES))
@@ -104,6 +113,15 @@ def main():
     real["t3_config"]["llama_config_name"] = "GPT2_small"
     with open(os.path.join(here, "tiny_t3_nano_v1.json"), "w") as dst:
         json.dump(nano, dst, indent=1)
+
+    write(os.path.join(here, "layout_mtl_tiny.tsv"), header_rows(os.path.join(oracle_mtl, "weights"), MTL_FILES))
+    for src_path, name in ((os.path.join(oracle_mtl, "weights", "t3_mtl23ls_v2.json"), "tiny_t3_mtl23ls_v2.json"),
+                           (os.path.join(oracle_mtl, "fixtures", "mtl_tokenizer.json"), "tiny_mtl_tokenizer.json"),
+                           (os.path.join(oracle_mtl, "fixtures", "mtl_cangjie_synthetic.json"), "tiny_mtl_cangjie.json")):
+        with open(src_path, encoding="utf-8") as src:
+            text = src.read()
+        with open(os.path.join(here, name), "w", encoding="utf-8") as dst:
+            dst.write(text)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// chatterbox-make-test-model --variant english|turbo|nano --size tiny|full --seed N --out DIR
+// chatterbox-make-test-model --variant english|turbo|nano|multilingual --size tiny|full --seed N --out DIR
 // Writes a complete random-weight model directory (see test_model.h and models/README.md).
 #include <cstdio>
 #include <cstdlib>
@@ -13,7 +13,8 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: chatterbox-make-test-model [--variant english|turbo|nano] [--size tiny|full] [--seed N]\n"
+               "usage: chatterbox-make-test-model [--variant english|turbo|nano|multilingual] [--size tiny|full]\n"
+               "                                  [--seed N]\n"
                "                                  --out DIR\n"
                "  Writes a model directory with random weights:\n"
                "    english  t3_cfg/s3gen/ve .safetensors, tokenizer.json, conds.pt\n"
@@ -21,6 +22,8 @@ int usage() {
                "             (vocab.json, merges.txt, added_tokens.json, special_tokens_map.json,\n"
                "             tokenizer_config.json)\n"
                "    nano     as turbo with t3_nano_v1.safetensors (GPT-2-small T3)\n"
+               "    multilingual  t3_mtl23ls_v2/s3gen/ve .safetensors, grapheme_mtl_merged_expanded_v1.json\n"
+               "             (a tiny tokenizer of that kind), Cangjie5_TC.json (17 glyphs), conds.pt\n"
                "  plus, for tiny, a .json of hyper-parameters beside each weight file.\n"
                "  Default: --variant english --size tiny --seed 1.\n");
   return 2;
@@ -40,8 +43,11 @@ int main(int argc, char** argv) {
     if (a == "--help" || a == "-h") return usage(), 0;
     if (i + 1 >= argc) return usage();
     const std::string v = argv[++i];
-    if (a == "--variant" && (v == "english" || v == "turbo" || v == "nano")) {
-      variant = v == "english" ? ModelVariant::kEnglish : v == "turbo" ? ModelVariant::kTurbo : ModelVariant::kNano;
+    if (a == "--variant" && (v == "english" || v == "turbo" || v == "nano" || v == "multilingual")) {
+      variant = v == "english" ? ModelVariant::kEnglish
+                : v == "turbo" ? ModelVariant::kTurbo
+                : v == "nano"  ? ModelVariant::kNano
+                               : ModelVariant::kMultilingual;
     } else if (a == "--size" && (v == "tiny" || v == "full")) {
       size = v == "tiny" ? Size::kTiny : Size::kFull;
     } else if (a == "--seed") {

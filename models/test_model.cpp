@@ -27,6 +27,7 @@
 
 #include "common/error.h"
 #include "io/conds.h"
+#include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "test_model_data.h"
 #include "voice/conditioning.h"
@@ -44,6 +45,7 @@ constexpr const char* kTurboT3File = "t3_turbo_v1.safetensors";
 constexpr const char* kNanoT3File = "t3_nano_v1.safetensors";
 constexpr const char* kMeanflowFile = "s3gen_meanflow.safetensors";
 constexpr int64_t kStopSpeechToken = 6562;
+constexpr int64_t kMultilingualTextVocab = 2454;  // T3Model::kMultilingualTextVocab
 constexpr double kStopSpeechBias = 12.0;
 
 bool is_gpt2_t3(const std::string& file) { return file == kTurboT3File || file == kNanoT3File; }
@@ -120,7 +122,7 @@ at::Tensor init_tensor(const TensorSpec& s, uint64_t seed) {
   }
   if (shape.size() == 1 && ends_with(n, ".weight")) return normal(1.0, 0.1);  // LayerNorm/RMSNorm/BN
 
-  if (s.file == "t3_cfg.safetensors") {
+  if (s.file == "t3_cfg.safetensors" || s.file == "t3_mtl23ls_v2.safetensors") {  // Llama T3s
     if (n == "text_emb.weight" || n == "speech_emb.weight" || n == "tfmr.embed_tokens.weight") return normal(0.0, 0.5);
     if (ends_with(n, "pos_emb.emb.weight")) return normal(0.0, 0.2);
     if (n == "text_head.weight" || n == "speech_head.weight") return normal(0.0, 3.0 / std::sqrt(static_cast<double>(shape[1])));
@@ -373,6 +375,7 @@ const char* t3_file_name(ModelVariant variant) {
     case ModelVariant::kEnglish: return "t3_cfg.safetensors";
     case ModelVariant::kTurbo: return kTurboT3File;
     case ModelVariant::kNano: return kNanoT3File;
+    case ModelVariant::kMultilingual: return "t3_mtl23ls_v2.safetensors";
     default: break;
   }
   throw Error(ErrorKind::kInvalidInput, std::string("test model: no generator for the ") + model_variant_name(variant) +
@@ -384,6 +387,24 @@ const char* t3_file_name(ModelVariant variant) {
 std::vector<TensorSpec> planned_layout(Size size, ModelVariant variant) {
   t3_file_name(variant);  // rejects the variants without a generator
   if (variant == ModelVariant::kEnglish) return parse_layout(size == Size::kFull ? kLayoutFull : kLayoutTiny);
+  if (variant == ModelVariant::kMultilingual) {
+    // S3Gen and ve are the English files. The full-size T3 is the English layout with the
+    // 2454-id text vocabulary; the tiny one has the 14 layers of 16 heads the alignment control
+    // reads (the English tiny T3 has 2 of 4).
+    std::vector<TensorSpec> out;
+    for (TensorSpec t : parse_layout(size == Size::kFull ? kLayoutFull : kLayoutTiny)) {
+      if (t.file != "t3_cfg.safetensors") {
+        out.push_back(t);
+      } else if (size == Size::kFull) {
+        t.file = t3_file_name(variant);
+        if (t.name == "text_emb.weight" || t.name == "text_head.weight") t.shape[0] = kMultilingualTextVocab;
+        out.push_back(t);
+      }
+    }
+    if (size == Size::kTiny)
+      for (const TensorSpec& t : parse_layout(kLayoutMtlTiny)) out.push_back(t);
+    return out;
+  }
   std::vector<TensorSpec> turbo = parse_layout(size == Size::kFull ? kLayoutTurboFull : kLayoutTurboTiny);
   if (variant == ModelVariant::kTurbo) return turbo;
   // Nano: Turbo's S3Gen and VE; its T3 is GPT-2 small at full size and tiny Turbo's when tiny.
@@ -548,7 +569,9 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
   namespace fs = std::filesystem;
   const std::string t3_file = t3_file_name(variant);
   const bool english = variant == ModelVariant::kEnglish;
-  const std::string s3gen_file = english ? "s3gen.safetensors" : kMeanflowFile;
+  const bool multilingual = variant == ModelVariant::kMultilingual;
+  const bool turbo = uses_turbo_pipeline(variant);
+  const std::string s3gen_file = turbo ? kMeanflowFile : "s3gen.safetensors";
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(ErrorKind::kIo, dir + ": cannot create directory: " + ec.message());
@@ -573,6 +596,11 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
   };
   if (english) {
     write_text("tokenizer.json", tokenizer_json());
+  } else if (multilingual) {
+    // A tiny tokenizer of the real kind (graphemes of 23 languages, [xx] language tokens, the
+    // [cj_*] Cangjie letters) and a 17-glyph Cangjie table, for every size.
+    write_text("grapheme_mtl_merged_expanded_v1.json", kTinyMtlTokenizer);
+    write_text(kCangjieTable, kTinyMtlCangjie);
   } else {
     for (const auto& [name, text] : gpt2_tokenizer_files()) write_text(name, text);
   }
@@ -580,8 +608,11 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
     // The hyper-parameter files are named after their weight files.
     const std::pair<std::string, const char*> configs[] = {
         {t3_file.substr(0, t3_file.find('.')) + ".json",
-         english ? kTinyT3Config : variant == ModelVariant::kTurbo ? kTinyTurboT3Config : kTinyNanoT3Config},
-        {s3gen_file.substr(0, s3gen_file.find('.')) + ".json", english ? kTinyS3GenConfig : kTinyMeanflowConfig},
+         english        ? kTinyT3Config
+         : multilingual ? kTinyMtlT3Config
+         : variant == ModelVariant::kTurbo ? kTinyTurboT3Config
+                                           : kTinyNanoT3Config},
+        {s3gen_file.substr(0, s3gen_file.find('.')) + ".json", turbo ? kTinyMeanflowConfig : kTinyS3GenConfig},
         {"ve.json", kTinyVeConfig}};
     for (const auto& [name, text] : configs) {
       auto j = nlohmann::ordered_json::parse(text);
@@ -596,7 +627,7 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
   // tokens, Turbo/Nano 15 s = 375 tokens); the S3Gen prompt is the same for all.
   at::Generator gen = at::detail::createCPUGenerator(name_seed(seed, "conds.pt"));
   const int64_t tg = size == Size::kFull ? 157 : 40;
-  const int64_t t3_prompt_len = english ? 150 : 375;
+  const int64_t t3_prompt_len = turbo ? 375 : 150;
   VoiceConditioning c;
   c.speaker_emb = at::randn({1, 256}, gen, at::kFloat).abs();
   c.speaker_emb = c.speaker_emb / c.speaker_emb.norm();

@@ -2,7 +2,9 @@
 // in the exact tensor layout of the released checkpoint (full) or of the oracle's small models
 // (tiny), the text tokenizer files and a conds.pt. Used by chatterbox-make-test-model and the
 // unit tests. Variants: English (t3_cfg, s3gen, ve, tokenizer.json), Turbo (t3_turbo_v1,
-// s3gen_meanflow, ve, GPT-2 tokenizer files) and Nano (Turbo with t3_nano_v1, a GPT-2-small T3).
+// s3gen_meanflow, ve, GPT-2 tokenizer files), Nano (Turbo with t3_nano_v1, a GPT-2-small T3) and
+// multilingual (t3_mtl23ls_v2, the English s3gen and ve, a tiny
+// grapheme_mtl_merged_expanded_v1.json and Cangjie5_TC.json).
 #pragma once
 
 #include <cstdint>
@@ -23,8 +25,7 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
-// The tensors that write_test_model() writes (layout_*.tsv, embedded). kMultilingual is not
-// supported (Error kInvalidInput).
+// The tensors that write_test_model() writes (layout_*.tsv, embedded).
 std::vector<TensorSpec> planned_layout(Size size, ModelVariant variant = ModelVariant::kEnglish);
 
 // tokenizer.json text: HF tokenizers BPE, 704 ids, [STOP]=0 [UNK]=1 [SPACE]=2 [START]=255,

@@ -8,6 +8,8 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   libgtest-dev googletest
+  # Japanese kanji readings for the multilingual model (-Dkakasi, GPL-2+)
+  libkakasi2-dev kakasi-dic
   # the examples (examples/, suite 'examples') and their pipeline pictures
   gstreamer1.0-plugins-bad gstreamer1.0-nice python3-gi
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 graphviz

@@ -52,8 +52,12 @@ struct SynthesisParams {
   float top_p = -1.0f;            // < 0: the model's default (English 1.0 = off, Turbo 0.95)
   int top_k = 0;                  // 0: the model's default (Turbo 1000; English has no top-k)
   float min_p = 0.05f;            // English only
-  float repetition_penalty = 1.2f;
+  float repetition_penalty = -1.0f;  // < 0: the model's default (English, Turbo 1.2; multilingual 2.0)
   int64_t seed = -1;              // -1: random
+  // ISO 639-1 code of the text's language. The multilingual model speaks 23 (see
+  // multilingual_languages() in text/mtl_tokenizer.h); English and Turbo only "en" and reject
+  // another with Error(kInvalidInput).
+  std::string language = "en";
   int max_tokens = 1000;          // speech tokens per utterance
   int cfm_steps = 0;              // flow-matching steps; 0: the model's (English 10, Turbo 2)
   int first_chunk_tokens = 10;    // speech tokens in the first streamed chunk (plus look-ahead)
@@ -110,6 +114,12 @@ class Synthesizer {
   virtual std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) = 0;
   // Splits free text into utterances the model can speak (sentence boundaries, length cap).
   virtual std::vector<std::string> split(const std::string& text) const = 0;
+  // The same for text in `language` (token counts depend on it for the multilingual model).
+  // Throws Error(kInvalidInput) for a language the model does not speak.
+  virtual std::vector<std::string> split_for(const std::string& text, const std::string& language) const {
+    (void)language;
+    return split(text);
+  }
   virtual std::string describe() const = 0;  // model directory and device, for logs
   // Which model answers (a test double may keep the default).
   virtual ModelVariant variant() const { return ModelVariant::kEnglish; }

@@ -66,13 +66,27 @@ std::shared_ptr<const LoadedModel> load_model(const EngineConfig& config) {
   int64_t text_vocab = 0, tokenizer_vocab = 0;
   try {
     auto t3_file = std::make_shared<const SafetensorsFile>(files.t3);
-    if (files.variant == ModelVariant::kEnglish) {
-      model->tokenizer = TextTokenizer::from_file(files.tokenizer);
+    if (files.variant == ModelVariant::kEnglish || files.variant == ModelVariant::kMultilingual) {
+      if (files.variant == ModelVariant::kEnglish) {
+        model->tokenizer = TextTokenizer::from_file(files.tokenizer);
+      } else {
+        model->mtl_tokenizer =
+            std::make_shared<const MtlTokenizer>(MtlTokenizer::from_files(files.tokenizer, files.cangjie));
+      }
       T3LoadOptions load_options;
       load_options.matmul_dtype = matmul_dtype;
-      model->t3 = T3Model::load(t3_file, T3Config::from_json(files.t3_config), model->options, load_options);
+      model->t3 = T3Model::load(t3_file, T3Config::from_checkpoint(*t3_file, files.t3_config), model->options,
+                                load_options);
       text_vocab = model->t3->config().text_tokens_dict_size;
-      tokenizer_vocab = model->tokenizer.vocab_size();
+      // The reference recognises the multilingual T3 by its text vocabulary, and runs the
+      // alignment control only then.
+      if (model->t3->multilingual() != (files.variant == ModelVariant::kMultilingual))
+        throw Error(ErrorKind::kModelFile, files.t3 + ": text vocabulary of " + std::to_string(text_vocab) +
+                                               " ids; the multilingual T3 has " +
+                                               std::to_string(T3Model::kMultilingualTextVocab) +
+                                               ", the English one another size");
+      tokenizer_vocab = files.variant == ModelVariant::kEnglish ? model->tokenizer.vocab_size()
+                                                                : model->mtl_tokenizer->vocab_size();
     } else {
       model->gpt2_tokenizer = std::make_shared<const Gpt2Tokenizer>(Gpt2Tokenizer::from_directory(files.tokenizer));
       T3TurboLoadOptions load_options;
@@ -100,18 +114,47 @@ std::shared_ptr<const LoadedModel> load_model(const EngineConfig& config) {
   return model;
 }
 
-std::vector<int64_t> LoadedModel::text_tokens(const std::string& text) const {
+namespace {
+
+std::string lower_ascii(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return s;
+}
+
+}  // namespace
+
+void LoadedModel::check_language(const std::string& language) const {
+  const std::string code = lower_ascii(language);
+  if (variant() == ModelVariant::kMultilingual) {
+    if (is_multilingual_language(code)) return;
+    throw Error(ErrorKind::kInvalidInput, "language '" + language + "' is not spoken by the multilingual model (" +
+                                              "supported: " + multilingual_language_list() + ")");
+  }
+  if (code != "en")
+    throw Error(ErrorKind::kInvalidInput, "language '" + language + "': the " + model_variant_name(variant()) +
+                                              " model speaks English only (language en); use the multilingual "
+                                              "model for other languages");
+}
+
+std::vector<int64_t> LoadedModel::text_tokens(const std::string& text, const std::string& language) const {
+  check_language(language);
   if (variant() == ModelVariant::kEnglish) return tokenizer.encode_for_t3(punc_norm(text));
+  if (variant() == ModelVariant::kMultilingual)
+    return mtl_tokenizer->encode_for_t3(punc_norm_multilingual(text), lower_ascii(language));
   return gpt2_tokenizer->encode(punc_norm_turbo(text));
 }
 
-size_t LoadedModel::count_text_tokens(const std::string& text) const {
+size_t LoadedModel::count_text_tokens(const std::string& text, const std::string& language) const {
+  check_language(language);
   if (variant() == ModelVariant::kEnglish) return tokenizer.encode(punc_norm(text)).size();
+  if (variant() == ModelVariant::kMultilingual)
+    return mtl_tokenizer->encode(punc_norm_multilingual(text), lower_ascii(language)).size();
   return gpt2_tokenizer->encode_untruncated(punc_norm_turbo(text)).size();
 }
 
 int LoadedModel::max_text_tokens() const {
-  if (variant() == ModelVariant::kEnglish) return int(t3->config().max_text_tokens);
+  if (!uses_turbo_pipeline(variant())) return int(t3->config().max_text_tokens);
   // generate() truncates at the tokenizer's model_max_length (GPT-2: 1024): utterances are
   // packed below it so that nothing is cut.
   return int(std::min<int64_t>(gpt2_tokenizer->model_max_length(), kMaxTextTokens));
@@ -120,7 +163,7 @@ int LoadedModel::max_text_tokens() const {
 std::unique_ptr<SpeechTokenSession> LoadedModel::start_t3(const VoiceConditioning& voice,
                                                           const std::vector<int64_t>& text_tokens,
                                                           const SynthesisParams& params, uint64_t seed) const {
-  if (variant() == ModelVariant::kEnglish) {
+  if (!uses_turbo_pipeline(variant())) {
     T3SamplingParams sampling;
     sampling.cfg_weight = params.cfg_weight;
     sampling.temperature = params.temperature;
@@ -168,8 +211,7 @@ std::shared_ptr<const T3TurboPrefix> LoadedModel::turbo_prefix(const VoiceCondit
 }
 
 int64_t LoadedModel::start_speech_token() const {
-  return variant() == ModelVariant::kEnglish ? t3->config().start_speech_token
-                                             : t3_turbo->config().start_speech_token;
+  return t3 ? t3->config().start_speech_token : t3_turbo->config().start_speech_token;
 }
 
 std::vector<int64_t> LoadedModel::end_of_utterance_tokens() const {

@@ -22,6 +22,7 @@
 #include "t3/t3.h"
 #include "t3/t3_turbo.h"
 #include "text/gpt2_tokenizer.h"
+#include "text/mtl_tokenizer.h"
 #include "text/tokenizer.h"
 #include "voice/conditioning.h"
 
@@ -35,7 +36,8 @@ struct LoadedModel {
   c10::TensorOptions options;
   TextTokenizer tokenizer;                          // English: tokenizer.json
   std::shared_ptr<const Gpt2Tokenizer> gpt2_tokenizer;  // Turbo/Nano: vocab.json, merges.txt, ...
-  std::shared_ptr<const T3Model> t3;                // English (Llama, CFG)
+  std::shared_ptr<const MtlTokenizer> mtl_tokenizer;    // multilingual: grapheme_mtl_merged_expanded_v1.json
+  std::shared_ptr<const T3Model> t3;                // English and multilingual (Llama, CFG)
   std::shared_ptr<const T3TurboModel> t3_turbo;     // Turbo/Nano (GPT-2, no CFG)
   std::shared_ptr<const S3GenModel> s3gen;          // flow (CFM or mean-flow) + HiFT
   VoiceConditioning builtin_voice;  // conds.pt; undefined tensors when a Turbo directory has none
@@ -46,12 +48,16 @@ struct LoadedModel {
   std::shared_ptr<const T3TurboPrefix> turbo_prefix(const VoiceConditioning& voice) const;
   bool has_builtin_voice() const { return builtin_voice.speaker_emb.defined(); }
 
-  // The variant's punc_norm and tokenizer: the T3 text ids of one utterance (English: with
-  // [START]/[STOP]). Throws Error(kInvalidInput) on invalid UTF-8.
-  std::vector<int64_t> text_tokens(const std::string& text) const;
+  // The variant's punc_norm and tokenizer: the T3 text ids of one utterance in `language` (ISO
+  // 639-1; English and multilingual: with [START]/[STOP]). Throws Error(kInvalidInput) on
+  // invalid UTF-8 and on a language the model does not speak (check_language).
+  std::vector<int64_t> text_tokens(const std::string& text, const std::string& language) const;
   // Text ids of a raw utterance without start/stop ids, and the most one utterance may have
   // (what the splitter packs sentences against).
-  size_t count_text_tokens(const std::string& text) const;
+  size_t count_text_tokens(const std::string& text, const std::string& language) const;
+  // Throws Error(kInvalidInput) unless the model speaks `language`: English and Turbo only "en";
+  // the multilingual model the codes of multilingual_languages() (the message lists them).
+  void check_language(const std::string& language) const;
   int max_text_tokens() const;
 
   // T3 for one utterance. `params` resolved for this variant (SynthesisParams::resolve_for);

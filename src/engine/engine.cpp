@@ -26,9 +26,9 @@ class EngineImpl : public Engine {
   explicit EngineImpl(std::shared_ptr<const LoadedModel> model) : model_(std::move(model)) {}
 
   std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) override {
-    std::vector<int64_t> text_tokens = model_->text_tokens(text);
-    // English wraps the text in [START]/[STOP].
-    const int64_t max_text = model_->max_text_tokens() + (model_->variant() == ModelVariant::kEnglish ? 2 : 0);
+    std::vector<int64_t> text_tokens = model_->text_tokens(text, params.language);
+    // English and multilingual wrap the text in [START]/[STOP].
+    const int64_t max_text = model_->max_text_tokens() + (uses_turbo_pipeline(model_->variant()) ? 0 : 2);
     if (int64_t(text_tokens.size()) > max_text)
       throw Error(ErrorKind::kInvalidInput, "text of " + std::to_string(text_tokens.size()) +
                                                 " tokens is longer than T3 can take (" + std::to_string(max_text) +
@@ -40,9 +40,12 @@ class EngineImpl : public Engine {
     }
   }
 
-  std::vector<std::string> split(const std::string& text) const override {
+  std::vector<std::string> split(const std::string& text) const override { return split_for(text, "en"); }
+
+  std::vector<std::string> split_for(const std::string& text, const std::string& language) const override {
+    model_->check_language(language);
     return split_utterances(
-        text, [this](const std::string& utterance) { return model_->count_text_tokens(utterance); },
+        text, [&](const std::string& utterance) { return model_->count_text_tokens(utterance, language); },
         model_->max_text_tokens());
   }
 

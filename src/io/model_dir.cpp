@@ -25,16 +25,29 @@ struct VariantLayout {
   std::vector<const char*> others;  // required besides T3 and S3Gen
   const char* optional_conds;       // conds.pt where it is optional, else nullptr
   const char* hub_repo;
+  const char* tokenizer;            // the text tokenizer file, or nullptr: the directory (GPT-2 files)
+  const char* missing_hint;         // said after the missing files, or ""
 };
 
 const std::vector<VariantLayout>& variant_layouts() {
   static const std::vector<VariantLayout> layouts = {
       {ModelVariant::kEnglish, "English", "t3_cfg.safetensors", "s3gen.safetensors",
-       {"ve.safetensors", "tokenizer.json", "conds.pt"}, nullptr, "models--ResembleAI--chatterbox"},
+       {"ve.safetensors", "tokenizer.json", "conds.pt"}, nullptr, "models--ResembleAI--chatterbox", "tokenizer.json",
+       ""},
       {ModelVariant::kTurbo, "Turbo", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors",
-       {"ve.safetensors", "vocab.json", "merges.txt"}, "conds.pt", "models--ResembleAI--chatterbox-turbo"},
+       {"ve.safetensors", "vocab.json", "merges.txt"}, "conds.pt", "models--ResembleAI--chatterbox-turbo", nullptr,
+       ""},
       {ModelVariant::kNano, "Nano", "t3_nano_v1.safetensors", "s3gen_meanflow.safetensors",
-       {"ve.safetensors", "vocab.json", "merges.txt"}, "conds.pt", "models--ResembleAI--chatterbox-nano"},
+       {"ve.safetensors", "vocab.json", "merges.txt"}, "conds.pt", "models--ResembleAI--chatterbox-nano", nullptr,
+       ""},
+      // The multilingual files sit in the English repository beside the English ones; where a
+      // directory holds both complete, the English model is used (listed first). S3Gen and the
+      // voice encoder are the English model's, read from their .safetensors copies.
+      {ModelVariant::kMultilingual, "Multilingual", "t3_mtl23ls_v2.safetensors", "s3gen.safetensors",
+       {"ve.safetensors", "grapheme_mtl_merged_expanded_v1.json"}, "conds.pt", "models--ResembleAI--chatterbox",
+       "grapheme_mtl_merged_expanded_v1.json",
+       " (the multilingual model shares the English S3Gen and voice encoder and reads their .safetensors "
+       "files, not s3gen.pt/ve.pt; models/download-model.sh --variant multilingual fetches them)"},
   };
   return layouts;
 }
@@ -148,13 +161,25 @@ std::vector<std::string> hub_snapshots(const fs::path& repo) {
 
 }  // namespace
 
+std::string find_cangjie_table(const std::string& dir_name) {
+  const fs::path dir(dir_name);
+  if (is_file(dir / kCangjieTable)) return (dir / kCangjieTable).string();
+  // Where the reference's hf_hub_download(..., cache_dir=<model dir>) puts it.
+  for (const std::string& snapshot : hub_snapshots(dir / "models--ResembleAI--chatterbox"))
+    if (is_file(fs::path(snapshot) / kCangjieTable)) return (fs::path(snapshot) / kCangjieTable).string();
+  return {};
+}
+
 std::vector<std::string> model_search_path() {
   std::vector<std::string> out;
   std::string explicit_env = env("CHATTERBOX_MODEL_DIR");
   if (!explicit_env.empty()) out.push_back(explicit_env);
   const std::string hub = hub_cache();
   if (hub.empty()) return out;
+  std::vector<std::string> repos_seen;
   for (const auto& layout : variant_layouts()) {
+    if (std::find(repos_seen.begin(), repos_seen.end(), layout.hub_repo) != repos_seen.end()) continue;
+    repos_seen.push_back(layout.hub_repo);
     const fs::path repo = fs::path(hub) / layout.hub_repo;
     std::vector<std::string> snapshots = hub_snapshots(repo);
     out.insert(out.end(), snapshots.begin(), snapshots.end());
@@ -194,7 +219,7 @@ ModelFiles locate_model(const std::string& explicit_dir) {
         break;
       }
       why += std::string(why.empty() ? "" : "; ") + "a " + layout.label + " model (" + layout.t3 +
-             ") but missing " + join(missing);
+             ") but missing " + join(missing) + layout.missing_hint;
     }
     if (!found) {
       if (why.empty()) {
@@ -212,7 +237,8 @@ ModelFiles locate_model(const std::string& explicit_dir) {
     m.t3 = (dir / found->t3).string();
     m.s3gen = (dir / found->s3gen).string();
     m.ve = (dir / "ve.safetensors").string();
-    m.tokenizer = found->variant == ModelVariant::kEnglish ? (dir / "tokenizer.json").string() : dir.string();
+    m.tokenizer = found->tokenizer ? (dir / found->tokenizer).string() : dir.string();
+    if (found->variant == ModelVariant::kMultilingual) m.cangjie = find_cangjie_table(dir);
     if (!found->optional_conds || is_file(dir / "conds.pt")) m.conds = (dir / "conds.pt").string();
     m.t3_config = read_optional_json(dir / json_beside(found->t3));
     m.s3gen_config = read_optional_json(dir / json_beside(found->s3gen));
@@ -224,7 +250,8 @@ ModelFiles locate_model(const std::string& explicit_dir) {
   throw Error(ErrorKind::kModelFile,
               "no Chatterbox model found (English: " + join(required_files(layout_of(ModelVariant::kEnglish))) +
                   "; Turbo: " + join(required_files(layout_of(ModelVariant::kTurbo))) +
-                  ", in models--ResembleAI--chatterbox-turbo in the hub cache); looked in:" + report +
+                  ", in models--ResembleAI--chatterbox-turbo in the hub cache; Multilingual: " +
+                  join(required_files(layout_of(ModelVariant::kMultilingual))) + "); looked in:" + report +
                   "\nDownload it with models/download-model.sh or set CHATTERBOX_MODEL_DIR or pass the model directory explicitly.");
 }
 

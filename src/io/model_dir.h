@@ -8,6 +8,12 @@
 //                                          ve.safetensors, GPT-2 tokenizer files (vocab.json,
 //                                          merges.txt, ...), conds.pt (optional: built-in voice)
 //   nano     ResembleAI/chatterbox-nano   as turbo, with t3_nano_v1.safetensors
+//   multilingual  ResembleAI/chatterbox   t3_mtl23ls_v2.safetensors, s3gen.safetensors,
+//                                          ve.safetensors, grapheme_mtl_merged_expanded_v1.json,
+//                                          conds.pt (optional), Cangjie5_TC.json (optional, for
+//                                          Chinese; see find_cangjie_table)
+// A directory with the complete English and multilingual files (both live in the same Hugging
+// Face repository) is taken as English.
 // Optional hyper-parameter overrides sit beside the weights in the oracle's format (the weight
 // file's name with .json: t3_cfg.json, s3gen.json, t3_turbo_v1.json, s3gen_meanflow.json,
 // ve.json); that is how generated tiny test models describe themselves. Without them every size
@@ -28,12 +34,20 @@ struct ModelFiles {
   std::string t3;         // dir/t3_cfg.safetensors | t3_turbo_v1.safetensors | t3_nano_v1.safetensors
   std::string s3gen;      // dir/s3gen.safetensors | s3gen_meanflow.safetensors
   std::string ve;         // dir/ve.safetensors
-  std::string tokenizer;  // english: dir/tokenizer.json; turbo/nano: dir (the GPT-2 tokenizer files)
-  std::string conds;      // dir/conds.pt; empty when a Turbo/Nano directory has none
+  std::string tokenizer;  // english: dir/tokenizer.json; turbo/nano: dir (the GPT-2 tokenizer files);
+                          // multilingual: dir/grapheme_mtl_merged_expanded_v1.json
+  std::string conds;      // dir/conds.pt; empty when a Turbo/Nano/multilingual directory has none
+  std::string cangjie;    // multilingual: the Cangjie table, or empty when there is none
   nlohmann::json t3_config;     // the T3 file's .json beside it, or null
   nlohmann::json s3gen_config;  // the S3Gen file's .json beside it, or null
   nlohmann::json ve_config;     // dir/ve.json, or null
 };
+
+// The Chinese Cangjie table of the multilingual model.
+constexpr const char* kCangjieTable = "Cangjie5_TC.json";
+// dir/Cangjie5_TC.json, else the first models--ResembleAI--chatterbox/snapshots/*/Cangjie5_TC.json
+// inside dir (the Hugging Face cache tree the reference downloads it into); "" when absent.
+std::string find_cangjie_table(const std::string& dir);
 
 // Where a model is looked for when no directory is given, in order: $CHATTERBOX_MODEL_DIR, then
 // the Hugging Face hub cache ($HF_HOME/hub or ~/.cache/huggingface/hub):

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/error.h"
 #include "t3/small_linear.h"
 
 namespace chatterbox {
@@ -97,7 +98,8 @@ void LlamaBackbone::load(WeightReader& r, const T3Config& c, at::ScalarType matm
   inv_freq = rope_inv_freq(c);
 }
 
-at::Tensor LlamaBackbone::forward(const at::Tensor& x_in, KvCache& cache, const TensorTap* tap) const {
+at::Tensor LlamaBackbone::forward(const at::Tensor& x_in, KvCache& cache, const TensorTap* tap,
+                                  AttentionCapture* capture) const {
   const int64_t B = x_in.size(0), T = x_in.size(1), HD = heads * head_dim;
   const int64_t past = cache.length(), total = past + T;
   const RopeTable rope = rope_table(inv_freq, past, T, x_in.options());
@@ -109,6 +111,13 @@ at::Tensor LlamaBackbone::forward(const at::Tensor& x_in, KvCache& cache, const 
     mask = at::full({T, total}, -std::numeric_limits<float>::infinity(), x_in.options()).triu(past + 1);
   }
 
+  if (capture) {
+    capture->maps.assign(capture->heads.size(), at::Tensor());
+    for (const auto& lh : capture->heads)
+      if (lh.first < 0 || lh.first >= int64_t(layers.size()) || lh.second < 0 || lh.second >= heads)
+        throw Error(ErrorKind::kInternal, "attention capture of layer " + std::to_string(lh.first) + " head " +
+                                              std::to_string(lh.second) + " outside the backbone");
+  }
   at::Tensor x = x_in;
   if (tap && *tap) (*tap)("hidden_states", 0, x);
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -124,7 +133,12 @@ at::Tensor LlamaBackbone::forward(const at::Tensor& x_in, KvCache& cache, const 
     at::Tensor values = cache.values(int64_t(l), total);
     at::Tensor scores = at::matmul(q, keys.transpose(-2, -1)) * scale;     // [B, H, T, past+T]
     if (mask.defined()) scores = scores + mask;
-    at::Tensor attn = at::matmul(at::softmax(scores, -1), values);        // [B, H, T, Dh]
+    at::Tensor probs = at::softmax(scores, -1);                            // [B, H, T, past+T]
+    if (capture) {
+      for (size_t c = 0; c < capture->heads.size(); ++c)
+        if (capture->heads[c].first == int64_t(l)) capture->maps[c] = probs[0][capture->heads[c].second];
+    }
+    at::Tensor attn = at::matmul(probs, values);                           // [B, H, T, Dh]
     attn = attn.transpose(1, 2).reshape({B, T, HD});                       // [B, T, H*Dh]
     x = x + small_linear(attn, w.o_proj);
     // --- SwiGLU MLP: down(silu(gate(h)) * up(h)) ---

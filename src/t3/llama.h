@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/weights.h"
@@ -56,6 +57,13 @@ struct LlamaLayer {
   void load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype);
 };
 
+// Attention probabilities of chosen heads of batch row 0, taken from a forward pass as it runs
+// (the multilingual model's alignment analysis reads them; costs a view per head).
+struct AttentionCapture {
+  std::vector<std::pair<int64_t, int64_t>> heads;  // (layer, head)
+  std::vector<at::Tensor> maps;                    // per entry, after forward(): [T, past + T]
+};
+
 struct LlamaBackbone {
   std::vector<LlamaLayer> layers;  // tfmr.layers.*
   at::Tensor norm;                 // [D] tfmr.norm.weight
@@ -70,8 +78,9 @@ struct LlamaBackbone {
   // x [B, T, D] = input embeddings at absolute positions [cache.length(), + T). Appends this
   // chunk's keys/values to `cache` (causal attention over everything cached) and returns the
   // final-RMSNorm output [B, T, D]. tap: "hidden_states" index 0 = x, index i + 1 = after layer i
-  // (residual stream, before the final norm).
-  at::Tensor forward(const at::Tensor& x, KvCache& cache, const TensorTap* tap = nullptr) const;
+  // (residual stream, before the final norm). capture: receives the softmax rows of its heads.
+  at::Tensor forward(const at::Tensor& x, KvCache& cache, const TensorTap* tap = nullptr,
+                     AttentionCapture* capture = nullptr) const;
 };
 
 }  // namespace chatterbox

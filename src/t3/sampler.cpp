@@ -27,7 +27,8 @@ T3Sampler::T3Sampler(const T3SamplingParams& params)
 }
 
 at::Tensor T3Sampler::probabilities(const at::Tensor& raw_in, const std::vector<int64_t>& history, int64_t step,
-                                    const TensorTap* tap) const {
+                                    const TensorTap* tap,
+                                    const std::function<void(at::Tensor&)>& edit_after_cfg) const {
   const bool tapping = tap && *tap;
   at::Tensor raw = raw_in.to(at::kCPU, at::kFloat);  // [B, V]
   if (tapping) (*tap)("step_logits_raw", step, raw);
@@ -42,6 +43,7 @@ at::Tensor T3Sampler::probabilities(const at::Tensor& raw_in, const std::vector<
     logits = logits.clone();
   }
   if (tapping) (*tap)("step_logits_cfg", step, logits[0]);
+  if (edit_after_cfg) edit_after_cfg(logits);
 
   // RepetitionPenaltyLogitsProcessor: score = gather(ids); where(score < 0, score * p, score / p);
   // scatter back. Each distinct id once.

@@ -9,6 +9,7 @@
 #include <ATen/core/Generator.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "t3/llama.h"
@@ -24,6 +25,9 @@ struct T3SamplingParams {
   float repetition_penalty = 1.2f;
   int64_t max_new_tokens = 1000;
   uint64_t seed = 0;                // the session's generator seed (torch.manual_seed equivalent)
+  // Multilingual T3 only: run the alignment control (AlignmentStreamAnalyzer) as 0.1.7 does.
+  // Off gives upstream main's loop (it dropped the analyzer); benchmarks compare the two.
+  bool alignment_control = true;
 
   // Throws Error(kInvalidInput) for values the reference processors reject.
   void validate() const;
@@ -38,8 +42,11 @@ class T3Sampler {
   // (start token + generated tokens); the repetition penalty uses its distinct ids.
   // tap names (index = `step`): step_logits_raw [B, V], step_logits_cfg, step_logits_after_rep_penalty,
   // step_logits_after_temperature, step_logits_after_min_p, step_logits_after_top_p, step_probs [V].
+  // edit_after_cfg: changes the CFG logits [1, V] in place before the processors (the
+  // multilingual alignment control).
   at::Tensor probabilities(const at::Tensor& raw, const std::vector<int64_t>& history, int64_t step,
-                           const TensorTap* tap = nullptr) const;
+                           const TensorTap* tap = nullptr,
+                           const std::function<void(at::Tensor&)>& edit_after_cfg = {}) const;
 
   // One multinomial draw from probs [V] with the sampler's generator.
   int64_t draw(const at::Tensor& probs);

@@ -52,6 +52,15 @@ std::shared_ptr<const T3Model> T3Model::load(std::shared_ptr<const SafetensorsFi
   m->speech_head_ =
       make_linear_weight(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options.matmul_dtype);
   r.finish();
+  if (m->multilingual()) {
+    for (const auto& lh : AlignmentStreamAnalyzer::kAlignedHeads)
+      if (lh.first >= c.num_hidden_layers || lh.second >= c.num_attention_heads)
+        throw Error(ErrorKind::kModelFile,
+                    "multilingual T3 (text vocabulary " + std::to_string(kMultilingualTextVocab) +
+                        "): the alignment control reads layer " + std::to_string(lh.first) + " head " +
+                        std::to_string(lh.second) + ", this backbone has " + std::to_string(c.num_hidden_layers) +
+                        " layers of " + std::to_string(c.num_attention_heads) + " heads");
+  }
   return m;
 }
 
@@ -162,6 +171,13 @@ T3Session::T3Session(std::shared_ptr<const T3Model> model, const VoiceConditioni
   cache_ = KvCache(c.num_hidden_layers, rows_, c.num_attention_heads, prefill_len_ + params.max_new_tokens,
                    c.head_dim, opt);
   history_.push_back(c.start_speech_token);
+  if (model_->multilingual() && params.alignment_control) {
+    // T3.inference: text_tokens_slice = (len_cond, len_cond + text length).
+    const int64_t Lc = cond_emb.size(1);
+    analyzer_ = std::make_unique<AlignmentStreamAnalyzer>(Lc, Lc + int64_t(text_tokens.size()), c.stop_speech_token,
+                                                          2 + params.max_new_tokens);
+    capture_.heads.assign(AlignmentStreamAnalyzer::kAlignedHeads.begin(), AlignmentStreamAnalyzer::kAlignedHeads.end());
+  }
 }
 
 void T3Session::prefill() {
@@ -172,7 +188,8 @@ void T3Session::prefill() {
     tap_("prefill_embeds_with_bos", -1, prefill_embeds_);
   }
   input_embeds_for_tap_ = at::Tensor();
-  at::Tensor hidden = model_->backbone().forward(prefill_embeds_, cache_, tap_ ? &tap_ : nullptr);  // [B, P, D]
+  at::Tensor hidden = model_->backbone().forward(prefill_embeds_, cache_, tap_ ? &tap_ : nullptr,
+                                                 analyzer_ ? &capture_ : nullptr);  // [B, P, D]
   if (tap_) tap_("prefill_final_hidden", -1, hidden);
   last_logits_ = model_->speech_logits(hidden.select(1, prefill_len_ - 1));  // [B, V]
   prefill_embeds_ = at::Tensor();
@@ -193,11 +210,21 @@ int64_t T3Session::advance(const int64_t* forced) {
     // k-th generated token (k = 1, 2, ...); RoPE positions continue after the prefill.
     at::Tensor tok = at::full({rows_, 1}, pending_, at::TensorOptions(model_->options().device()).dtype(at::kLong));
     at::Tensor x = model_->speech_embeddings(tok, int64_t(generated_.size()));  // [B, 1, D]
-    at::Tensor hidden = model_->backbone().forward(x, cache_);                  // [B, 1, D]
+    at::Tensor hidden = model_->backbone().forward(x, cache_, nullptr, analyzer_ ? &capture_ : nullptr);  // [B, 1, D]
     last_logits_ = model_->speech_logits(hidden.select(1, 0));                  // [B, V]
   }
   const int64_t step = int64_t(generated_.size());
-  at::Tensor probs = sampler_.probabilities(last_logits_, history_, step, tap_ ? &tap_ : nullptr);
+  std::function<void(at::Tensor&)> alignment_control;
+  if (analyzer_) {
+    alignment_control = [&](at::Tensor& logits) {
+      if (tap_) tap_("analyzer.aligned_attn", step, at::stack(capture_.maps, 0));
+      // The last token fed in: start of speech at the first step.
+      analysis_.push_back(analyzer_->step(capture_.maps, logits, history_.back()));
+      capture_.maps.clear();  // drops the attention probabilities of the last forward
+      if (tap_) tap_("step_logits_after_analyzer", step, logits[0]);
+    };
+  }
+  at::Tensor probs = sampler_.probabilities(last_logits_, history_, step, tap_ ? &tap_ : nullptr, alignment_control);
   const int64_t drawn = sampler_.draw(probs);
   if (tap_) tap_("sampled_token", step, at::scalar_tensor(drawn, at::kLong));
   const int64_t token = forced ? *forced : drawn;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "io/safetensors.h"
+#include "t3/alignment_analyzer.h"
 #include "t3/cond_encoder.h"
 #include "t3/kv_cache.h"
 #include "t3/llama.h"
@@ -45,6 +46,10 @@ class T3Model {
 
   const T3Config& config() const { return config_; }
   const c10::TensorOptions& options() const { return options_; }
+  // The multilingual T3 (23 languages), recognised as the reference does: by its text vocabulary
+  // of exactly 2454 ids. Its sessions run the alignment control (AlignmentStreamAnalyzer).
+  bool multilingual() const { return config_.text_tokens_dict_size == kMultilingualTextVocab; }
+  static constexpr int64_t kMultilingualTextVocab = 2454;
   const LlamaBackbone& backbone() const { return tfmr_; }
 
   // The conditioning prefix [1, Lc, D] (Lc = 34 for the official model) for a voice, with the
@@ -86,7 +91,9 @@ class T3Model {
 
 // One utterance of T3.inference: prefill of [cond | text | BOS | BOS] (the reference feeds the
 // start-of-speech embedding twice), then one token per step() with CFG as a batch of 2 rows
-// (row 1 = text token embeddings zeroed), or a single row when cfg_weight == 0.
+// (row 1 = text token embeddings zeroed), or a single row when cfg_weight == 0. For a
+// multilingual model each step's CFG logits first pass the alignment control, fed with the
+// attention of the analyzer's heads captured during the same forward passes.
 // Not thread-safe; each step() is bounded work so the caller can poll cancellation in between.
 class T3Session : public SpeechTokenSession {
  public:
@@ -96,7 +103,9 @@ class T3Session : public SpeechTokenSession {
 
   // Intermediates under the oracle's names: input_embeds, prefill_embeds_with_bos,
   // hidden_states (prefill only, see LlamaBackbone::forward), prefill_final_hidden, the
-  // sampler's step_* (index = step), sampled_token (the generator's draw, index = step).
+  // sampler's step_* (index = step), sampled_token (the generator's draw, index = step);
+  // multilingual: analyzer.aligned_attn [3, T, total] (the captured maps each step reads) and
+  // step_logits_after_analyzer [V].
   void set_tap(TensorTap tap) { tap_ = std::move(tap); }
 
   // Runs the prefill if not done yet (the first step() calls it too).
@@ -112,6 +121,9 @@ class T3Session : public SpeechTokenSession {
   const std::vector<int64_t>& tokens() const override { return generated_; }  // raw output, incl. stop
   int64_t prefill_length() const { return prefill_len_; }
   int64_t rows() const { return rows_; }
+  // Multilingual: the alignment analyzer (null otherwise) and what each step of it did.
+  const AlignmentStreamAnalyzer* analyzer() const { return analyzer_.get(); }
+  const std::vector<AlignmentStepResult>& analysis() const { return analysis_; }
 
  private:
   int64_t advance(const int64_t* forced);
@@ -130,6 +142,9 @@ class T3Session : public SpeechTokenSession {
   int64_t pending_ = -1;            // last emitted token, not yet fed to the backbone
   bool prefilled_ = false;
   bool finished_ = false;
+  std::unique_ptr<AlignmentStreamAnalyzer> analyzer_;  // multilingual only
+  AttentionCapture capture_;                           // the analyzer's heads, of the last forward
+  std::vector<AlignmentStepResult> analysis_;
 };
 
 // ChatterboxTTS.generate's post-processing (drop_invalid_tokens): drop everything up to and

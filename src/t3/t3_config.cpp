@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "io/safetensors.h"
 
 namespace chatterbox {
 namespace {
@@ -98,6 +99,17 @@ T3Config T3Config::from_json(const nlohmann::json& j) {
     throw Error(ErrorKind::kModelFile, "t3 config: perceiver width must equal hidden_size and divide by its heads");
   if (c.rope_type != "llama3" && c.rope_type != "default")
     throw Error(ErrorKind::kModelFile, "t3 config: rope_type '" + c.rope_type + "' is not supported");
+  return c;
+}
+
+T3Config T3Config::from_checkpoint(const SafetensorsFile& file, const nlohmann::json& j) {
+  T3Config c = from_json(j);
+  const bool json_vocab = j.is_object() && j.contains("t3_config") && j.at("t3_config").is_object() &&
+                          j.at("t3_config").contains("text_tokens_dict_size");
+  if (!json_vocab && file.contains("text_emb.weight")) {
+    const auto& shape = file.entry("text_emb.weight").shape;
+    if (shape.size() == 2) c.text_tokens_dict_size = shape[0];
+  }
   return c;
 }
 

@@ -11,6 +11,8 @@
 
 namespace chatterbox {
 
+class SafetensorsFile;
+
 struct T3Config {
   // --- Llama backbone (HF LlamaConfig) ---
   int64_t hidden_size = 1024;                // D
@@ -62,6 +64,9 @@ struct T3Config {
   // "perceiver": {...}}); absent keys keep the official defaults, a null json gives the defaults.
   // Throws Error(kModelFile) on a value of the wrong type or an unsupported setting.
   static T3Config from_json(const nlohmann::json& j);
+  // from_json, then the text vocabulary from the checkpoint's text_emb.weight when the json does
+  // not give it (704 English, 2454 multilingual: the released files carry no hyper-parameters).
+  static T3Config from_checkpoint(const SafetensorsFile& file, const nlohmann::json& j);
 };
 
 }  // namespace chatterbox

@@ -12,6 +12,20 @@
   unicodedata2==16.0.0); checked equal, code point by code point, to what tokenizers 0.22.2 does.
 * kUpperMap: Python's str.upper() for every code point where str.islower() is true and the
   mapping changes it (full case mapping, e.g. U+00DF -> "SS"), for punc_norm's first letter.
+* kLowerMap: Python's str.lower() of every code point it changes (full case mapping: U+0130 ->
+  "i" + U+0307), except U+03A3 whose result depends on context (Final_Sigma).
+* kCaseIgnorableRanges / kCasedRanges: the two properties Python's Final_Sigma rule reads
+  (\p{cased} \p{case-ignorable}* SIGMA !(\p{case-ignorable}* \p{cased})). unicodedata does not
+  expose them, so they are measured from str.lower() itself: "1" + c + SIGMA ends in final sigma
+  iff c is cased and not case-ignorable, "A" + c + SIGMA iff c is either. kCasedRanges lists only
+  the cased code points that are not case-ignorable (the rule skips case-ignorable ones first).
+* kDecompositions / kDecompositionData: unicodedata.normalize("NFKD", c) of every code point it
+  changes except the Hangul syllables (decomposed arithmetically), fully expanded and already in
+  canonical order; kCombiningClasses: unicodedata.combining() as ranges of equal non-zero class.
+  Together they give NFKD: expand each character, then stable-sort every run of non-starters by
+  combining class.
+* kOtherLetterRanges: general category Lo as Python's unicodedata has it (the multilingual
+  tokenizer's Chinese step converts only characters of category "Lo").
 
 Run (Python 3.11, whose unicodedata made the other tables; with unicodedata2==16.0.0 installed):
   python3 src/text/gen_unicode_tables.py > src/text/unicode_tables.inc
@@ -76,6 +90,78 @@ def main():
             assert len(up) <= 3
             up += [0] * (3 - len(up))
             w("    {0x%X, {0x%X, 0x%X, 0x%X}},\n" % (cp, up[0], up[1], up[2]))
+    w("};\n\n")
+    w_lower_tables(w)
+    w_nfkd_tables(w)
+    w("\n// unicodedata.category(c) == 'Lo': inclusive ranges.\n")
+    w("constexpr CodeRange kOtherLetterRanges[] = {\n")
+    for a, b in ranges(lambda cp: unicodedata.category(chr(cp)) == "Lo"):
+        w("    {0x%X, 0x%X},\n" % (a, b))
+    w("};\n")
+
+
+def w_lower_tables(w):
+    w("// Python str.lower() of every code point it changes, except U+03A3 (Final_Sigma).\n")
+    w("constexpr LowerMapping kLowerMap[] = {\n")
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF or cp == 0x3A3:
+            continue
+        c = chr(cp)
+        low = c.lower()
+        if low != c:
+            to = [ord(x) for x in low]
+            assert len(to) <= 2
+            to += [0] * (2 - len(to))
+            w("    {0x%X, {0x%X, 0x%X}},\n" % (cp, to[0], to[1]))
+    w("};\n\n")
+
+    def ends_final(prefix, cp):
+        return (prefix + chr(cp) + "\u03a3").lower()[-1] == "\u03c2"
+
+    def valid(cp):
+        return not 0xD800 <= cp <= 0xDFFF
+
+    cased = ranges(lambda cp: valid(cp) and ends_final("1", cp))
+    ignorable = ranges(lambda cp: valid(cp) and ends_final("A", cp) and not ends_final("1", cp))
+    for name, table, what in (("kCaseIgnorableRanges", ignorable, "case-ignorable"),
+                              ("kCasedRanges", cased, "cased and not case-ignorable")):
+        w("// Final_Sigma context of Python str.lower(): %s code points.\n" % what)
+        w("constexpr CodeRange %s[] = {\n" % name)
+        for a, b in table:
+            w("    {0x%X, 0x%X},\n" % (a, b))
+        w("};\n\n")
+
+
+def w_nfkd_tables(w):
+    entries, data = [], []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF or 0xAC00 <= cp <= 0xD7A3:
+            continue
+        d = unicodedata.normalize("NFKD", chr(cp))
+        if d != chr(cp):
+            entries.append((cp, len(data), len(d)))
+            data.extend(ord(x) for x in d)
+    w("// unicodedata.normalize('NFKD', c) of every code point it changes (Hangul syllables\n")
+    w("// excepted): {code point, offset into kDecompositionData, length}.\n")
+    w("constexpr Decomposition kDecompositions[] = {\n")
+    for cp, off, n in entries:
+        w("    {0x%X, %d, %d},\n" % (cp, off, n))
+    w("};\n\n")
+    w("constexpr char32_t kDecompositionData[] = {\n")
+    for i in range(0, len(data), 8):
+        w("    " + " ".join("0x%X," % x for x in data[i:i + 8]) + "\n")
+    w("};\n\n")
+    cls = []
+    for cp in range(0x110000):
+        c = unicodedata.combining(chr(cp)) if not 0xD800 <= cp <= 0xDFFF else 0
+        if c and cls and cls[-1][1] == cp - 1 and cls[-1][2] == c:
+            cls[-1][1] = cp
+        elif c:
+            cls.append([cp, cp, c])
+    w("// unicodedata.combining(c) where non-zero: {first, last, class}.\n")
+    w("constexpr CombiningClassRange kCombiningClasses[] = {\n")
+    for a, b, c in cls:
+        w("    {0x%X, 0x%X, %d},\n" % (a, b, c))
     w("};\n")
 
 

@@ -1,4 +1,5 @@
-// Ports of punc_norm() in chatterbox/tts.py (English ChatterboxTTS) and tts_turbo.py (Turbo).
+// Ports of punc_norm() in chatterbox/tts.py (English ChatterboxTTS), tts_turbo.py (Turbo) and
+// mtl_tts.py (multilingual).
 #include "text/punc_norm.h"
 
 #include <utility>
@@ -27,9 +28,11 @@ void replace_all(std::u32string& s, const std::u32string& from, const std::u32st
 
 using Replacements = std::vector<std::pair<std::u32string, std::u32string>>;
 
-// The shared shape of both punc_norm functions: empty-text sentence, first-letter capitalisation,
-// whitespace collapse, the replacement list in order, final full stop.
-std::string normalize(const std::string& text, const Replacements& replacements) {
+// The shared shape of the punc_norm functions: empty-text sentence, first-letter capitalisation,
+// whitespace collapse, the replacement list in order, final full stop unless the text ends with
+// one of `enders`.
+std::string normalize(const std::string& text, const Replacements& replacements,
+                      const std::u32string& enders = U".!?-,") {
   std::u32string s = decode_utf8(text);
   if (s.empty()) return "You need to add some text for me to talk.";
 
@@ -57,20 +60,27 @@ std::string normalize(const std::string& text, const Replacements& replacements)
 
   // text.rstrip(" ") then append "." unless it ends with sentence punctuation.
   while (!s.empty() && s.back() == U' ') s.pop_back();
-  static const std::u32string kEnders = U".!?-,";
-  if (s.empty() || kEnders.find(s.back()) == std::u32string::npos) s.push_back(U'.');
+  if (s.empty() || enders.find(s.back()) == std::u32string::npos) s.push_back(U'.');
   return encode_utf8(s);
 }
 
-}  // namespace
-
-std::string punc_norm(const std::string& text) {
+const Replacements& english_replacements() {
   static const Replacements kReplacements = {
       {U"...", U", "}, {U"\u2026", U", "}, {U":", U","},      {U" - ", U", "},
       {U";", U", "},   {U"\u2014", U"-"},  {U"\u2013", U"-"}, {U" ,", U","},
       {U"\u201C", U"\""}, {U"\u201D", U"\""}, {U"\u2018", U"'"}, {U"\u2019", U"'"},
   };
-  return normalize(text, kReplacements);
+  return kReplacements;
+}
+
+}  // namespace
+
+std::string punc_norm(const std::string& text) { return normalize(text, english_replacements()); }
+
+std::string punc_norm_multilingual(const std::string& text) {
+  // The English replacements; the ideographic comma, full-width comma / question / exclamation
+  // mark and the ideographic full stop also end a sentence.
+  return normalize(text, english_replacements(), U".!?-,\u3001\uFF0C\u3002\uFF1F\uFF01");
 }
 
 std::string punc_norm_turbo(const std::string& text) {

@@ -16,4 +16,9 @@ std::string punc_norm(const std::string& text);
 // UTF-8.
 std::string punc_norm_turbo(const std::string& text);
 
+// Port of chatterbox/mtl_tts.py punc_norm() (multilingual model): the English steps, and the CJK
+// sentence enders U+3001 U+FF0C U+3002 U+FF1F U+FF01 also suppress the final ".". Throws
+// Error(kInvalidInput) on invalid UTF-8.
+std::string punc_norm_multilingual(const std::string& text);
+
 }  // namespace chatterbox

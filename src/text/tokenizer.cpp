@@ -287,6 +287,10 @@ std::vector<int64_t> TextTokenizer::encode_for_t3(const std::string& normalized)
   return ids;
 }
 
+std::string TextTokenizer::token(int64_t id) const {
+  return id >= 0 && id < vocab_size_ ? id_to_token_[static_cast<size_t>(id)] : std::string();
+}
+
 std::string TextTokenizer::decode(const std::vector<int64_t>& ids) const {
   std::string out;
   for (int64_t id : ids) {

@@ -30,6 +30,8 @@ class TextTokenizer {
   std::vector<int64_t> encode_for_t3(const std::string& normalized) const;
   // Concatenated token strings ([SPACE] shown as " "); for logs and tests.
   std::string decode(const std::vector<int64_t>& ids) const;
+  // The vocabulary string of `id` ("" for an id no token has).
+  std::string token(int64_t id) const;
 
   int64_t start_id() const { return start_id_; }  // [START], T3 start_text_token (255)
   int64_t stop_id() const { return stop_id_; }    // [STOP], T3 stop_text_token (0)

@@ -23,10 +23,20 @@ bool is_regex_space(char32_t cp);
 // Unicode 16.0): general categories L* and N*.
 bool is_letter(char32_t cp);
 bool is_number(char32_t cp);
+// unicodedata.category(cp) == "Lo" (Python's Unicode version, like the reference).
+bool is_other_letter(char32_t cp);
 // Python's str.isspace() / str.split() separators (White_Space plus U+001C..U+001F).
 bool is_python_space(char32_t cp);
 // Python's c.islower() -> c.upper() for one code point (full mapping, e.g. U+00DF -> "SS");
 // returns the code point itself when Python would not change it.
 std::u32string python_upper_if_lower(char32_t cp);
+// Python's str.lower(): full lower-case mapping ("\u0130" -> "i\u0307") and the Final_Sigma
+// rule for U+03A3 (capital sigma -> U+03C2 at the end of a cased word, U+03C3 otherwise).
+std::u32string python_lower(const std::u32string& text);
+// unicodedata.normalize("NFKD", text): compatibility decomposition, Hangul syllables to
+// conjoining jamo, canonical ordering of combining marks.
+std::u32string nfkd(const std::u32string& text);
+// unicodedata.combining(cp): the canonical combining class (0 for starters).
+int combining_class(char32_t cp);
 
 }  // namespace chatterbox

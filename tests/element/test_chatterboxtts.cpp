@@ -1210,6 +1210,41 @@ GST_START_TEST(test_params_change_while_playing) {
 }
 GST_END_TEST;
 
+/* The language property applies from the next utterance; a GST_TAG_LANGUAGE_CODE tag in the
+ * text stream switches it from that point (ISO 639-2 codes become 639-1). */
+GST_START_TEST(test_language_property_and_tag) {
+  GstHarness* h = make_harness(make_tts());
+  gchar* language = NULL;
+  g_object_get(h->element, "language", &language, NULL);
+  fail_unless_equals_string(language, "en");
+  g_free(language);
+  push_text(h, "First one.");
+  GstBuffer* b = gst_harness_pull(h);
+  gst_buffer_unref(b);
+  g_object_set(h->element, "language", "fr", NULL);
+  push_text(h, "Deuxième.");
+  fail_unless(gst_harness_push_event(
+      h, gst_event_new_tag(gst_tag_list_new(GST_TAG_LANGUAGE_CODE, "deu", NULL))));
+  push_text(h, "Dritte.");
+  fail_unless(gst_harness_push_event(
+      h, gst_event_new_tag(gst_tag_list_new(GST_TAG_LANGUAGE_CODE, "zh", NULL))));
+  push_text(h, "第四。");
+  push_eos(h);
+  std::vector<GstBuffer*> bufs = pull_until_eos(h);
+  std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
+  fail_unless_equals_int(calls.size(), 4);
+  fail_unless_equals_string(calls[0].params.language.c_str(), "en");
+  fail_unless_equals_string(calls[1].params.language.c_str(), "fr");
+  fail_unless_equals_string(calls[2].params.language.c_str(), "de");
+  fail_unless_equals_string(calls[3].params.language.c_str(), "zh");
+  g_object_get(h->element, "language", &language, NULL);
+  fail_unless_equals_string(language, "zh");
+  g_free(language);
+  unref_all(bufs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 /* An engine failure mid-utterance: a STREAM error, and upstream sees the flow error. */
 GST_START_TEST(test_synthesis_error) {
   GstHarness* h = make_harness(make_tts());
@@ -1627,6 +1662,7 @@ static Suite* chatterboxtts_suite(void) {
   tcase_add_test(tc, test_flush_stop_racing_deactivation);
   tcase_add_test(tc, test_flush_storm_teardown);
   tcase_add_test(tc, test_model_variant_and_unused_settings);
+  tcase_add_test(tc, test_language_property_and_tag);
   return s;
 }
 

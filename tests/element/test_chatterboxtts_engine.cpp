@@ -101,6 +101,20 @@ GST_START_TEST(test_tiny_model_speaks) {
 }
 GST_END_TEST;
 
+/* The bytes of every buffer until EOS. */
+static std::vector<guint8> pull_audio(GstHarness* h) {
+  std::vector<guint8> audio;
+  GstBuffer* buf = NULL;
+  while (gst_harness_pull_until_eos(h, &buf) && buf) {
+    GstMapInfo map;
+    fail_unless(gst_buffer_map(buf, &map, GST_MAP_READ));
+    audio.insert(audio.end(), map.data, map.data + map.size);
+    gst_buffer_unmap(buf, &map);
+    gst_buffer_unref(buf);
+  }
+  return audio;
+}
+
 /* Speaks `text` on the tiny model with `voice` ("" = built-in) and returns the audio bytes. */
 static std::vector<guint8> speak_with_voice(const std::string& voice, const char* text) {
   GstElement* e = gst_element_factory_make("chatterboxtts", NULL);
@@ -112,15 +126,7 @@ static std::vector<guint8> speak_with_voice(const std::string& voice, const char
   gst_harness_set_src_caps_str(h, "text/x-raw,format=utf8");
   fail_unless_equals_int(gst_harness_push(h, gst_buffer_new_memdup(text, strlen(text))), GST_FLOW_OK);
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
-  std::vector<guint8> audio;
-  GstBuffer* buf = NULL;
-  while (gst_harness_pull_until_eos(h, &buf) && buf) {
-    GstMapInfo map;
-    fail_unless(gst_buffer_map(buf, &map, GST_MAP_READ));
-    audio.insert(audio.end(), map.data, map.data + map.size);
-    gst_buffer_unmap(buf, &map);
-    gst_buffer_unref(buf);
-  }
+  std::vector<guint8> audio = pull_audio(h);
   gst_harness_teardown(h);
   return audio;
 }
@@ -173,6 +179,57 @@ GST_START_TEST(test_tiny_model_clones_voice_from_files) {
 }
 GST_END_TEST;
 
+/* Speaks `text` in `language` with the model in `model_dir`; returns the audio bytes, or the
+ * error message (in `error`) when the element posted one. */
+static std::vector<guint8> speak_in(const char* model_dir, const char* language, const char* text,
+                                    std::string* error) {
+  GstElement* e = gst_element_factory_make("chatterboxtts", NULL);
+  g_object_set(e, "model-path", model_dir, "device", "cpu", "max-tokens", 20, "seed", (gint64)1,
+               "language", language, NULL);
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_live(h, FALSE);
+  gst_harness_set_src_caps_str(h, "text/x-raw,format=utf8");
+  std::vector<guint8> audio;
+  if (gst_harness_push(h, gst_buffer_new_memdup(text, strlen(text))) == GST_FLOW_OK &&
+      gst_harness_push_event(h, gst_event_new_eos()))
+    audio = pull_audio(h);
+  if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    GError* err = NULL;
+    gchar* debug = NULL;
+    gst_message_parse_error(msg, &err, &debug);
+    *error = std::string(err->message) + " " + (debug ? debug : "");
+    g_error_free(err);
+    g_free(debug);
+    gst_message_unref(msg);
+  }
+  gst_harness_teardown(h);
+  gst_bus_set_flushing(bus, TRUE);
+  gst_object_unref(bus);
+  return audio;
+}
+
+/* The multilingual model speaks French and Chinese through the language property; an
+ * unsupported code is an element error listing the supported ones; the English model refuses
+ * French rather than speaking it with the English tokenizer. */
+GST_START_TEST(test_language_on_real_models) {
+  std::string error;
+  fail_unless(!speak_in(CHATTERBOX_TINY_MTL_MODEL_DIR, "fr", "Bonjour, ça va ?", &error).empty(), "%s",
+              error.c_str());
+  fail_unless(error.empty(), "%s", error.c_str());
+  fail_unless(!speak_in(CHATTERBOX_TINY_MTL_MODEL_DIR, "zh", "你好，世界。", &error).empty(), "%s",
+              error.c_str());
+  speak_in(CHATTERBOX_TINY_MTL_MODEL_DIR, "xx", "Hello.", &error);
+  for (const char* want : {"'xx'", "ar", "de", "fr", "ja", "zh"})
+    fail_unless(error.find(want) != std::string::npos, "'%s' not in '%s'", want, error.c_str());
+  error.clear();
+  speak_in(CHATTERBOX_TINY_MODEL_DIR, "fr", "Bonjour.", &error);
+  fail_unless(error.find("English only") != std::string::npos, "%s", error.c_str());
+}
+GST_END_TEST;
+
 static Suite* chatterboxtts_engine_suite(void) {
   GST_ELEMENT_REGISTER(chatterboxtts, NULL);
   Suite* s = suite_create("chatterboxtts-engine");
@@ -183,6 +240,7 @@ static Suite* chatterboxtts_engine_suite(void) {
   tcase_add_test(tc, test_truncated_model_file);
   tcase_add_test(tc, test_tiny_model_speaks);
   tcase_add_test(tc, test_tiny_model_clones_voice_from_files);
+  tcase_add_test(tc, test_language_on_real_models);
   return s;
 }
 

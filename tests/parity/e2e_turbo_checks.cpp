@@ -52,7 +52,7 @@ PARITY_CHECK(e2e_turbo, "fixtures/e2e_turbo.safetensors") {
              model->variant() == ModelVariant::kTurbo);
 
   // Text: punc_norm + GPT-2 BPE, no start/stop ids.
-  const std::vector<int64_t> ids = model->text_tokens(call.at("text").get<std::string>());
+  const std::vector<int64_t> ids = model->text_tokens(call.at("text").get<std::string>(), "en");
   ctx.compare(fx, "input.text_ids", at::tensor(ids, at::kLong).unsqueeze(0));
 
   // Voice: prepare_conditionals on the reference as loaded (the recording turbo_conds used).

@@ -4,6 +4,8 @@
 // against one offline S3Gen pass per utterance (no streaming: the first audio only at the end).
 //
 //   chatterbox-bench --model FULL_DIR stream [hello_tokens=60] [paragraph_tokens=250]
+#include <map>
+
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
@@ -50,7 +52,7 @@ double run_sequential(const LoadedModel& model, const std::vector<std::string>& 
   const double t0 = bench::now_seconds();
   const SynthesisParams resolved = params.resolve_for(model.variant());
   for (const auto& text : utterances) {
-    auto session = model.start_t3(model.builtin_voice, model.text_tokens(text), resolved, uint64_t(params.seed));
+    auto session = model.start_t3(model.builtin_voice, model.text_tokens(text, params.language), resolved, uint64_t(params.seed));
     std::vector<int64_t> tokens;
     while (!session->finished()) {
       const int64_t t = session->step();
@@ -79,7 +81,7 @@ double first_chunk_floor(const LoadedModel& model, const std::string& text, cons
   ChunkSchedule schedule;
   const SynthesisParams resolved = params.resolve_for(model.variant());
   const double t0 = bench::now_seconds();
-  auto session = model.start_t3(model.builtin_voice, model.text_tokens(text), resolved, uint64_t(params.seed));
+  auto session = model.start_t3(model.builtin_voice, model.text_tokens(text, params.language), resolved, uint64_t(params.seed));
   std::vector<int64_t> tokens;
   const int needed = schedule.first_chunk_tokens + schedule.lookahead_tokens;
   while (int(tokens.size()) < needed && !session->finished()) {
@@ -210,5 +212,61 @@ BENCH_CASE(turbo) {
                  {"t3_floor_s_per_audio_s", t3_floor_per_audio_s}, {"s3gen_floor_s_per_audio_s", s3gen_floor_per_audio_s},
                  {"t3_bytes_per_token", t3_bytes}, {"audio_s", p.audio_seconds}, {"total_s", p.total},
                  {"ttfa_s", p.ttfa}, {"tokens", p.tokens}, {"t3_busy_s", p.t3_busy}, {"s3gen_busy_s", p.s3gen_busy}});
+  }
+}
+
+// The multilingual model against the English model in the same run (case `multilingual`):
+//   chatterbox-bench --model MTL_DIR multilingual english=ENGLISH_DIR [tokens=60] [languages=en,fr]
+// (speech tokens per utterance: random full-size weights do not stop by themselves)
+// Time to first audio of one sentence and T3 time per speech token through the engine's
+// two-stage pipeline, English model first, then the multilingual one per language (its
+// alignment control on, as the element runs it). Best of --repeat (at most 2) runs each.
+BENCH_CASE(multilingual) {
+  const std::string english_dir = bench::arg_value(options, "english", "");
+  const std::map<std::string, std::string> sentences = {
+      {"en", "Hello my big long beautiful world."},
+      {"fr", "Bonjour mon grand et beau monde."},
+      {"de", "Hallo meine große schöne Welt."},
+      {"es", "Hola mi grande y hermoso mundo."},
+      {"ja", "こんにちは、私の大きくて美しい世界。"},
+      {"zh", "你好，我那又大又美丽的世界。"},
+  };
+  SynthesisParams params;
+  params.seed = 7;
+  params.max_tokens = std::stoi(bench::arg_value(options, "tokens", "60"));
+  const int runs = std::max(1, std::min(options.repeat, 2));
+  auto best_of = [&](Engine& engine, const std::string& text, SynthesisParams p) {
+    RunResult best;
+    best.ttfa = 1e30;
+    for (int i = 0; i < runs; ++i) {
+      RunResult run = run_engine(engine, {text}, p);
+      if (run.ttfa < best.ttfa) best = run;
+    }
+    return best;
+  };
+  double english_ttfa = 0, english_t3_ms = 0;
+  if (!english_dir.empty()) {
+    auto english = Engine::load({english_dir, "cpu"});
+    const RunResult r = best_of(*english, sentences.at("en"), params);
+    english_ttfa = r.ttfa;
+    english_t3_ms = 1e3 * r.t3_busy / std::max(1, r.tokens);
+    bench::emit("multilingual", "english_ttfa", r.ttfa, "s",
+                {{"model", english_dir}, {"tokens", r.tokens}, {"t3_ms_per_token", english_t3_ms}});
+  }
+  auto mtl = Engine::load({options.model_dir, "cpu"});
+  for (const std::string& language : bench::arg_list(options, "languages", "en,fr")) {
+    auto it = sentences.find(language);
+    if (it == sentences.end()) throw std::runtime_error("bench multilingual: no sentence for " + language);
+    SynthesisParams p = params;
+    p.language = language;
+    const RunResult r = best_of(*mtl, it->second, p);
+    const double t3_ms = 1e3 * r.t3_busy / std::max(1, r.tokens);
+    nlohmann::json extra = {{"language", language}, {"tokens", r.tokens}, {"t3_ms_per_token", t3_ms},
+                            {"s3gen_busy_s", r.s3gen_busy}, {"total_s", r.total}};
+    if (english_ttfa > 0) {
+      extra["vs_english_ttfa"] = r.ttfa / english_ttfa;
+      extra["vs_english_t3_per_token"] = t3_ms / english_t3_ms;
+    }
+    bench::emit("multilingual", "ttfa", r.ttfa, "s", extra);
   }
 }

@@ -40,9 +40,11 @@ using chatterbox::T3Config;
 using chatterbox::T3Model;
 
 // Random full-size T3 weights (names/shapes from the real layout): projections N(0, 1/fan_in),
-// norms 1, biases 0, embeddings N(0, 0.5^2). Written once and reused.
-std::string random_full_t3_weights(const std::string& oracle_dir) {
-  const std::string path = "/tmp/chatterbox-bench-t3-full.safetensors";
+// norms 1, biases 0, embeddings N(0, 0.5^2). Written once and reused. text_vocab > 0: that many
+// text ids instead of English's (2454: the multilingual T3, otherwise the same layout).
+std::string random_full_t3_weights(const std::string& oracle_dir, int64_t text_vocab = 0) {
+  const std::string path = text_vocab > 0 ? "/tmp/chatterbox-bench-t3-full-" + std::to_string(text_vocab) + ".safetensors"
+                                          : std::string("/tmp/chatterbox-bench-t3-full.safetensors");
   if (bench::file_exists(path)) return path;
   const std::string layout_path = oracle_dir + "/real_checkpoint_layout.json";
   std::ifstream in(layout_path);
@@ -53,6 +55,7 @@ std::string random_full_t3_weights(const std::string& oracle_dir) {
   for (auto it = layout.begin(); it != layout.end(); ++it) {
     const std::string& name = it.key();
     std::vector<int64_t> shape = it.value()["shape"].get<std::vector<int64_t>>();
+    if (text_vocab > 0 && (name == "text_emb.weight" || name == "text_head.weight")) shape[0] = text_vocab;
     at::Tensor t;
     const bool bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
     if (bias) t = at::zeros(shape);
@@ -65,6 +68,28 @@ std::string random_full_t3_weights(const std::string& oracle_dir) {
   chatterbox::write_safetensors(path + ".tmp", tensors);
   std::rename((path + ".tmp").c_str(), path.c_str());
   return path;
+}
+
+// A voice and a text of the benchmark's sizes (random ids: the cost does not depend on them), and
+// forced speech tokens so every run decodes exactly `tokens` steps (random weights might stop).
+struct BenchInputs {
+  chatterbox::VoiceConditioning voice;
+  std::vector<int64_t> text;
+  std::vector<int64_t> forced;
+};
+BenchInputs bench_inputs(const T3Config& config, int64_t text_len, int64_t prompt_len, int64_t tokens) {
+  at::manual_seed(1);
+  BenchInputs in;
+  in.voice.speaker_emb = at::randn({1, config.speaker_embed_size});
+  in.voice.speaker_emb /= in.voice.speaker_emb.norm();
+  in.voice.cond_prompt_speech_tokens = at::randint(0, config.start_speech_token, {1, prompt_len}, at::kLong);
+  in.text.assign(text_len, 0);
+  in.text[0] = config.start_text_token;
+  for (int64_t i = 1; i + 1 < text_len; ++i) in.text[i] = 3 + (i * 37) % (config.text_tokens_dict_size - 3);
+  in.text[text_len - 1] = config.stop_text_token;
+  in.forced.resize(tokens);
+  for (int64_t i = 0; i < tokens; ++i) in.forced[i] = (i * 101) % config.start_speech_token;
+  return in;
 }
 
 // CPU seconds of all this process's threads: on a shared machine, unlike wall time, not
@@ -96,19 +121,10 @@ BENCH_CASE(t3) {
   const T3Config config = T3Config::from_json(config_json);
   auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights);
 
-  // A voice and a text of the benchmark's sizes (random ids: the cost does not depend on them).
-  at::manual_seed(1);
-  chatterbox::VoiceConditioning voice;
-  voice.speaker_emb = at::randn({1, config.speaker_embed_size});
-  voice.speaker_emb /= voice.speaker_emb.norm();
-  voice.cond_prompt_speech_tokens = at::randint(0, config.start_speech_token, {1, prompt_len}, at::kLong);
-  std::vector<int64_t> text(text_len);
-  text[0] = config.start_text_token;
-  for (int64_t i = 1; i + 1 < text_len; ++i) text[i] = 3 + (i * 37) % (config.text_tokens_dict_size - 3);
-  text[text_len - 1] = config.stop_text_token;
-  // Forced speech tokens so every run decodes exactly `tokens` steps (random weights might stop).
-  std::vector<int64_t> forced(tokens);
-  for (int64_t i = 0; i < tokens; ++i) forced[i] = (i * 101) % config.start_speech_token;
+  const BenchInputs in = bench_inputs(config, text_len, prompt_len, tokens);
+  const chatterbox::VoiceConditioning& voice = in.voice;
+  const std::vector<int64_t>& text = in.text;
+  const std::vector<int64_t>& forced = in.forced;
 
   bench::emit("t3", "threads", at::get_num_threads(), "torch intra-op threads (kernel uses these)");
   for (const std::string& variant : variants) {
@@ -174,6 +190,71 @@ BENCH_CASE(t3) {
     bench::emit("t3", "peak_rss_bytes", bench::peak_rss_bytes(), "bytes", extra);
   }
   chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
+}
+
+// chatterbox-bench case `t3_mtl`: what the multilingual alignment control costs per decode token.
+//
+//   chatterbox-bench [--model DIR] t3_mtl [text=42] [prompt=150] [tokens=200] [rounds=3]
+//
+// DIR/t3_mtl23ls_v2.safetensors when given, else random full-size multilingual T3 weights (the
+// English layout with 2454 text ids, written once to /tmp). The same model decodes the same
+// forced tokens with the analyzer on (0.1.7: attention capture of three heads + analysis + logit
+// edits) and off (the English loop), interleaved round by round so a noisy machine hits both
+// alike; best round of each. Reports ms/token of both and the overhead in percent.
+BENCH_CASE(t3_mtl) {
+  c10::InferenceMode guard;
+  const int64_t text_len = std::stoll(bench::arg_value(options, "text", "42"));
+  const int64_t prompt_len = std::stoll(bench::arg_value(options, "prompt", "150"));
+  const int64_t tokens = std::stoll(bench::arg_value(options, "tokens", "200"));
+  const int rounds = std::stoi(bench::arg_value(options, "rounds", "3"));
+  std::string weights, config_path;
+  if (!options.model_dir.empty()) {
+    weights = options.model_dir + "/t3_mtl23ls_v2.safetensors";
+    config_path = options.model_dir + "/t3_mtl23ls_v2.json";
+  } else {
+    weights = random_full_t3_weights(bench::oracle_dir(options), T3Model::kMultilingualTextVocab);
+  }
+  nlohmann::json config_json;
+  if (!config_path.empty() && bench::file_exists(config_path)) config_json = nlohmann::json::parse(std::ifstream(config_path));
+  auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights);
+  const T3Config config = T3Config::from_checkpoint(*file, config_json);
+  auto model = T3Model::load(file, config, at::TensorOptions().dtype(at::kFloat));
+  if (!model->multilingual()) throw std::runtime_error("bench t3_mtl: " + weights + " is not a multilingual T3");
+
+  const BenchInputs in = bench_inputs(config, text_len, prompt_len, tokens);
+  const chatterbox::VoiceConditioning& voice = in.voice;
+  const std::vector<int64_t>& text = in.text;
+  const std::vector<int64_t>& forced = in.forced;
+
+  double best[2] = {1e30, 1e30}, best_cpu[2] = {1e30, 1e30}, best_prefill[2] = {1e30, 1e30};
+  for (int r = 0; r < std::max(1, rounds); ++r) {
+    for (int on = 0; on < 2; ++on) {
+      chatterbox::T3SamplingParams params;
+      params.max_new_tokens = tokens + 1;
+      params.seed = 7;
+      params.alignment_control = on == 1;
+      chatterbox::T3Session session(model, voice, voice.exaggeration, text, params);
+      double a = bench::now_seconds();
+      session.prefill();
+      best_prefill[on] = std::min(best_prefill[on], bench::now_seconds() - a);
+      session.step_forced(forced[0]);
+      a = bench::now_seconds();
+      const double ca = process_cpu_seconds();
+      for (int64_t i = 1; i < tokens; ++i) session.step_forced(forced[i]);
+      best[on] = std::min(best[on], (bench::now_seconds() - a) / double(tokens - 1));
+      best_cpu[on] = std::min(best_cpu[on], (process_cpu_seconds() - ca) / double(tokens - 1));
+    }
+  }
+  const char* names[2] = {"analyzer_off", "analyzer_on"};
+  for (int on = 0; on < 2; ++on) {
+    const nlohmann::json extra = {{"variant", names[on]}, {"tokens", tokens}, {"prefill_positions", 34 + text_len + 2}};
+    bench::emit("t3_mtl", "prefill_seconds", best_prefill[on], "s", extra);
+    nlohmann::json more = extra;
+    more["cpu_ms"] = best_cpu[on] * 1e3;
+    bench::emit("t3_mtl", "decode_ms_per_token", best[on] * 1e3, "ms", more);
+  }
+  bench::emit("t3_mtl", "alignment_control_overhead_percent", 100.0 * (best[1] / best[0] - 1.0), "%",
+              {{"cpu_percent", 100.0 * (best_cpu[1] / best_cpu[0] - 1.0)}, {"limit", 5.0}});
 }
 
 // chatterbox-bench case `t3_linear`: the 2-row products of one full-size T3 layer (qkv, o,

@@ -1,4 +1,4 @@
-// Model directory files: the generator's layouts (English, Turbo, Nano) against the released
+// Model directory files: the generator's layouts (English, Turbo, Nano, multilingual) against the released
 // checkpoint layouts and the oracles' small weights, the generated GPT-2 tokenizer files,
 // conds.pt round trip and errors, locate_model().
 #include <ATen/ATen.h>
@@ -329,12 +329,63 @@ TEST(TestModel, TurboDeterministicPerSeed) {
     EXPECT_EQ(unit::read_bytes(dir.file("a/" + f)), unit::read_bytes(dir.file("c/" + f))) << f;
 }
 
-TEST(TestModel, UnsupportedVariant) {
-  expect_error([] { chatterbox::testmodel::planned_layout(Size::kTiny, ModelVariant::kMultilingual); },
-               ErrorKind::kInvalidInput, {"multilingual"});
+TEST(TestModel, MultilingualFullLayoutIsTheReleasedCheckpoint) {
+  // The multilingual T3 as released; S3Gen and ve are the English files.
+  const auto real = read_json(std::string(ORACLE_MTL_DIR) + "/mtl_real_checkpoint_layout.json");
+  const Layout expect = of_json(real, "t3_mtl23ls_v2.safetensors");
+  EXPECT_EQ(planned(Size::kFull, "t3_mtl23ls_v2.safetensors", ModelVariant::kMultilingual), expect);
+  EXPECT_EQ(expect.size(), 292u);
+  for (const char* file : {"s3gen.safetensors", "ve.safetensors"})
+    EXPECT_EQ(planned(Size::kFull, file, ModelVariant::kMultilingual), planned(Size::kFull, file)) << file;
+  EXPECT_EQ(planned_files(Size::kFull, ModelVariant::kMultilingual),
+            (std::set<std::string>{"t3_mtl23ls_v2.safetensors", "s3gen.safetensors", "ve.safetensors"}));
+}
+
+TEST(TestModel, TinyMultilingualDirectoryIsComplete) {
+  const std::string dir = TINY_MTL_MODEL_DIR;
+  EXPECT_EQ(files_in(dir), (std::set<std::string>{"t3_mtl23ls_v2.safetensors", "t3_mtl23ls_v2.json",
+                                                  "s3gen.safetensors", "s3gen.json", "ve.safetensors", "ve.json",
+                                                  "grapheme_mtl_merged_expanded_v1.json", "Cangjie5_TC.json",
+                                                  "conds.pt"}));
+  // The T3 has the multilingual oracle's small layout (14 layers of 16 heads: what the
+  // alignment control reads) and a 2454-id text vocabulary.
+  chatterbox::SafetensorsFile oracle(std::string(ORACLE_MTL_DIR) + "/weights/t3_mtl23ls_v2.safetensors");
+  chatterbox::SafetensorsFile made(dir + "/t3_mtl23ls_v2.safetensors");
+  EXPECT_EQ(of_file(made), of_file(oracle));
+  EXPECT_EQ(made.entry("text_emb.weight").shape[0], 2454);
+  auto m = chatterbox::locate_model(dir);
+  EXPECT_EQ(m.variant, ModelVariant::kMultilingual);
+  EXPECT_EQ(m.tokenizer, dir + "/grapheme_mtl_merged_expanded_v1.json");
+  EXPECT_EQ(m.cangjie, dir + "/Cangjie5_TC.json");
+  EXPECT_EQ(m.t3_config["t3_config"]["text_tokens_dict_size"], 2454);
+  auto c = chatterbox::load_conds(m.conds, at::TensorOptions().dtype(at::kFloat));
+  EXPECT_EQ(c.cond_prompt_speech_tokens.sizes().vec(), (std::vector<int64_t>{1, 150}));
+}
+
+TEST(ModelDir, MultilingualFilesCangjieAndPreference) {
   unit::TempDir dir;
-  expect_error([&] { chatterbox::testmodel::write_test_model(dir.file("m"), Size::kTiny, 1, ModelVariant::kMultilingual); },
-               ErrorKind::kInvalidInput, {"multilingual"});
+  const fs::path d(dir.path());
+  // The files the Python package downloads: s3gen.pt and ve.pt instead of the .safetensors.
+  for (const char* f : {"t3_mtl23ls_v2.safetensors", "grapheme_mtl_merged_expanded_v1.json"})
+    fs::create_symlink(fs::path(TINY_MTL_MODEL_DIR) / f, d / f);
+  unit::write_bytes(dir.file("s3gen.pt"), "x");
+  unit::write_bytes(dir.file("ve.pt"), "x");
+  expect_error([&] { chatterbox::locate_model(dir.path()); }, ErrorKind::kModelFile,
+               {"Multilingual", "s3gen.safetensors", "ve.safetensors", "s3gen.pt", "download-model.sh"});
+  for (const char* f : {"s3gen.safetensors", "ve.safetensors"}) fs::create_symlink(fs::path(TINY_MTL_MODEL_DIR) / f, d / f);
+  auto m = chatterbox::locate_model(dir.path());
+  EXPECT_EQ(m.variant, ModelVariant::kMultilingual);
+  EXPECT_TRUE(m.conds.empty());   // conds.pt is optional
+  EXPECT_TRUE(m.cangjie.empty());  // so is the Cangjie table
+  // Where the reference's hf_hub_download(cache_dir=<model dir>) puts the Cangjie table.
+  const fs::path snapshot = d / "models--ResembleAI--chatterbox" / "snapshots" / "rev1";
+  fs::create_directories(snapshot);
+  unit::write_bytes((snapshot / "Cangjie5_TC.json").string(), "[]");
+  EXPECT_EQ(chatterbox::locate_model(dir.path()).cangjie, (snapshot / "Cangjie5_TC.json").string());
+  // The complete English files as well: the English model is used.
+  for (const char* f : {"t3_cfg.safetensors", "tokenizer.json", "conds.pt"})
+    fs::create_symlink(fs::path(TINY_MODEL_DIR) / f, d / f);
+  EXPECT_EQ(chatterbox::locate_model(dir.path()).variant, ModelVariant::kEnglish);
 }
 
 TEST(Conds, RoundTrip) {

@@ -99,6 +99,9 @@ std::shared_ptr<const LoadedModel> load_model(const EngineConfig& config) {
     model->s3gen = S3GenModel::load(std::make_shared<const SafetensorsFile>(files.s3gen), files.s3gen_config,
                                     model->options);
     if (!files.conds.empty()) model->builtin_voice = load_conds(files.conds, model->options);
+    // The voice encoder loads when the first voice is cloned; its file's container (header,
+    // offsets, size) is checked now, so a broken download is reported with the model.
+    if (!files.ve.empty()) SafetensorsFile check_ve(files.ve);
   } catch (...) {
     rethrow_as_engine_error("loading the " + std::string(model_variant_name(files.variant)) + " model in " +
                             files.dir);

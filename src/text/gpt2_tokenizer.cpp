@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <queue>
 #include <sstream>
 
 #include "common/error.h"
@@ -25,10 +24,6 @@ constexpr int64_t kMaxId = int64_t{1} << 21;  // far above any GPT-2 vocabulary;
 
 [[noreturn]] void bad_file(const std::string& what, const char* file, const std::string& message) {
   throw Error(ErrorKind::kModelFile, what + "/" + file + ": " + message);
-}
-
-uint64_t pair_key(int64_t a, int64_t b) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
 }
 
 // GPT-2's bytes_to_unicode(): printable bytes stand for themselves, the other 68 bytes are mapped
@@ -177,7 +172,6 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
   {
     std::istringstream lines(files.merges_txt);
     std::string line;
-    int32_t rank = 0;
     int line_no = 0;
     while (std::getline(lines, line)) {
       ++line_no;
@@ -195,8 +189,7 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
         bad_file(what, kMergesFile,
                  "line " + std::to_string(line_no) + ": merge result " + nlohmann::json(left + right).dump() +
                      " is not in vocab.json");
-      // Like HF (a map filled in order), a repeated pair keeps its last rank.
-      tok.merges_[pair_key(il->second, ir->second)] = {rank++, im->second};
+      tok.merges_.add(il->second, ir->second, im->second);
     }
   }
 
@@ -373,59 +366,15 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
   return tok;
 }
 
-// HF models::bpe::Word::merge_all on one pre-tokenized piece: start from its bytes' symbols and
-// repeatedly merge the adjacent pair with the lowest merge rank (leftmost among equal ranks),
-// using a heap so a long piece costs O(n log n).
+// One pre-tokenized piece: its bytes' symbols, merged by rank.
 void Gpt2Tokenizer::encode_piece(const std::u32string& text, size_t begin, size_t end,
                                  std::vector<int64_t>& out) const {
   std::string bytes;
   for (size_t i = begin; i < end; ++i) append_utf8(bytes, text[i]);
-  struct Symbol {
-    int64_t id;
-    int64_t prev;
-    int64_t next;
-    bool alive;
-  };
-  std::vector<Symbol> symbols;
-  symbols.reserve(bytes.size());
-  for (unsigned char b : bytes) {
-    const auto n = static_cast<int64_t>(symbols.size());
-    symbols.push_back({byte_ids_[b], n - 1, n + 1, true});
-  }
-  if (symbols.empty()) return;
-  symbols.back().next = -1;
-
-  struct Merge {
-    int32_t rank;
-    int64_t pos;
-    int64_t new_id;
-    bool operator>(const Merge& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-  };
-  std::priority_queue<Merge, std::vector<Merge>, std::greater<Merge>> queue;
-  auto push_pair = [&](int64_t left) {
-    if (left < 0 || symbols[left].next < 0) return;
-    auto it = merges_.find(pair_key(symbols[left].id, symbols[symbols[left].next].id));
-    if (it != merges_.end()) queue.push({it->second.rank, left, it->second.id});
-  };
-  for (int64_t i = 0; i + 1 < static_cast<int64_t>(symbols.size()); ++i) push_pair(i);
-
-  while (!queue.empty()) {
-    const Merge top = queue.top();
-    queue.pop();
-    Symbol& left = symbols[top.pos];
-    if (!left.alive || left.next < 0) continue;
-    // Skip stale entries: the pair at this position changed since it was queued.
-    auto it = merges_.find(pair_key(left.id, symbols[left.next].id));
-    if (it == merges_.end() || it->second.id != top.new_id || it->second.rank != top.rank) continue;
-    Symbol& right = symbols[left.next];
-    left.id = top.new_id;
-    right.alive = false;
-    left.next = right.next;
-    if (right.next >= 0) symbols[right.next].prev = top.pos;
-    push_pair(left.prev);
-    push_pair(top.pos);
-  }
-  for (int64_t i = 0; i >= 0; i = symbols[i].next) out.push_back(symbols[i].id);
+  std::vector<int64_t> ids;
+  ids.reserve(bytes.size());
+  for (unsigned char b : bytes) ids.push_back(byte_ids_[b]);
+  merges_.merge_all(ids, out);
 }
 
 // The ByteLevel pre-tokenizer's regex on one segment between added tokens. The alternatives are

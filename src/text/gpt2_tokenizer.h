@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "text/bpe_merges.h"
+
 namespace chatterbox {
 
 // The text of the five tokenizer files. vocab_json and merges_txt are required; an empty string
@@ -68,18 +70,13 @@ class Gpt2Tokenizer {
     bool lstrip;
     bool rstrip;
   };
-  struct MergeTarget {
-    int32_t rank;
-    int64_t id;
-  };
-
   void split_added(const std::u32string& text, size_t begin, size_t end, bool normalized_pass,
                    std::vector<int64_t>& out) const;
   void encode_segment(const std::u32string& text, size_t begin, size_t end, std::vector<int64_t>& out) const;
   void encode_piece(const std::u32string& text, size_t begin, size_t end, std::vector<int64_t>& out) const;
 
   std::unordered_map<std::string, int64_t> vocab_;  // vocab.json: byte-level token -> id
-  std::unordered_map<uint64_t, MergeTarget> merges_;  // (left id, right id) -> rank, merged id
+  BpeMerges merges_;                                  // merges.txt
   int64_t byte_ids_[256] = {};                        // id of each byte's single-symbol token
   std::vector<AddedToken> added_;                     // longest first
   std::vector<std::string> id_to_token_;

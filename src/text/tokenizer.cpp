@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
-#include <queue>
 #include <sstream>
 
 #include "common/error.h"
@@ -19,10 +18,6 @@ constexpr char kSpaceToken[] = "[SPACE]";
 
 [[noreturn]] void bad_file(const std::string& what, const std::string& message) {
   throw Error(ErrorKind::kModelFile, what + ": " + message);
-}
-
-uint64_t pair_key(int64_t a, int64_t b) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
 }
 
 }  // namespace
@@ -108,7 +103,6 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
 
   if (model.contains("merges") && !model["merges"].is_array()) bad_file(what, "merges is not an array");
   if (model.contains("merges")) {
-    int32_t rank = 0;
     for (const auto& m : model["merges"]) {
       std::string a, b;
       if (m.is_string()) {  // "a b" (tokenizers < 0.20)
@@ -135,8 +129,7 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
       if (ia == tok.vocab_.end() || ib == tok.vocab_.end())
         bad_file(what, "merge \"" + a + " " + b + "\" uses a token that is not in the vocab");
       if (ic == tok.vocab_.end()) bad_file(what, "merge result \"" + a + b + "\" is not in the vocab");
-      // Like HF (a HashMap collected in order), a repeated pair keeps its last rank.
-      tok.merges_[pair_key(ia->second, ib->second)] = {rank++, ic->second};
+      tok.merges_.add(ia->second, ib->second, ic->second);
     }
   }
 
@@ -165,58 +158,16 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
   return tok;
 }
 
-// HF models::bpe::Word::merge_all: repeatedly merge the adjacent pair with the lowest merge
-// rank (leftmost among equal ranks), using a heap so a long piece costs O(n log n).
+// One word: its characters' symbols (unknown ones as [UNK]), merged by rank.
 void TextTokenizer::encode_word(const std::u32string& text, size_t begin, size_t end,
                                 std::vector<int64_t>& out) const {
-  struct Symbol {
-    int64_t id;
-    int64_t prev;
-    int64_t next;
-    bool alive;
-  };
-  std::vector<Symbol> symbols;
-  symbols.reserve(end - begin);
+  std::vector<int64_t> ids;
+  ids.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) {
     auto it = char_ids_.find(text[i]);
-    const int64_t id = it == char_ids_.end() ? unk_id_ : it->second;
-    const auto n = static_cast<int64_t>(symbols.size());
-    symbols.push_back({id, n - 1, n + 1, true});
+    ids.push_back(it == char_ids_.end() ? unk_id_ : it->second);
   }
-  if (symbols.empty()) return;
-  symbols.back().next = -1;
-
-  struct Merge {
-    int32_t rank;
-    int64_t pos;
-    int64_t new_id;
-    bool operator>(const Merge& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-  };
-  std::priority_queue<Merge, std::vector<Merge>, std::greater<Merge>> queue;
-  auto push_pair = [&](int64_t left) {
-    if (left < 0 || symbols[left].next < 0) return;
-    auto it = merges_.find(pair_key(symbols[left].id, symbols[symbols[left].next].id));
-    if (it != merges_.end()) queue.push({it->second.first, left, it->second.second});
-  };
-  for (int64_t i = 0; i + 1 < static_cast<int64_t>(symbols.size()); ++i) push_pair(i);
-
-  while (!queue.empty()) {
-    const Merge top = queue.top();
-    queue.pop();
-    Symbol& left = symbols[top.pos];
-    if (!left.alive || left.next < 0) continue;
-    // Skip stale entries: the pair at this position changed since it was queued.
-    auto it = merges_.find(pair_key(left.id, symbols[left.next].id));
-    if (it == merges_.end() || it->second.second != top.new_id || it->second.first != top.rank) continue;
-    Symbol& right = symbols[left.next];
-    left.id = top.new_id;
-    right.alive = false;
-    left.next = right.next;
-    if (right.next >= 0) symbols[right.next].prev = top.pos;
-    push_pair(left.prev);
-    push_pair(top.pos);
-  }
-  for (int64_t i = 0; i >= 0; i = symbols[i].next) out.push_back(symbols[i].id);
+  merges_.merge_all(ids, out);
 }
 
 // The Whitespace pre-tokenizer: pieces are maximal runs of \w or of [^\w\s]; whitespace is

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "text/bpe_merges.h"
+
 namespace chatterbox {
 
 class TextTokenizer {
@@ -52,7 +54,7 @@ class TextTokenizer {
 
   std::unordered_map<std::u32string, int64_t> vocab_;
   std::unordered_map<char32_t, int64_t> char_ids_;          // single-character vocab entries
-  std::unordered_map<uint64_t, std::pair<int32_t, int64_t>> merges_;  // (a,b) -> (rank, merged id)
+  BpeMerges merges_;
   std::vector<AddedToken> added_;                           // sorted longest first
   std::vector<std::string> id_to_token_;
   int64_t start_id_ = -1, stop_id_ = -1, unk_id_ = -1, space_id_ = -1;

@@ -185,7 +185,7 @@ TEST_F(BadModelDirectory, WrongShapeVoiceNetworkTensorIsNamedWhenCloning) {
 // Container damage is found at load, in every file, whichever tensors are used later (the
 // voice encoder's file too, though its weights load on the first clone).
 TEST_F(BadModelDirectory, BrokenSafetensorsContainerIsNamedAtLoad) {
-  for (const std::string file : {"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors"}) {
+  for (const std::string& file : std::vector<std::string>{"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors"}) {
     SCOPED_TRACE(file);
     expect_model_error(damaged_copy([&](const fs::path& d) { write_all(d / file, ""); }), {file});
     expect_model_error(damaged_copy([&](const fs::path& d) {
@@ -238,7 +238,7 @@ TEST_F(BadModelDirectory, BrokenTokenizerAndCondsAreNamedAtLoad) {
 }
 
 TEST_F(BadModelDirectory, MissingWeightFileIsNamedAtLoad) {
-  for (const std::string file : {"t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json"}) {
+  for (const std::string& file : std::vector<std::string>{"t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json"}) {
     SCOPED_TRACE(file);
     expect_model_error(damaged_copy([&](const fs::path& d) { fs::remove(d / file); }), {file});
   }

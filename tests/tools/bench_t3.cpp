@@ -31,6 +31,7 @@
 
 #include "bench.h"
 #include "io/safetensors.h"
+#include "t3/alignment_analyzer.h"
 #include "t3/small_linear.h"
 #include "t3/t3.h"
 
@@ -255,6 +256,33 @@ BENCH_CASE(t3_mtl) {
   }
   bench::emit("t3_mtl", "alignment_control_overhead_percent", 100.0 * (best[1] / best[0] - 1.0), "%",
               {{"cpu_percent", 100.0 * (best_cpu[1] / best_cpu[0] - 1.0)}, {"limit", 5.0}});
+
+  // The analyzer alone (the attention capture is a view of probabilities the forward computes
+  // anyway): `tokens` steps on attention rows of the decode's shapes and a logits row of the
+  // model's vocabulary, timed apart from the model, so a busy machine cannot hide or inflate
+  // it. Its share of the analyzer-off decode time per token is the overhead without the noise.
+  const int64_t text_begin = 34, text_end = text_begin + text_len + 2;
+  const int64_t prefill = text_end + 1;
+  double best_step = 1e30;
+  for (int r = 0; r < std::max(1, rounds); ++r) {
+    chatterbox::AlignmentStreamAnalyzer analyzer(text_begin, text_end, config.stop_speech_token, tokens);
+    at::Tensor logits = at::randn({1, config.speech_tokens_dict_size});
+    std::vector<at::Tensor> maps(3, at::softmax(at::randn({prefill, prefill}), -1));
+    analyzer.step(maps, logits, config.start_speech_token);
+    double a = bench::now_seconds();
+    for (int64_t i = 1; i < tokens; ++i) {
+      for (at::Tensor& m : maps) m = at::softmax(at::randn({1, prefill + i}), -1);
+      analyzer.step(maps, logits, forced[i]);
+    }
+    // The random rows are made outside the analyzer: time them alone and subtract.
+    const double with_rows = bench::now_seconds() - a;
+    a = bench::now_seconds();
+    for (int64_t i = 1; i < tokens; ++i)
+      for (at::Tensor& m : maps) m = at::softmax(at::randn({1, prefill + i}), -1);
+    best_step = std::min(best_step, (with_rows - (bench::now_seconds() - a)) / double(tokens - 1));
+  }
+  bench::emit("t3_mtl", "analyzer_step_us", best_step * 1e6, "us",
+              {{"share_of_decode_percent", 100.0 * best_step / best[0]}, {"limit_percent", 5.0}});
 }
 
 // chatterbox-bench case `t3_linear`: the 2-row products of one full-size T3 layer (qkv, o,

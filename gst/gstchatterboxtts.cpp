@@ -280,14 +280,16 @@ static void queue_source_mode(GstChatterboxTts* self) {
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_TIME);
   gst_chatterbox_tts_queue_event(self, gst_event_new_segment(&segment));
-  std::vector<std::string> pieces = self->priv->synth->split(text);
-  if (pieces.empty() && !chatterbox::is_blank(text)) pieces.push_back(text);
+  std::vector<chatterbox::TextUtterance> pieces = self->priv->synth->split(text);
+  if (pieces.empty() && !chatterbox::is_blank(text)) pieces.push_back({text, {}, {}});
   gint64 now = g_get_monotonic_time();
   /* Not bounded by max-queued-text: the text property is spoken whole. */
-  for (std::string& piece : pieces) {
-    if (chatterbox::is_blank(piece)) continue;
+  for (chatterbox::TextUtterance& piece : pieces) {
+    if (chatterbox::is_blank(piece.text)) continue;
     chatterbox::QueueItem item;
-    item.text = std::move(piece);
+    item.text = std::move(piece.text);
+    item.token_ids = std::move(piece.token_ids);
+    item.token_language = std::move(piece.language);
     item.arrival_us = now;
     self->priv->queue.push_unchecked(std::move(item));
   }

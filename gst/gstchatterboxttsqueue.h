@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine.h"
 
@@ -33,6 +34,8 @@ struct QueueItem {
 
   GstEvent* event = nullptr; /* owned; null for text */
   std::string text;
+  std::vector<int64_t> token_ids; /* the synthesizer's ids for `text` (from split_for()), or empty */
+  std::string token_language;     /* the language token_ids were made for */
   GstClockTime pts = GST_CLOCK_TIME_NONE;       /* start of a timed group, else NONE */
   GstClockTime group_end = GST_CLOCK_TIME_NONE; /* pts + duration of the timed group */
   gint64 arrival_us = 0;                        /* g_get_monotonic_time() at the sink pad */

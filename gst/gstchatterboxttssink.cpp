@@ -63,23 +63,25 @@ static GstFlowReturn queue_text_group(GstChatterboxTts* self, const std::string&
     GST_DEBUG_OBJECT(self, "skipping blank text");
     return GST_FLOW_OK;
   }
-  std::vector<std::string> pieces;
+  std::vector<chatterbox::TextUtterance> pieces;
   if (split) {
     GST_OBJECT_LOCK(self);
     std::string language = self->priv->settings.language;
     GST_OBJECT_UNLOCK(self);
     pieces = self->priv->synth->split_for(text, language.empty() ? "en" : language);
   }
-  if (pieces.empty()) pieces.push_back(text);
+  if (pieces.empty()) pieces.push_back({text, {}, {}});
   GstClockTime group_end = GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(duration)) group_end = pts + duration;
   GstClockTime ready_rt = GST_CLOCK_TIME_NONE;
   if (!GST_CLOCK_TIME_IS_VALID(pts)) ready_rt = live_ready_time(self);
   bool first = true;
-  for (std::string& piece : pieces) {
-    if (chatterbox::is_blank(piece)) continue;
+  for (chatterbox::TextUtterance& piece : pieces) {
+    if (chatterbox::is_blank(piece.text)) continue;
     QueueItem item;
-    item.text = std::move(piece);
+    item.text = std::move(piece.text);
+    item.token_ids = std::move(piece.token_ids);
+    item.token_language = std::move(piece.language);
     item.pts = first ? pts : GST_CLOCK_TIME_NONE;
     item.group_end = group_end;
     item.arrival_us = arrival_us;

@@ -265,7 +265,8 @@ GstFlowReturn gst_chatterbox_tts_speak(GstChatterboxTts* self, QueueItem& item) 
                    GST_TIME_ARGS(sp.start));
   sp.started_us = g_get_monotonic_time();
   sp.started_rt = gst_chatterbox_tts_running_time_now(self);
-  std::shared_ptr<chatterbox::Utterance> utt(priv->synth->start(item.text, sp.settings.params));
+  std::shared_ptr<chatterbox::Utterance> utt(
+      priv->synth->start({item.text, item.token_ids, item.token_language}, sp.settings.params));
   if (!priv->queue.set_current(utt)) {
     utt->cancel();
     return GST_FLOW_FLUSHING;

@@ -20,6 +20,8 @@
 
 #include "common/audio_format.h"
 #include "common/model_variant.h"
+#include "common/synthesis_settings.h"
+#include "common/text_utterance.h"
 
 namespace chatterbox {
 
@@ -40,19 +42,14 @@ class Voice {
   virtual std::string describe() const = 0;
 };
 
-// Per-utterance settings: the one place each synthesis setting and its default is declared
-// (the element's properties take their defaults from here). Defaults are the original
-// generate() defaults; where the English and Turbo models differ, the field holds a "model
-// default" value that the engine resolves for the loaded model (resolve_for()).
-struct SynthesisParams {
+// Per-utterance settings: every synthesis setting with its default, the element's properties
+// take their defaults from here. The sampling and chunking settings are declared in
+// common/synthesis_settings.h (the T3 samplers and the chunk planner read them too). Defaults
+// are the original generate() defaults; where the English and Turbo models differ, the field
+// holds a "model default" value that the engine resolves for the loaded model (resolve_for()).
+struct SynthesisParams : SamplingSettings, ChunkSettings {
   std::shared_ptr<const Voice> voice;  // null: the model's built-in voice (conds.pt)
   float exaggeration = 0.5f;      // English only: emotion intensity
-  float cfg_weight = 0.5f;        // English only: classifier-free guidance weight (0: off)
-  float temperature = 0.8f;
-  float top_p = -1.0f;            // < 0: the model's default (English 1.0 = off, Turbo 0.95)
-  int top_k = 0;                  // 0: the model's default (Turbo 1000; English has no top-k)
-  float min_p = 0.05f;            // English only
-  float repetition_penalty = -1.0f;  // < 0: the model's default (English, Turbo 1.2; multilingual 2.0)
   int64_t seed = -1;              // -1: random
   // ISO 639-1 code of the text's language. The multilingual model speaks 23 (see
   // multilingual_languages() in text/mtl_tokenizer.h); English and Turbo only "en" and reject
@@ -60,11 +57,6 @@ struct SynthesisParams {
   std::string language = "en";
   int max_tokens = 1000;          // speech tokens per utterance
   int cfm_steps = 0;              // flow-matching steps; 0: the model's (English 10, Turbo 2)
-  int first_chunk_tokens = 10;    // speech tokens in the first streamed chunk (plus look-ahead)
-  int chunk_tokens = 25;          // speech tokens per later chunk
-  int max_chunk_tokens = 25;      // chunks double from chunk_tokens up to this
-  StitchMode stitch_mode = StitchMode::kContext;
-  int overlap_tokens = 8;         // overlap-add mode: tokens decoded twice per boundary
   int queue_depth = 4;            // chunks buffered between the T3 and S3Gen stages
   // Intra-op threads for the utterance's two stages together (0: libtorch's default in each):
   // T3 gets total / 2, S3Gen the rest, each at least one, so that the stages running side by
@@ -111,12 +103,19 @@ class Utterance {
 class Synthesizer {
  public:
   virtual ~Synthesizer() = default;
-  virtual std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) = 0;
-  // Splits free text into utterances the model can speak (sentence boundaries, length cap).
-  virtual std::vector<std::string> split(const std::string& text) const = 0;
-  // The same for text in `language` (token counts depend on it for the multilingual model).
-  // Throws Error(kInvalidInput) for a language the model does not speak.
-  virtual std::vector<std::string> split_for(const std::string& text, const std::string& language) const {
+  // Starts speaking one utterance: a piece from split() or split_for() (its ids are used as they
+  // are when they were made for params.language), or any text short enough for the model
+  // (tokenised here).
+  virtual std::unique_ptr<Utterance> start(const TextUtterance& text, const SynthesisParams& params) = 0;
+  std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) {
+    return start(TextUtterance{text, {}, {}}, params);
+  }
+  // Splits free text into utterances the model can speak (sentence boundaries, length cap),
+  // each with its text ids for English.
+  virtual std::vector<TextUtterance> split(const std::string& text) const = 0;
+  // The same for text in `language` (token counts and ids depend on it for the multilingual
+  // model). Throws Error(kInvalidInput) for a language the model does not speak.
+  virtual std::vector<TextUtterance> split_for(const std::string& text, const std::string& language) const {
     (void)language;
     return split(text);
   }

@@ -140,20 +140,22 @@ void LoadedModel::check_language(const std::string& language) const {
                                               "model for other languages");
 }
 
-std::vector<int64_t> LoadedModel::text_tokens(const std::string& text, const std::string& language) const {
+std::vector<int64_t> LoadedModel::text_ids(const std::string& text, const std::string& language) const {
   check_language(language);
-  if (variant() == ModelVariant::kEnglish) return tokenizer.encode_for_t3(punc_norm(text));
+  if (variant() == ModelVariant::kEnglish) return tokenizer.encode(punc_norm(text));
   if (variant() == ModelVariant::kMultilingual)
-    return mtl_tokenizer->encode_for_t3(punc_norm_multilingual(text), lower_ascii(language));
-  return gpt2_tokenizer->encode(punc_norm_turbo(text));
+    return mtl_tokenizer->encode(punc_norm_multilingual(text), lower_ascii(language));
+  return gpt2_tokenizer->encode_untruncated(punc_norm_turbo(text));
 }
 
-size_t LoadedModel::count_text_tokens(const std::string& text, const std::string& language) const {
-  check_language(language);
-  if (variant() == ModelVariant::kEnglish) return tokenizer.encode(punc_norm(text)).size();
-  if (variant() == ModelVariant::kMultilingual)
-    return mtl_tokenizer->encode(punc_norm_multilingual(text), lower_ascii(language)).size();
-  return gpt2_tokenizer->encode_untruncated(punc_norm_turbo(text)).size();
+std::vector<int64_t> LoadedModel::t3_text_input(std::vector<int64_t> ids) const {
+  if (variant() == ModelVariant::kEnglish) return tokenizer.wrap_for_t3(std::move(ids));
+  if (variant() == ModelVariant::kMultilingual) return mtl_tokenizer->text_tokenizer().wrap_for_t3(std::move(ids));
+  return gpt2_tokenizer->truncate(std::move(ids));
+}
+
+std::vector<int64_t> LoadedModel::text_tokens(const std::string& text, const std::string& language) const {
+  return t3_text_input(text_ids(text, language));
 }
 
 int LoadedModel::max_text_tokens() const {
@@ -167,25 +169,12 @@ std::unique_ptr<SpeechTokenSession> LoadedModel::start_t3(const VoiceConditionin
                                                           const std::vector<int64_t>& text_tokens,
                                                           const SynthesisParams& params, uint64_t seed) const {
   if (!uses_turbo_pipeline(variant())) {
-    T3SamplingParams sampling;
-    sampling.cfg_weight = params.cfg_weight;
-    sampling.temperature = params.temperature;
-    sampling.top_p = params.top_p;
-    sampling.min_p = params.min_p;
-    sampling.repetition_penalty = params.repetition_penalty;
-    sampling.max_new_tokens = params.max_tokens;
-    sampling.seed = seed;
+    T3SamplingParams sampling(params, params.max_tokens, seed);
     sampling.validate();
     return std::make_unique<T3Session>(t3, voice, params.exaggeration, text_tokens, sampling);
   }
-  T3TurboSamplingParams sampling;
-  sampling.temperature = params.temperature;
-  sampling.top_k = params.top_k;
-  sampling.top_p = params.top_p;
-  sampling.repetition_penalty = params.repetition_penalty;
   // inference_turbo emits up to max_gen_len + 1 tokens: max_tokens is the whole utterance.
-  sampling.max_new_tokens = std::max(0, params.max_tokens - 1);
-  sampling.seed = seed;
+  T3TurboSamplingParams sampling(params, std::max(0, params.max_tokens - 1), seed);
   sampling.validate();
   return std::make_unique<T3TurboSession>(t3_turbo, voice, turbo_prefix(voice), text_tokens, sampling);
 }

@@ -48,17 +48,20 @@ struct LoadedModel {
   std::shared_ptr<const T3TurboPrefix> turbo_prefix(const VoiceConditioning& voice) const;
   bool has_builtin_voice() const { return builtin_voice.speaker_emb.defined(); }
 
-  // The variant's punc_norm and tokenizer: the T3 text ids of one utterance in `language` (ISO
-  // 639-1; English and multilingual: with [START]/[STOP]). Throws Error(kInvalidInput) on
-  // invalid UTF-8 and on a language the model does not speak (check_language).
-  std::vector<int64_t> text_tokens(const std::string& text, const std::string& language) const;
-  // Text ids of a raw utterance without start/stop ids, and the most one utterance may have
-  // (what the splitter packs sentences against).
-  size_t count_text_tokens(const std::string& text, const std::string& language) const;
   // Throws Error(kInvalidInput) unless the model speaks `language`: English and Turbo only "en";
   // the multilingual model the codes of multilingual_languages() (the message lists them).
   void check_language(const std::string& language) const;
+  // The variant's punc_norm and tokenizer: the text ids of a raw utterance in `language` (ISO
+  // 639-1), without start/stop ids and never truncated (what the splitter packs against
+  // max_text_tokens()). Throws Error(kInvalidInput) on invalid UTF-8 and on a language the model
+  // does not speak (check_language).
+  std::vector<int64_t> text_ids(const std::string& text, const std::string& language) const;
   int max_text_tokens() const;
+  // text_ids() -> what T3 reads (English and multilingual: with [START]/[STOP]; Turbo: cut at
+  // the tokenizer's model_max_length, as generate() does).
+  std::vector<int64_t> t3_text_input(std::vector<int64_t> ids) const;
+  // t3_text_input(text_ids(text, language)).
+  std::vector<int64_t> text_tokens(const std::string& text, const std::string& language) const;
 
   // T3 for one utterance. `params` resolved for this variant (SynthesisParams::resolve_for);
   // `text_tokens` from text_tokens(). Throws Error(kInvalidInput) for invalid settings.

@@ -25,8 +25,13 @@ class EngineImpl : public Engine {
  public:
   explicit EngineImpl(std::shared_ptr<const LoadedModel> model) : model_(std::move(model)) {}
 
-  std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) override {
-    std::vector<int64_t> text_tokens = model_->text_tokens(text, params.language);
+  using Synthesizer::start;
+  std::unique_ptr<Utterance> start(const TextUtterance& text, const SynthesisParams& params) override {
+    // The splitter's ids are used as they are when they were made for the language spoken.
+    model_->check_language(params.language);
+    std::vector<int64_t> text_tokens = !text.token_ids.empty() && text.language == params.language
+                                           ? model_->t3_text_input(text.token_ids)
+                                           : model_->text_tokens(text.text, params.language);
     // English and multilingual wrap the text in [START]/[STOP].
     const int64_t max_text = model_->max_text_tokens() + (uses_turbo_pipeline(model_->variant()) ? 0 : 2);
     if (int64_t(text_tokens.size()) > max_text)
@@ -40,13 +45,15 @@ class EngineImpl : public Engine {
     }
   }
 
-  std::vector<std::string> split(const std::string& text) const override { return split_for(text, "en"); }
+  std::vector<TextUtterance> split(const std::string& text) const override { return split_for(text, "en"); }
 
-  std::vector<std::string> split_for(const std::string& text, const std::string& language) const override {
+  std::vector<TextUtterance> split_for(const std::string& text, const std::string& language) const override {
     model_->check_language(language);
-    return split_utterances(
-        text, [&](const std::string& utterance) { return model_->count_text_tokens(utterance, language); },
+    std::vector<TextUtterance> pieces = split_utterances(
+        text, [&](const std::string& utterance) { return model_->text_ids(utterance, language); },
         model_->max_text_tokens());
+    for (TextUtterance& piece : pieces) piece.language = language;
+    return pieces;
   }
 
   std::string describe() const override {

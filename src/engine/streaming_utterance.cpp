@@ -51,7 +51,7 @@ class StreamingUtterance : public Utterance {
         voice_(std::static_pointer_cast<const ConditionedVoice>(params.voice)),
         started_(std::chrono::steady_clock::now()),
         threads_(stage_threads(params_.threads)),
-        planner_(schedule_from(params_)) {
+        planner_(ChunkSchedule(params_)) {
     c10::InferenceMode inference_mode;
     if (!voice_ && !model_->has_builtin_voice())
       throw Error(ErrorKind::kInvalidInput, model_->files.dir +
@@ -133,16 +133,6 @@ class StreamingUtterance : public Utterance {
 
  private:
   const VoiceConditioning& conditioning() const { return voice_ ? voice_->conditioning() : model_->builtin_voice; }
-
-  static ChunkSchedule schedule_from(const SynthesisParams& params) {
-    ChunkSchedule s;
-    s.mode = params.stitch_mode;
-    s.first_chunk_tokens = params.first_chunk_tokens;
-    s.chunk_tokens = params.chunk_tokens;
-    s.max_chunk_tokens = params.max_chunk_tokens;
-    s.overlap_tokens = params.overlap_tokens;
-    return s;
-  }
 
   // The T3 stage. Tokens S3Gen cannot take (start/stop speech, ids >= 6561) are dropped here,
   // as the reference's post-processing does after generation; at the end, the variant's

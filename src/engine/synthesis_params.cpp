@@ -5,12 +5,8 @@ namespace chatterbox {
 
 SynthesisParams SynthesisParams::resolve_for(ModelVariant variant) const {
   SynthesisParams p = *this;
-  const bool turbo = uses_turbo_pipeline(variant);
-  if (p.top_p < 0) p.top_p = turbo ? 0.95f : 1.0f;
-  if (p.top_k <= 0) p.top_k = turbo ? 1000 : 0;  // English: 0 = no top-k filter
-  if (p.cfm_steps <= 0) p.cfm_steps = turbo ? 2 : 10;
-  // ChatterboxMultilingualTTS.generate (0.1.7) defaults to a stronger penalty than English.
-  if (p.repetition_penalty < 0) p.repetition_penalty = variant == ModelVariant::kMultilingual ? 2.0f : 1.2f;
+  static_cast<SamplingSettings&>(p) = resolved_for(variant);
+  if (p.cfm_steps <= 0) p.cfm_steps = uses_turbo_pipeline(variant) ? 2 : 10;
   return p;
 }
 

@@ -51,9 +51,11 @@ at::Tensor CausalResnetBlock1D::forward(const at::Tensor& x, const at::Tensor& m
 // ---------------------------------------------------------------------------------------------
 // BasicTransformerBlock
 // ---------------------------------------------------------------------------------------------
-void BasicTransformerBlock::load(WeightReader& w, int64_t channels, int64_t heads_, int64_t head_dim_) {
+void BasicTransformerBlock::load(WeightReader& w, int64_t channels, int64_t heads_, int64_t head_dim_,
+                                 int64_t block_bytes_) {
   heads = heads_;
   head_dim = head_dim_;
+  block_bytes = block_bytes_;
   const int64_t inner = heads * head_dim;
   norm1.load(w, "norm1", channels, 1e-5);
   norm3.load(w, "norm3", channels, 1e-5);
@@ -84,7 +86,7 @@ at::Tensor BasicTransformerBlock::forward(const at::Tensor& h, const at::Tensor&
   // utterance, so it is reused from the heap instead of being a fresh, page-faulting mmap per
   // call (glibc maps blocks above its 32 MB ceiling; performance-anchors.md).
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  const int64_t rows = std::max<int64_t>(16, flow_ops::attention_block_bytes() / (4 * bh * frames));
+  const int64_t rows = std::max<int64_t>(16, block_bytes / (4 * bh * frames));
   at::Tensor out = at::empty({batch, frames, heads, head_dim}, h.options());  // [B, T, H, d]
   for (int64_t s = 0; s < frames; s += rows) {
     const int64_t n = std::min(rows, frames - s);
@@ -110,8 +112,8 @@ void load_level(WeightReader& w, ConditionalDecoder::Level& level, int64_t c_in,
   level.transformer_blocks.resize(config.estimator_n_blocks);
   for (size_t i = 0; i < level.transformer_blocks.size(); ++i) {
     WeightReader block = w.scoped("1." + std::to_string(i) + ".");
-    level.transformer_blocks[i].load(block, c, config.estimator_num_heads,
-                                     config.estimator_attention_head_dim);
+    level.transformer_blocks[i].load(block, c, config.estimator_num_heads, config.estimator_attention_head_dim,
+                                     config.attention_block_bytes);
   }
   if (with_conv) {
     level.conv_weight = flow_ops::conv_weight_tmajor(w.take("2.weight", {c, c, 3}));

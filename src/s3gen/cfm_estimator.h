@@ -54,8 +54,9 @@ struct BasicTransformerBlock {
   flow_ops::Linear ff_net_2;          // ff.net.2 [C, 4C]
   int64_t heads = 0;
   int64_t head_dim = 0;
+  int64_t block_bytes = 0;  // FlowConfig::attention_block_bytes
 
-  void load(WeightReader& w, int64_t channels, int64_t heads_, int64_t head_dim_);
+  void load(WeightReader& w, int64_t channels, int64_t heads_, int64_t head_dim_, int64_t block_bytes_);
   // h [B, T, C]; attn_bias [B, 1, 1, T] additive key bias (0 / -1e10), undefined = no padding
   at::Tensor forward(const at::Tensor& h, const at::Tensor& attn_bias) const;
 };

@@ -12,8 +12,10 @@ namespace chatterbox {
 // ---------------------------------------------------------------------------------------------
 // RelPositionMultiHeadedAttention
 // ---------------------------------------------------------------------------------------------
-void RelPositionAttention::load(WeightReader& w, int64_t width, int64_t heads_, bool key_bias) {
+void RelPositionAttention::load(WeightReader& w, int64_t width, int64_t heads_, bool key_bias,
+                                int64_t block_bytes_) {
   heads = heads_;
+  block_bytes = block_bytes_;
   linear_q.load(w, "linear_q", width, width);
   linear_k.load(w, "linear_k", width, width, key_bias);
   linear_v.load(w, "linear_v", width, width);
@@ -41,7 +43,7 @@ at::Tensor RelPositionAttention::forward(const at::Tensor& x, const at::Tensor& 
   const double scale = 1.0 / std::sqrt(static_cast<double>(d_k));
   // Blocks of query rows keep the score buffers a few MB (reused from the heap, no page faults
   // on long sequences), and let each block multiply only the table rows it needs.
-  const int64_t rows = std::max<int64_t>(16, flow_ops::attention_block_bytes() / (4 * heads * 2 * frames));
+  const int64_t rows = std::max<int64_t>(16, block_bytes / (4 * heads * 2 * frames));
   at::Tensor out = at::empty({frames, heads, d_k}, x.options());  // [T, H, d_k]
   for (int64_t s = 0; s < frames; s += rows) {
     const int64_t n = std::min(rows, frames - s);
@@ -69,7 +71,7 @@ at::Tensor RelPositionAttention::forward(const at::Tensor& x, const at::Tensor& 
 void ConformerEncoderLayer::load(WeightReader& w, const FlowConfig& config) {
   const int64_t width = config.encoder_output_size;
   WeightReader attn = w.scoped("self_attn.");
-  self_attn.load(attn, width, config.encoder_heads, config.encoder_key_bias);
+  self_attn.load(attn, width, config.encoder_heads, config.encoder_key_bias, config.attention_block_bytes);
   feed_forward_w_1.load(w, "feed_forward.w_1", width, config.encoder_linear_units);
   feed_forward_w_2.load(w, "feed_forward.w_2", config.encoder_linear_units, width);
   norm_mha.load(w, "norm_mha", width, 1e-12);

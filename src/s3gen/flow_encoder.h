@@ -30,8 +30,9 @@ struct RelPositionAttention {
   at::Tensor pos_bias_u;                                      // [H, D/H]
   at::Tensor pos_bias_v;                                      // [H, D/H]
   int64_t heads = 0;
+  int64_t block_bytes = 0;  // FlowConfig::attention_block_bytes
 
-  void load(WeightReader& w, int64_t width, int64_t heads_, bool key_bias);
+  void load(WeightReader& w, int64_t width, int64_t heads_, bool key_bias, int64_t block_bytes_);
   // x [1, T, D], pos_emb [2T-1, D] (relative distances +(T-1) .. -(T-1)) -> [1, T, D]
   at::Tensor forward(const at::Tensor& x, const at::Tensor& pos_emb) const;
 };

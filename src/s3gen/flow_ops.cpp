@@ -3,17 +3,8 @@
 
 #include <ATen/ATen.h>
 
-#include <atomic>
-
 namespace chatterbox {
 namespace flow_ops {
-
-namespace {
-std::atomic<int64_t> g_attention_block_bytes{4 << 20};
-}  // namespace
-
-int64_t attention_block_bytes() { return g_attention_block_bytes.load(std::memory_order_relaxed); }
-void set_attention_block_bytes(int64_t bytes) { g_attention_block_bytes.store(bytes, std::memory_order_relaxed); }
 
 at::Tensor conv_weight_tmajor(const at::Tensor& weight) {
   // [C_out, C_in, K] -> [C_out, K, C_in] -> [C_out, K * C_in] -> [K * C_in, C_out]

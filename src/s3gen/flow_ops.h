@@ -15,12 +15,6 @@
 namespace chatterbox {
 namespace flow_ops {
 
-// Attention in the encoder and the estimator is computed in blocks of query rows whose score
-// buffer is about this many bytes (default 4 MB: small enough to be reused from the heap rather
-// than mapped afresh on every call). Settable so tests can force many blocks on short inputs.
-int64_t attention_block_bytes();
-void set_attention_block_bytes(int64_t bytes);
-
 // A Conv1d weight [C_out, C_in, K] rearranged for conv1d_tmajor: [K * C_in, C_out], row k*C_in + c
 // holds weight[:, c, k].
 at::Tensor conv_weight_tmajor(const at::Tensor& weight);

@@ -31,7 +31,6 @@ class HiftRandom {
   // not here), noise_randn [1, H, S] raw N(0, 1) before scaling.
   static HiftRandom injected(at::Tensor phase_uniform, at::Tensor noise_randn);
 
-  bool is_injected() const { return injected_; }
   uint64_t seed() const { return seed_; }
 
   // [1, H, 1] initial phases in (-pi, pi), float32 on `options`' device.

@@ -52,22 +52,4 @@ std::shared_ptr<const S3GenModel> S3GenModel::load(std::shared_ptr<const Safeten
   return m;
 }
 
-at::Tensor S3GenModel::inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
-                                 const FlowNoise& noise, HiftRandom& random, int n_timesteps,
-                                 S3GenTrace* trace) const {
-  // flow_inference(finalize=True) -> hift_inference(mel, cache_source=None) -> trim_fade
-  at::Tensor mel = flow_.inference(voice, speech_tokens, /*finalize=*/true, noise, n_timesteps,
-                                   trace ? trace->flow : nullptr);  // [1, 80, F]
-  HiftOutput out = hift_.inference(mel, random, /*start_sample=*/0);
-  at::Tensor wav = out.wav;  // [1, S]
-  // Ad-hoc suppression of "spill-over" from the reference clip at the start of the utterance.
-  apply_trim_fade(wav, trim_fade_, 0);
-  if (trace) {
-    trace->mel = mel;
-    trace->f0 = out.f0;
-    trace->source = out.source;
-  }
-  return wav;
-}
-
 }  // namespace chatterbox

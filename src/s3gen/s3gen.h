@@ -37,12 +37,11 @@ std::vector<int64_t> append_turbo_silence(std::vector<int64_t> tokens);
 // The same on a [1, T] int64 tensor -> [1, T + 3].
 at::Tensor append_turbo_silence(const at::Tensor& tokens);
 
-// Intermediates of one S3GenModel::inference call (filled only when passed).
+// Intermediates of one offline decode (ChunkDecoder::decode_offline), filled only when passed.
 struct S3GenTrace {
-  at::Tensor mel;           // [1, 80, F] flow output (generated frames only)
-  at::Tensor f0;            // [1, F]
-  at::Tensor source;        // [1, 1, S] the vocoder's excitation ("output_sources")
-  FlowTrace* flow = nullptr;  // optional: the flow's own intermediates
+  at::Tensor mel;     // [1, 80, F] flow output (generated frames only)
+  at::Tensor f0;      // [1, F]
+  at::Tensor source;  // [1, 1, S] the vocoder's excitation ("output_sources")
 };
 
 // S3Token2Wav.trim_fade: n_trim = sr / 50 zeros, then n_trim samples of a raised cosine rising
@@ -61,14 +60,8 @@ class S3GenModel {
                                                 const nlohmann::json& s3gen_json,
                                                 c10::TensorOptions options = {});
 
-  // S3Token2Wav.inference (offline, finalize = true): speech_tokens [1, T] int64 (< 6561, special
-  // tokens already dropped; Turbo: silence tokens already appended) -> wav [1, 960 T] float32 on
-  // the model's device, trim/fade applied. The English and the mean-flow (Turbo) model alike.
-  // noise covers absolute mel frames [0, 2 (Tp + T)); random covers output samples [0, 960 T).
-  // n_timesteps <= 0: the model's default (10 English, 2 mean-flow).
-  at::Tensor inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
-                       const FlowNoise& noise, HiftRandom& random, int n_timesteps = 0,
-                       S3GenTrace* trace = nullptr) const;
+  // Decoding (offline S3Token2Wav.inference and streaming) is ChunkDecoder's
+  // (src/stream/chunk_decoder.h): one path for the element and the parity checks.
 
   const FlowModel& flow() const { return flow_; }
   bool meanflow() const { return flow_.meanflow(); }

@@ -59,6 +59,12 @@ struct FlowConfig {
   // S3Gen.flow_inference uses, 2 for mean-flow and 10 for the English CFM.
   int64_t default_n_timesteps() const { return n_timesteps > 0 ? n_timesteps : (meanflow ? 2 : 10); }
 
+  // How this port runs, not read from s3gen.json: attention in the encoder and the estimator is
+  // computed in blocks of query rows whose score buffer is about this many bytes (4 MB: small
+  // enough to be reused from the heap rather than mapped afresh on every call). Tests set it
+  // tiny to force many blocks on short inputs.
+  int64_t attention_block_bytes = 4 << 20;
+
   // Reads the "flow", "encoder", "estimator" and "cfm" objects of s3gen.json (or of
   // s3gen_meanflow.json, whose estimator says "meanflow": true). Keys that are
   // absent keep their default; settings this port does not implement (another input layer,

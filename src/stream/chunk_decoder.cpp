@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "s3gen/s3gen.h"
 
 namespace chatterbox {
 namespace {
@@ -34,7 +33,7 @@ ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const V
     : flow_(flow),
       hift_(hift),
       voice_(voice),
-      mode_(schedule.mode),
+      mode_(schedule.stitch_mode),
       overlap_tokens_(schedule.overlap_tokens),
       cfm_steps_(cfm_steps),
       noise_(std::move(noise)),
@@ -163,13 +162,17 @@ std::vector<float> ChunkDecoder::vocode(const ChunkPlan& plan, const at::Tensor&
   return out;
 }
 
-std::vector<float> ChunkDecoder::decode_offline(const std::vector<int64_t>& tokens, at::Tensor* mel_out) {
+std::vector<float> ChunkDecoder::decode_offline(const std::vector<int64_t>& tokens, S3GenTrace* trace) {
   std::vector<float> out;
   if (tokens.empty()) return out;
   at::Tensor mel = flow_mel(tokens, 0, static_cast<int>(tokens.size()), /*finalize=*/true);
-  if (mel_out) *mel_out = mel;
   HiftOutput h = hift_.inference(mel, hift_random_, 0);
   emit(h.wav[0], out);
+  if (trace) {
+    trace->mel = mel;
+    trace->f0 = h.f0;
+    trace->source = h.source;
+  }
   return out;
 }
 

@@ -19,6 +19,7 @@
 
 #include "s3gen/flow.h"
 #include "s3gen/hift.h"
+#include "s3gen/s3gen.h"
 #include "stream/chunk_plan.h"
 #include "voice/conditioning.h"
 
@@ -53,9 +54,10 @@ class ChunkDecoder {
   // [1, 80, 2 * (emit_end - window_begin)] (tools use it to measure stitching on a fixed mel).
   std::vector<float> vocode(const ChunkPlan& plan, const at::Tensor& mel);
 
-  // The whole utterance in one pass with the same randomness: what streaming approximates.
-  // mel_out (optional) receives the one-pass mel [1, 80, 2 T].
-  std::vector<float> decode_offline(const std::vector<int64_t>& tokens, at::Tensor* mel_out = nullptr);
+  // The whole utterance in one pass with the same randomness: what streaming approximates, and
+  // the reference's offline S3Token2Wav.inference (flow with finalize -> HiFT -> trim/fade; the
+  // parity checks run it here). `trace` (optional) receives the mel [1, 80, 2 T], f0 and source.
+  std::vector<float> decode_offline(const std::vector<int64_t>& tokens, S3GenTrace* trace = nullptr);
 
  private:
   // Flow on tokens[begin, end) after the voice prompt, with this utterance's noise columns.

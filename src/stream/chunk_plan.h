@@ -14,18 +14,17 @@
 
 #include <algorithm>
 
-#include "common/audio_format.h"
+#include "common/synthesis_settings.h"
 
 namespace chatterbox {
 
-struct ChunkSchedule {
-  StitchMode mode = StitchMode::kContext;
-  int first_chunk_tokens = 10;
-  int chunk_tokens = 25;
-  int max_chunk_tokens = 25;   // chunks double from chunk_tokens up to this (CosyVoice2 style)
+// The utterance's chunk settings (declared in common/synthesis_settings.h) and what the model
+// fixes.
+struct ChunkSchedule : ChunkSettings {
+  ChunkSchedule() = default;
+  explicit ChunkSchedule(const ChunkSettings& settings) : ChunkSettings(settings) {}
   int lookahead_tokens = 3;    // the flow encoder's pre-lookahead layer
   int left_context_tokens = 50;  // context mode: tokens re-decoded before the chunk (bounds cost)
-  int overlap_tokens = 8;      // overlap-add mode: 16 frames, so the phase anchor sits 8 frames from both edges
 };
 
 struct ChunkPlan {
@@ -48,7 +47,7 @@ class ChunkPlanner {
   // Tokens that must exist before the next non-final chunk can be decoded.
   int tokens_needed() const {
     int hop = next_hop();
-    return emitted_ + hop + (s_.mode == StitchMode::kContext ? s_.lookahead_tokens : 0);
+    return emitted_ + hop + (s_.stitch_mode == StitchMode::kContext ? s_.lookahead_tokens : 0);
   }
 
   // The next chunk given `available` generated tokens, `done` when T3 has finished. Returns
@@ -70,7 +69,7 @@ class ChunkPlanner {
       plan.window_begin = plan.decode_end = plan.emit_begin;
       return true;  // an empty final chunk: flush the held-back audio tail
     }
-    switch (s_.mode) {
+    switch (s_.stitch_mode) {
       case StitchMode::kContext:
         plan.window_begin = std::max(0, emitted_ - s_.left_context_tokens);
         plan.decode_end = last ? available : std::min(available, plan.emit_end + s_.lookahead_tokens);

@@ -18,25 +18,25 @@ at::Tensor linear_bias(const at::Tensor& x, const LinearWeight& w, const at::Ten
 
 }  // namespace
 
-void Gpt2Layer::load(WeightReader& r, const Gpt2Config& c, at::ScalarType matmul_dtype) {
+void Gpt2Layer::load(WeightReader& r, const Gpt2Config& c, const LinearLoadOptions& linear) {
   const int64_t D = c.hidden_size, I = c.inner_size();
   const at::ScalarType dt = r.options().dtype().toScalarType();
   ln_1_weight = owned(r.take("ln_1.weight", {D}), dt);
   ln_1_bias = owned(r.take("ln_1.bias", {D}), dt);
   // Conv1D [in, out] -> [out, in]
-  c_attn_weight = make_linear_weight(r.take("attn.c_attn.weight", {D, 3 * D}).t(), matmul_dtype);
+  c_attn_weight = make_linear_weight(r.take("attn.c_attn.weight", {D, 3 * D}).t(), linear);
   c_attn_bias = owned(r.take("attn.c_attn.bias", {3 * D}), dt);
-  attn_proj_weight = make_linear_weight(r.take("attn.c_proj.weight", {D, D}).t(), matmul_dtype);
+  attn_proj_weight = make_linear_weight(r.take("attn.c_proj.weight", {D, D}).t(), linear);
   attn_proj_bias = owned(r.take("attn.c_proj.bias", {D}), dt);
   ln_2_weight = owned(r.take("ln_2.weight", {D}), dt);
   ln_2_bias = owned(r.take("ln_2.bias", {D}), dt);
-  c_fc_weight = make_linear_weight(r.take("mlp.c_fc.weight", {D, I}).t(), matmul_dtype);
+  c_fc_weight = make_linear_weight(r.take("mlp.c_fc.weight", {D, I}).t(), linear);
   c_fc_bias = owned(r.take("mlp.c_fc.bias", {I}), dt);
-  mlp_proj_weight = make_linear_weight(r.take("mlp.c_proj.weight", {I, D}).t(), matmul_dtype);
+  mlp_proj_weight = make_linear_weight(r.take("mlp.c_proj.weight", {I, D}).t(), linear);
   mlp_proj_bias = owned(r.take("mlp.c_proj.bias", {D}), dt);
 }
 
-void Gpt2Backbone::load(WeightReader& r, const Gpt2Config& c, int64_t wte_rows, at::ScalarType matmul_dtype) {
+void Gpt2Backbone::load(WeightReader& r, const Gpt2Config& c, int64_t wte_rows, const LinearLoadOptions& linear) {
   if (c.hidden_size <= 0 || c.num_heads <= 0 || c.num_layers <= 0 || c.hidden_size % c.num_heads != 0)
     throw Error(ErrorKind::kModelFile, "GPT-2: hidden size " + std::to_string(c.hidden_size) +
                                            " is not a positive multiple of the head count " +
@@ -50,7 +50,7 @@ void Gpt2Backbone::load(WeightReader& r, const Gpt2Config& c, int64_t wte_rows, 
   layers.resize(c.num_layers);
   for (int64_t i = 0; i < c.num_layers; ++i) {
     WeightReader lr = r.scoped("h." + std::to_string(i) + ".");
-    layers[i].load(lr, c, matmul_dtype);
+    layers[i].load(lr, c, linear);
   }
   ln_f_weight = owned(r.take("ln_f.weight", {D}), dt);
   ln_f_bias = owned(r.take("ln_f.bias", {D}), dt);

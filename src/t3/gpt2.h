@@ -44,8 +44,8 @@ struct Gpt2Layer {
   LinearWeight mlp_proj_weight;         // [D, 4D] mlp.c_proj
   at::Tensor mlp_proj_bias;             // [D]
 
-  // `r` is scoped to "tfmr.h.N."; the four matrices are stored as `matmul_dtype`.
-  void load(WeightReader& r, const Gpt2Config& c, at::ScalarType matmul_dtype);
+  // `r` is scoped to "tfmr.h.N."; the four matrices are stored as `linear.matmul_dtype`.
+  void load(WeightReader& r, const Gpt2Config& c, const LinearLoadOptions& linear);
 };
 
 struct Gpt2Backbone {
@@ -56,7 +56,7 @@ struct Gpt2Backbone {
 
   // `r` is scoped to "tfmr.". tfmr.wte.weight [wte_rows, D] must be present (the reference loads
   // the checkpoint strictly) and is checked, then dropped. wte_rows < 0: any number of rows.
-  void load(WeightReader& r, const Gpt2Config& c, int64_t wte_rows, at::ScalarType matmul_dtype);
+  void load(WeightReader& r, const Gpt2Config& c, int64_t wte_rows, const LinearLoadOptions& linear);
 
   // x [B, T, D] = input embeddings at absolute positions [cache.length(), + T); wpe of those
   // positions is added here. Appends this chunk's keys/values to `cache` (causal attention over

@@ -24,7 +24,6 @@ class KvCache {
   }
 
   int64_t length() const { return length_;  }  // positions filled (same for every layer)
-  int64_t max_length() const { return max_len_; }
   int64_t batch() const { return keys_.size(1); }
 
   // Stores k, v [B, H, T, Dh] of `layer` at positions [length(), length() + T). The new length

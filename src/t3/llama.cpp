@@ -68,22 +68,22 @@ at::Tensor owned(const at::Tensor& t, at::ScalarType dtype) {
   return out;
 }
 
-void LlamaLayer::load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype) {
+void LlamaLayer::load(WeightReader& r, const T3Config& c, const LinearLoadOptions& linear) {
   const int64_t D = c.hidden_size, HD = c.num_attention_heads * c.head_dim, I = c.intermediate_size;
   input_layernorm = owned(r.take("input_layernorm.weight", {D}), r.options().dtype().toScalarType());
   post_attention_layernorm = owned(r.take("post_attention_layernorm.weight", {D}), r.options().dtype().toScalarType());
   at::Tensor q = r.take("self_attn.q_proj.weight", {HD, D});
   at::Tensor k = r.take("self_attn.k_proj.weight", {HD, D});
   at::Tensor v = r.take("self_attn.v_proj.weight", {HD, D});
-  qkv_proj = make_linear_weight(at::cat({q, k, v}, 0), matmul_dtype);
-  o_proj = make_linear_weight(r.take("self_attn.o_proj.weight", {D, HD}), matmul_dtype);
+  qkv_proj = make_linear_weight(at::cat({q, k, v}, 0), linear);
+  o_proj = make_linear_weight(r.take("self_attn.o_proj.weight", {D, HD}), linear);
   at::Tensor gate = r.take("mlp.gate_proj.weight", {I, D});
   at::Tensor up = r.take("mlp.up_proj.weight", {I, D});
-  gate_up_proj = make_linear_weight(at::cat({gate, up}, 0), matmul_dtype);
-  down_proj = make_linear_weight(r.take("mlp.down_proj.weight", {D, I}), matmul_dtype);
+  gate_up_proj = make_linear_weight(at::cat({gate, up}, 0), linear);
+  down_proj = make_linear_weight(r.take("mlp.down_proj.weight", {D, I}), linear);
 }
 
-void LlamaBackbone::load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype) {
+void LlamaBackbone::load(WeightReader& r, const T3Config& c, const LinearLoadOptions& linear) {
   heads = c.num_attention_heads;
   head_dim = c.head_dim;
   eps = c.rms_norm_eps;
@@ -92,7 +92,7 @@ void LlamaBackbone::load(WeightReader& r, const T3Config& c, at::ScalarType matm
   layers.resize(c.num_hidden_layers);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     WeightReader lr = r.scoped("layers." + std::to_string(i) + ".");
-    layers[i].load(lr, c, matmul_dtype);
+    layers[i].load(lr, c, linear);
   }
   norm = owned(r.take("norm.weight", {c.hidden_size}), r.options().dtype().toScalarType());
   inv_freq = rope_inv_freq(c);

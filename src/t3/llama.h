@@ -52,9 +52,9 @@ struct LlamaLayer {
   LinearWeight gate_up_proj;            // [2*I, D]   cat(mlp.gate_proj.weight, mlp.up_proj.weight)
   LinearWeight down_proj;               // [D, I]     mlp.down_proj.weight
 
-  // `r` is scoped to "tfmr.layers.N."; matmul weights are stored as `matmul_dtype` (see
+  // `r` is scoped to "tfmr.layers.N."; matmul weights are stored as `linear.matmul_dtype` (see
   // make_linear_weight: kFloat, kBFloat16 or kChar = int8 with per-row scales).
-  void load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype);
+  void load(WeightReader& r, const T3Config& c, const LinearLoadOptions& linear);
 };
 
 // Attention probabilities of chosen heads of batch row 0, taken from a forward pass as it runs
@@ -73,7 +73,7 @@ struct LlamaBackbone {
   double eps = 1e-5;
 
   // `r` is scoped to "tfmr.".
-  void load(WeightReader& r, const T3Config& c, at::ScalarType matmul_dtype);
+  void load(WeightReader& r, const T3Config& c, const LinearLoadOptions& linear);
 
   // x [B, T, D] = input embeddings at absolute positions [cache.length(), + T). Appends this
   // chunk's keys/values to `cache` (causal attention over everything cached) and returns the

@@ -12,17 +12,18 @@
 #include <functional>
 #include <vector>
 
+#include "common/synthesis_settings.h"
 #include "t3/llama.h"
 
 namespace chatterbox {
 
-// Defaults = ChatterboxTTS.generate() defaults.
-struct T3SamplingParams {
-  float cfg_weight = 0.5f;          // 0: no guidance, single-row inference
-  float temperature = 0.8f;
-  float top_p = 1.0f;
-  float min_p = 0.05f;
-  float repetition_penalty = 1.2f;
+// The sampling settings (common/synthesis_settings.h) resolved for this model, and what one
+// session adds. Defaults = ChatterboxTTS.generate() defaults. cfg_weight 0: no guidance,
+// single-row inference; top_k is not used.
+struct T3SamplingParams : SamplingSettings {
+  T3SamplingParams() : SamplingSettings(SamplingSettings().resolved_for(ModelVariant::kEnglish)) {}
+  T3SamplingParams(const SamplingSettings& settings, int64_t max_new_tokens, uint64_t seed)
+      : SamplingSettings(settings.resolved_for(ModelVariant::kEnglish)), max_new_tokens(max_new_tokens), seed(seed) {}
   int64_t max_new_tokens = 1000;
   uint64_t seed = 0;                // the session's generator seed (torch.manual_seed equivalent)
   // Multilingual T3 only: run the alignment control (AlignmentStreamAnalyzer) as 0.1.7 does.

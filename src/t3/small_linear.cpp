@@ -8,7 +8,6 @@
 #include <memory>
 #include <mutex>
 
-#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -370,12 +369,7 @@ Isa isa() {
   return value;
 }
 
-std::atomic<SmallLinearPath> g_path{SmallLinearPath::kKernel};
-
 }  // namespace
-
-void set_small_linear_path(SmallLinearPath path) { g_path.store(path); }
-SmallLinearPath small_linear_path() { return g_path.load(); }
 
 bool small_linear_kernel_available() { return isa() != Isa::kNone; }
 
@@ -398,11 +392,12 @@ at::Tensor LinearWeight::dequantized() const {
   return weight.to(at::kFloat);
 }
 
-LinearWeight make_linear_weight(const at::Tensor& w, at::ScalarType dtype) {
+LinearWeight make_linear_weight(const at::Tensor& w, at::ScalarType dtype, SmallLinearPath path) {
   if (w.dim() != 2)
     throw Error(ErrorKind::kInvalidInput, "make_linear_weight: expected a [N, K] matrix, got " +
                                               std::to_string(w.dim()) + " dimensions");
   LinearWeight out;
+  out.path = path;
   if (dtype == at::kFloat || dtype == at::kBFloat16) {
     // Private contiguous memory (never a view of a file mapping), as the loaders' owned().
     out.weight = at::empty(w.sizes(), w.options().dtype(dtype));
@@ -421,7 +416,9 @@ LinearWeight make_linear_weight(const at::Tensor& w, at::ScalarType dtype) {
   return out;
 }
 
-at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w) { return small_linear(x, LinearWeight{w, {}}); }
+at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w, SmallLinearPath path) {
+  return small_linear(x, LinearWeight{w, {}, path});
+}
 
 at::Tensor small_linear(const at::Tensor& x, const LinearWeight& lw, const at::Tensor& bias) {
   const at::Tensor& w = lw.weight;
@@ -431,7 +428,7 @@ at::Tensor small_linear(const at::Tensor& x, const LinearWeight& lw, const at::T
   const bool int8 = wt == at::kChar;
   if (int8 && !(lw.scale.defined() && lw.scale.numel() == N && lw.scale.scalar_type() == at::kFloat))
     throw Error(ErrorKind::kInvalidInput, "small_linear: int8 weights need a float32 scale per output row");
-  const SmallLinearPath path = g_path.load(std::memory_order_relaxed);
+  const SmallLinearPath path = lw.path;
   auto as_float = [&] { return int8 ? lw.dequantized() : (wt == x.scalar_type() ? w : w.to(x.scalar_type())); };
   std::vector<int64_t> out_shape = x.sizes().vec();
   out_shape.back() = N;

@@ -15,9 +15,15 @@
 
 namespace chatterbox {
 
+// How few-row products with a matrix are computed. kKernel (default) falls back to kBlas where
+// the kernel does not apply. The others exist so the benchmark can measure the alternatives and
+// the tests can reach the portable scalar loop (the int8 fallback on CPUs without AVX2): a load
+// option of the T3 models (LinearLoadOptions), kept by each matrix, never process-wide.
+enum class SmallLinearPath { kKernel, kBlas, kRowGemv, kScalar };
+
 // x [..., K] float32; w [N, K] contiguous float32 or bfloat16 (the checkpoint's Linear layout,
 // no bias) -> [..., N] float32.
-at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w);
+at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w, SmallLinearPath path = SmallLinearPath::kKernel);
 
 // Rows of x up to which the dedicated kernel is used (more rows: BLAS GEMM is efficient).
 constexpr int64_t kSmallLinearMaxRows = 4;
@@ -27,12 +33,14 @@ bool small_linear_kernel_available();
 // The instruction set the kernel uses here: "avx512", "avx2" or "none".
 const char* small_linear_kernel_isa();
 
-// How few-row products are computed, process-wide. kKernel (default) falls back to kBlas where the
-// kernel does not apply. The others exist so the benchmark can measure the alternatives and the
-// tests can reach the portable scalar loop (the int8 fallback on CPUs without AVX2).
-enum class SmallLinearPath { kKernel, kBlas, kRowGemv, kScalar };
-void set_small_linear_path(SmallLinearPath path);
-SmallLinearPath small_linear_path();
+// How a model stores and multiplies its decode matrices (a load option of both T3 models).
+struct LinearLoadOptions {
+  // Storage type of the backbone and speech-head matrices. kBFloat16 halves the bytes a decode
+  // step streams, kChar (int8 weight-only, one fp32 scale per output row) quarters them
+  // (arithmetic stays fp32; weights are rounded once at load). Parity needs kFloat.
+  at::ScalarType matmul_dtype = at::kFloat;
+  SmallLinearPath small_linear_path = SmallLinearPath::kKernel;
+};
 
 // A decode matrix in its storage form. at::kChar as a storage dtype means int8 weight-only
 // quantisation: symmetric, one fp32 scale per output row (scale = max|w_row| / 127, q =
@@ -40,9 +48,8 @@ SmallLinearPath small_linear_path();
 struct LinearWeight {
   at::Tensor weight;  // [N, K] contiguous float32, bfloat16 or int8
   at::Tensor scale;   // [N] float32 for int8 weights; undefined otherwise
+  SmallLinearPath path = SmallLinearPath::kKernel;
 
-  int64_t out_features() const { return weight.size(0); }
-  int64_t in_features() const { return weight.size(1); }
   // Bytes a product streams: weights plus scales.
   int64_t bytes() const;
   // The matrix the kernel multiplies with, [N, K] float32.
@@ -52,7 +59,12 @@ struct LinearWeight {
 // w [N, K] (any float dtype) -> a private contiguous copy stored as `dtype`: at::kFloat,
 // at::kBFloat16 (round to nearest even) or at::kChar (per-row int8, see LinearWeight). Throws
 // Error(kInvalidInput) for any other dtype.
-LinearWeight make_linear_weight(const at::Tensor& w, at::ScalarType dtype);
+LinearWeight make_linear_weight(const at::Tensor& w, at::ScalarType dtype,
+                                SmallLinearPath path = SmallLinearPath::kKernel);
+// The same with a model's load options.
+inline LinearWeight make_linear_weight(const at::Tensor& w, const LinearLoadOptions& options) {
+  return make_linear_weight(w, options.matmul_dtype, options.small_linear_path);
+}
 
 // x [..., K] float32 times w (any storage) -> [..., N] float32, plus bias [N] if defined
 // (y = x (weight * scale)^T + bias, accumulated in fp32).

@@ -39,7 +39,7 @@ std::shared_ptr<const T3Model> T3Model::load(std::shared_ptr<const SafetensorsFi
   }
   {
     WeightReader tr = r.scoped("tfmr.");
-    m->tfmr_.load(tr, c, load_options.matmul_dtype);
+    m->tfmr_.load(tr, c, load_options);
   }
   // Every tensor is a private copy (owned()), so the caller may drop the file mapping after
   // load and keep only the model's memory resident.
@@ -50,7 +50,7 @@ std::shared_ptr<const T3Model> T3Model::load(std::shared_ptr<const SafetensorsFi
   m->speech_pos_emb_ = owned(r.take("speech_pos_emb.emb.weight", {c.speech_pos_rows(), D}), dt);
   m->text_head_ = owned(r.take("text_head.weight", {c.text_tokens_dict_size, D}), dt);
   m->speech_head_ =
-      make_linear_weight(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options.matmul_dtype);
+      make_linear_weight(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options);
   r.finish();
   if (m->multilingual()) {
     for (const auto& lh : AlignmentStreamAnalyzer::kAlignedHeads)

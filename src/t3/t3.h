@@ -23,12 +23,8 @@
 
 namespace chatterbox {
 
-struct T3LoadOptions {
-  // Storage type of the backbone and speech-head matrices. kBFloat16 halves the bytes a decode
-  // step streams, kChar (int8 weight-only, one fp32 scale per output row) quarters them
-  // (arithmetic stays fp32; weights are rounded once at load). Parity needs kFloat.
-  at::ScalarType matmul_dtype = at::kFloat;
-};
+// How the decode matrices are stored and multiplied (small_linear.h).
+using T3LoadOptions = LinearLoadOptions;
 
 // Teacher-forced T3.forward outputs (batch B, no CFG).
 struct T3ForwardOutput {

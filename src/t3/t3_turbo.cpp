@@ -40,7 +40,7 @@ std::shared_ptr<const T3TurboModel> T3TurboModel::load(std::shared_ptr<const Saf
   WeightReader r(std::move(file), options);
   {
     WeightReader tr = r.scoped("tfmr.");
-    m->tfmr_.load(tr, c.gpt2, c.text_tokens_dict_size, load_options.matmul_dtype);
+    m->tfmr_.load(tr, c.gpt2, c.text_tokens_dict_size, load_options);
   }
   // Every tensor is a private copy (owned()), so the caller may drop the file mapping after load.
   m->spkr_enc_weight_ = owned(r.take("cond_enc.spkr_enc.weight", {D, c.speaker_embed_size}), dt);
@@ -48,7 +48,7 @@ std::shared_ptr<const T3TurboModel> T3TurboModel::load(std::shared_ptr<const Saf
   m->text_emb_ = owned(r.take("text_emb.weight", {c.text_tokens_dict_size, D}), dt);
   m->speech_emb_ = owned(r.take("speech_emb.weight", {c.speech_tokens_dict_size, D}), dt);
   m->text_head_ = owned(r.take("text_head.weight", {c.text_tokens_dict_size, D}), dt);
-  m->speech_head_ = make_linear_weight(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options.matmul_dtype);
+  m->speech_head_ = make_linear_weight(r.take("speech_head.weight", {c.speech_tokens_dict_size, D}), load_options);
   m->speech_head_bias_ = owned(r.take("speech_head.bias", {c.speech_tokens_dict_size}), dt);
   r.finish();
   return m;
@@ -167,7 +167,7 @@ at::Tensor T3TurboSampler::process(const at::Tensor& raw, const std::vector<int6
 
   // TopKLogitsWarper: remove logits below the k-th largest (ties with it stay).
   if (params_.top_k > 0) {
-    const int64_t k = std::min(params_.top_k, V);
+    const int64_t k = std::min<int64_t>(params_.top_k, V);
     at::Tensor kth = std::get<0>(at::topk(logits, k, -1)).narrow(-1, k - 1, 1);  // [1, 1]
     logits = logits.masked_fill(logits < kth, neg_inf);
   }

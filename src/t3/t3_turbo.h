@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/synthesis_settings.h"
 #include "io/safetensors.h"
 #include "t3/gpt2.h"
 #include "t3/kv_cache.h"
@@ -23,11 +24,8 @@
 
 namespace chatterbox {
 
-struct T3TurboLoadOptions {
-  // Storage type of the backbone and speech-head matrices: kFloat (exact; parity needs it),
-  // kBFloat16 or kChar (int8 with a scale per row), see small_linear.h.
-  at::ScalarType matmul_dtype = at::kFloat;
-};
+// How the decode matrices are stored and multiplied (small_linear.h), as for the English T3.
+using T3TurboLoadOptions = LinearLoadOptions;
 
 // Teacher-forced T3.forward outputs (batch B).
 struct T3TurboForwardOutput {
@@ -104,13 +102,14 @@ class T3TurboModel {
   at::Tensor speech_head_bias_; // [speech vocab]      speech_head.bias
 };
 
-// Defaults = ChatterboxTurboTTS.generate() defaults. A processor whose setting makes it a no-op
-// is skipped, as inference_turbo does (temperature 0 or 1, top_k 0, top_p 1, penalty 1).
-struct T3TurboSamplingParams {
-  float temperature = 0.8f;
-  int64_t top_k = 1000;
-  float top_p = 0.95f;
-  float repetition_penalty = 1.2f;
+// The sampling settings (common/synthesis_settings.h) resolved for Turbo, and what one session
+// adds. Defaults = ChatterboxTurboTTS.generate() defaults; cfg_weight and min_p are not used. A
+// processor whose setting makes it a no-op is skipped, as inference_turbo does (temperature 0 or
+// 1, top_k 0, top_p 1, penalty 1).
+struct T3TurboSamplingParams : SamplingSettings {
+  T3TurboSamplingParams() : SamplingSettings(SamplingSettings().resolved_for(ModelVariant::kTurbo)) {}
+  T3TurboSamplingParams(const SamplingSettings& settings, int64_t max_new_tokens, uint64_t seed)
+      : SamplingSettings(settings.resolved_for(ModelVariant::kTurbo)), max_new_tokens(max_new_tokens), seed(seed) {}
   // Decode steps after the prefill's token (inference_turbo's max_gen_len): at most
   // max_new_tokens + 1 tokens per utterance.
   int64_t max_new_tokens = 1000;

@@ -470,8 +470,9 @@ std::vector<int64_t> Gpt2Tokenizer::encode_untruncated(const std::string& text) 
   return ids;
 }
 
-std::vector<int64_t> Gpt2Tokenizer::encode(const std::string& text) const {
-  std::vector<int64_t> ids = encode_untruncated(text);
+std::vector<int64_t> Gpt2Tokenizer::encode(const std::string& text) const { return truncate(encode_untruncated(text)); }
+
+std::vector<int64_t> Gpt2Tokenizer::truncate(std::vector<int64_t> ids) const {
   if (static_cast<uint64_t>(ids.size()) > static_cast<uint64_t>(model_max_length_)) {
     const auto keep = static_cast<size_t>(model_max_length_);
     if (truncate_left_)

@@ -48,6 +48,8 @@ class Gpt2Tokenizer {
   std::vector<int64_t> encode(const std::string& text) const;
   // The same without truncation.
   std::vector<int64_t> encode_untruncated(const std::string& text) const;
+  // Cuts encode_untruncated() ids to model_max_length() as encode() does (on its configured side).
+  std::vector<int64_t> truncate(std::vector<int64_t> ids) const;
   // HF decode (ByteLevel decoder, errors="replace"): tokens' bytes joined, invalid UTF-8 replaced by
   // U+FFFD per maximal invalid subsequence; ids outside the vocabulary are skipped.
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = false) const;

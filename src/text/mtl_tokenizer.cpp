@@ -244,10 +244,7 @@ std::vector<int64_t> MtlTokenizer::encode(const std::string& normalized,
 
 std::vector<int64_t> MtlTokenizer::encode_for_t3(const std::string& normalized,
                                                  const std::string& language) const {
-  std::vector<int64_t> ids = encode(normalized, language);
-  ids.insert(ids.begin(), start_id());
-  ids.push_back(stop_id());
-  return ids;
+  return text_.wrap_for_t3(encode(normalized, language));
 }
 
 std::string MtlTokenizer::decode(const std::vector<int64_t>& ids) const {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "common/error.h"
 #include "text/punc_norm.h"
@@ -22,24 +23,26 @@ Range trim(const std::u32string& s, Range r) {
 
 class Packer {
  public:
-  Packer(const std::u32string& text, const TextTokenCounter& count_tokens, size_t max_tokens,
-         std::vector<std::string>& out)
-      : text_(text), count_tokens_(count_tokens), max_(max_tokens), out_(out) {}
+  Packer(const std::u32string& text, const TextEncoder& encode, size_t max_tokens, std::vector<TextUtterance>& out)
+      : text_(text), encode_(encode), max_(max_tokens), out_(out) {}
 
-  size_t count(Range r) const { return count_tokens_(encode_utf8(text_.substr(r.begin, r.end - r.begin))); }
+  std::vector<int64_t> ids(Range r) const { return encode_(utf8(r)); }
 
   // Emits `r` whole if it fits, else cut at the finest level needed.
   void emit(Range r, int level) {
     r = trim(text_, r);
     if (r.end <= r.begin) return;
-    if (count(r) <= max_) {
-      out_.push_back(encode_utf8(text_.substr(r.begin, r.end - r.begin)));
+    std::vector<int64_t> r_ids = ids(r);
+    if (r_ids.size() <= max_) {
+      out_.push_back({utf8(r), std::move(r_ids), {}});
       return;
     }
     pack(pieces(r, level), level + 1);
   }
 
  private:
+  std::string utf8(Range r) const { return encode_utf8(text_.substr(r.begin, r.end - r.begin)); }
+
   // Sub-pieces of `r` one level finer: 0 -> clauses, 1 -> words, 2+ -> code points.
   std::vector<Range> pieces(Range r, int level) const {
     std::vector<Range> out;
@@ -62,16 +65,23 @@ class Packer {
   }
 
   // Greedily joins consecutive pieces into chunks under the cap. A cheap per-piece estimate
-  // proposes the chunk, an exact count of the joined text (punc_norm can change a few tokens
-  // at the edges) confirms it, backing off by binary search.
+  // proposes the chunk, an exact encoding of the joined text (punc_norm can change a few
+  // tokens at the edges) confirms it, backing off by binary search. The ids of every joined
+  // text that fitted are kept: the chunk emitted is one of them.
   void pack(const std::vector<Range>& p, int level) {
     std::vector<size_t> cost(p.size());
-    for (size_t k = 0; k < p.size(); ++k) cost[k] = count(trim(text_, p[k])) + 1;
+    for (size_t k = 0; k < p.size(); ++k) cost[k] = ids(trim(text_, p[k])).size() + 1;
     size_t i = 0;
     while (i < p.size()) {
       size_t j = i + 1, estimate = cost[i];
       while (j < p.size() && estimate + cost[j] <= max_) estimate += cost[j++];
-      auto fits = [&](size_t end) { return count(trim(text_, {p[i].begin, p[end - 1].end})) <= max_; };
+      std::map<size_t, std::vector<int64_t>> fitted;  // end piece -> ids of p[i..end)
+      auto fits = [&](size_t end) {
+        std::vector<int64_t> e = ids(trim(text_, {p[i].begin, p[end - 1].end}));
+        if (e.size() > max_) return false;
+        fitted[end] = std::move(e);
+        return true;
+      };
       if (!fits(j)) {
         size_t lo = i + 1, hi = j;  // fits(lo) unknown, !fits(hi)
         if (!fits(lo)) {
@@ -86,35 +96,37 @@ class Packer {
         j = lo;
       }
       Range r = trim(text_, {p[i].begin, p[j - 1].end});
-      if (r.end > r.begin) out_.push_back(encode_utf8(text_.substr(r.begin, r.end - r.begin)));
+      if (r.end > r.begin) out_.push_back({utf8(r), std::move(fitted.at(j)), {}});
       i = j;
     }
   }
 
   const std::u32string& text_;
-  const TextTokenCounter& count_tokens_;
+  const TextEncoder& encode_;
   size_t max_;
-  std::vector<std::string>& out_;
+  std::vector<TextUtterance>& out_;
 };
 
 }  // namespace
 
 std::vector<std::string> split_utterances(const std::string& text, const TextTokenizer& tokenizer,
                                           int max_tokens) {
-  return split_utterances(
-      text, [&tokenizer](const std::string& utterance) { return tokenizer.encode(punc_norm(utterance)).size(); },
-      max_tokens);
+  std::vector<std::string> out;
+  for (TextUtterance& u : split_utterances(
+           text, [&tokenizer](const std::string& utterance) { return tokenizer.encode(punc_norm(utterance)); },
+           max_tokens))
+    out.push_back(std::move(u.text));
+  return out;
 }
 
-std::vector<std::string> split_utterances(const std::string& text, const TextTokenCounter& count_tokens,
-                                          int max_tokens) {
+std::vector<TextUtterance> split_utterances(const std::string& text, const TextEncoder& encode, int max_tokens) {
   // punc_norm turns one character into at most a few tokens ("ß" -> "SS."), so 16 always
   // leaves room for a single code point.
   if (max_tokens < 16)
     throw Error(ErrorKind::kInvalidInput, "utterance token cap " + std::to_string(max_tokens) + " is below 16");
   const std::u32string s = decode_utf8(text);
-  std::vector<std::string> out;
-  Packer packer(s, count_tokens, static_cast<size_t>(max_tokens), out);
+  std::vector<TextUtterance> out;
+  Packer packer(s, encode, static_cast<size_t>(max_tokens), out);
   for (const Range& r : sentence_ranges(s)) packer.emit(r, 0);
   return out;
 }

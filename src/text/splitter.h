@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/text_utterance.h"
 #include "text/tokenizer.h"
 
 namespace chatterbox {
@@ -15,8 +16,8 @@ namespace chatterbox {
 constexpr int kMaxTextTokens = 2048;
 
 // Splits raw (not yet normalised) `text` into utterances, one per sentence (the rules of
-// text/sentence_rules.h, shared with the element's framing). Each utterance is a substring of
-// `text` with surrounding whitespace trimmed, in order, and satisfies
+// text/sentence_rules.h). Each utterance is a substring of `text` with surrounding whitespace
+// trimmed, in order, and satisfies
 //   tokenizer.encode(punc_norm(utterance)).size() <= max_tokens
 // (the ids without [START]/[STOP]). A sentence over the cap is cut at clause punctuation
 // (, ; : dashes), then between words; a word is cut only if it alone exceeds the cap.
@@ -25,10 +26,11 @@ constexpr int kMaxTextTokens = 2048;
 std::vector<std::string> split_utterances(const std::string& text, const TextTokenizer& tokenizer,
                                           int max_tokens = kMaxTextTokens);
 
-// The same for any model's text front end: `count_tokens(utterance)` is the number of T3 text ids
-// of a raw utterance after that model's normalisation (without any start/stop ids).
-using TextTokenCounter = std::function<size_t(const std::string&)>;
-std::vector<std::string> split_utterances(const std::string& text, const TextTokenCounter& count_tokens,
-                                          int max_tokens = kMaxTextTokens);
+// The same for any model's text front end: `encode(utterance)` is the T3 text ids of a raw
+// utterance after that model's normalisation (without any start/stop ids). Each utterance comes
+// with the ids encode() gave for it, so nothing is tokenised twice.
+using TextEncoder = std::function<std::vector<int64_t>(const std::string&)>;
+std::vector<TextUtterance> split_utterances(const std::string& text, const TextEncoder& encode,
+                                            int max_tokens = kMaxTextTokens);
 
 }  // namespace chatterbox

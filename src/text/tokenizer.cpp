@@ -231,8 +231,7 @@ std::vector<int64_t> TextTokenizer::encode(const std::string& normalized) const 
   return ids;
 }
 
-std::vector<int64_t> TextTokenizer::encode_for_t3(const std::string& normalized) const {
-  std::vector<int64_t> ids = encode(normalized);
+std::vector<int64_t> TextTokenizer::wrap_for_t3(std::vector<int64_t> ids) const {
   ids.insert(ids.begin(), start_id_);
   ids.push_back(stop_id_);
   return ids;

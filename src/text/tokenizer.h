@@ -28,8 +28,8 @@ class TextTokenizer {
   // Ids of `normalized` (punc_norm output), without start/stop. Throws Error(kInvalidInput) on
   // invalid UTF-8.
   std::vector<int64_t> encode(const std::string& normalized) const;
-  // The T3 text sequence: [START] + encode(normalized) + [STOP]  ([n + 2]).
-  std::vector<int64_t> encode_for_t3(const std::string& normalized) const;
+  // The T3 text sequence: [START] + ids + [STOP]  ([n + 2]).
+  std::vector<int64_t> wrap_for_t3(std::vector<int64_t> ids) const;
   // Concatenated token strings ([SPACE] shown as " "); for logs and tests.
   std::string decode(const std::vector<int64_t>& ids) const;
   // The vocabulary string of `id` ("" for an id no token has).

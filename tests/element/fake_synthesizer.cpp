@@ -118,8 +118,9 @@ int FakeSynthesizer::tokens_for(const std::string& text) {
   return int(g_utf8_strlen(text.c_str(), -1));
 }
 
-std::unique_ptr<Utterance> FakeSynthesizer::start(const std::string& text,
+std::unique_ptr<Utterance> FakeSynthesizer::start(const TextUtterance& utterance,
                                                   const SynthesisParams& params) {
+  const std::string& text = utterance.text;
   {
     std::lock_guard<std::mutex> lock(record_mutex);
     recorded_calls.push_back({text, params, params.voice ? params.voice->describe() : ""});
@@ -127,11 +128,11 @@ std::unique_ptr<Utterance> FakeSynthesizer::start(const std::string& text,
   return std::make_unique<FakeUtterance>(text, params);
 }
 
-// The engine's sentence rules without its token cap; pieces are trimmed.
-std::vector<std::string> FakeSynthesizer::split(const std::string& text) const {
+// The engine's sentence rules without its token cap; pieces are trimmed and carry no ids.
+std::vector<TextUtterance> FakeSynthesizer::split(const std::string& text) const {
   const std::u32string s = decode_utf8(text);
-  std::vector<std::string> out;
-  for (const TextRange& r : sentence_ranges(s)) out.push_back(encode_utf8(s.substr(r.begin, r.end - r.begin)));
+  std::vector<TextUtterance> out;
+  for (const TextRange& r : sentence_ranges(s)) out.push_back({encode_utf8(s.substr(r.begin, r.end - r.begin)), {}, {}});
   return out;
 }
 

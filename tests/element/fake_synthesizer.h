@@ -41,8 +41,9 @@ class FakeSynthesizer : public Synthesizer {
   static constexpr float kAmplitude = 0.5f;
   static constexpr float kFrequency = 440.0f;
 
-  std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) override;
-  std::vector<std::string> split(const std::string& text) const override;
+  using Synthesizer::start;
+  std::unique_ptr<Utterance> start(const TextUtterance& text, const SynthesisParams& params) override;
+  std::vector<TextUtterance> split(const std::string& text) const override;
   std::string describe() const override { return "fake synthesizer"; }
   std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples,
                                                 int sample_rate) override;

@@ -41,7 +41,7 @@ void expect_covers_once(const std::vector<ChunkPlan>& plans, int total_tokens) {
 
 TEST(ChunkPlan, ContextModeCoversEveryTokenOnceWithLookahead) {
   ChunkSchedule s;
-  s.mode = StitchMode::kContext;
+  s.stitch_mode = StitchMode::kContext;
   s.first_chunk_tokens = 10;
   s.chunk_tokens = 25;
   s.max_chunk_tokens = 100;
@@ -61,7 +61,7 @@ TEST(ChunkPlan, ContextModeCoversEveryTokenOnceWithLookahead) {
 
 TEST(ChunkPlan, FirstChunkSmallThenDoublingUpToMax) {
   ChunkSchedule s;
-  s.mode = StitchMode::kContext;
+  s.stitch_mode = StitchMode::kContext;
   s.first_chunk_tokens = 10;
   s.chunk_tokens = 25;
   s.max_chunk_tokens = 100;
@@ -76,7 +76,7 @@ TEST(ChunkPlan, FirstChunkSmallThenDoublingUpToMax) {
 
 TEST(ChunkPlan, FirstChunkWaitsForLookahead) {
   ChunkSchedule s;
-  s.mode = StitchMode::kContext;
+  s.stitch_mode = StitchMode::kContext;
   s.first_chunk_tokens = 10;
   ChunkPlanner planner(s);
   ChunkPlan plan;
@@ -88,7 +88,7 @@ TEST(ChunkPlan, FirstChunkWaitsForLookahead) {
 
 TEST(ChunkPlan, OverlapAddReachesBackByTheOverlap) {
   ChunkSchedule s;
-  s.mode = StitchMode::kOverlapAdd;
+  s.stitch_mode = StitchMode::kOverlapAdd;
   s.overlap_tokens = 4;
   auto plans = run(s, 120);
   expect_covers_once(plans, 120);
@@ -98,7 +98,7 @@ TEST(ChunkPlan, OverlapAddReachesBackByTheOverlap) {
 
 TEST(ChunkPlan, OverlapNeverExceedsAChunk) {
   ChunkSchedule s;
-  s.mode = StitchMode::kOverlapAdd;
+  s.stitch_mode = StitchMode::kOverlapAdd;
   s.first_chunk_tokens = 3;
   s.overlap_tokens = 10;
   EXPECT_EQ(ChunkPlanner(s).schedule().overlap_tokens, 3);
@@ -106,7 +106,7 @@ TEST(ChunkPlan, OverlapNeverExceedsAChunk) {
 
 TEST(ChunkPlan, NoneModeDecodesExactlyTheEmittedTokens) {
   ChunkSchedule s;
-  s.mode = StitchMode::kNone;
+  s.stitch_mode = StitchMode::kNone;
   auto plans = run(s, 87);
   expect_covers_once(plans, 87);
   for (const auto& p : plans) {

@@ -175,6 +175,33 @@ TEST(Engine, TextTooLongForT3IsAClearError) {
   EXPECT_GT(pieces.size(), 1u);
 }
 
+// split() gives each utterance its text ids; start() uses them as they are, and they are the
+// ids start() would compute from the text (same seed -> same audio).
+TEST(Engine, SplitPiecesCarryTheIdsStartWouldCompute) {
+  auto engine = tiny_engine();
+  auto params = fast_params();
+  params.max_tokens = 12;
+  const auto pieces = engine->split("Dr. Smith said hello. Then he left!");
+  ASSERT_EQ(pieces.size(), 2u);
+  EXPECT_EQ(pieces[0].text, "Dr. Smith said hello.");
+  for (const auto& piece : pieces) {
+    ASSERT_FALSE(piece.token_ids.empty());
+    auto run = [&](const TextUtterance& u, int* text_tokens) {
+      auto utt = engine->start(u, params);
+      std::vector<float> audio;
+      AudioChunk chunk;
+      while (utt->next(chunk)) audio.insert(audio.end(), chunk.samples.begin(), chunk.samples.end());
+      *text_tokens = utt->stats().text_tokens;
+      return audio;
+    };
+    int ids_tokens = 0, text_tokens = 0;
+    const std::vector<float> with_ids = run(piece, &ids_tokens);
+    const std::vector<float> from_text = run({piece.text, {}, {}}, &text_tokens);
+    EXPECT_EQ(ids_tokens, text_tokens);
+    EXPECT_EQ(with_ids, from_text);
+  }
+}
+
 // A voice-like reference: a gliding harmonic tone with an envelope, silence at both ends.
 std::vector<float> reference_voice(int sample_rate, double seconds, double f0) {
   std::vector<float> wav(size_t(sample_rate * seconds), 0.0f);

@@ -32,12 +32,16 @@ SynthesisParams in_language(const std::string& language, int64_t seed = 1) {
   return p;
 }
 
-std::vector<float> speak(Engine& engine, const std::string& text, const SynthesisParams& params) {
+std::vector<float> speak(Engine& engine, const TextUtterance& text, const SynthesisParams& params) {
   auto utt = engine.start(text, params);
   std::vector<float> audio;
   AudioChunk chunk;
   while (utt->next(chunk)) audio.insert(audio.end(), chunk.samples.begin(), chunk.samples.end());
   return audio;
+}
+
+std::vector<float> speak(Engine& engine, const std::string& text, const SynthesisParams& params) {
+  return speak(engine, TextUtterance{text, {}, {}}, params);
 }
 
 void expect_audio(const std::vector<float>& audio) {
@@ -99,6 +103,24 @@ TEST(MultilingualEngine, SplitsCountingTokensOfTheLanguage) {
   const auto pieces = engine->split_for("Premier. Deuxième phrase.", "fr");
   ASSERT_FALSE(pieces.empty());
   for (const auto& p : pieces) expect_audio(speak(*engine, p, in_language("fr")));
+}
+
+// split_for() hands each utterance the ids of its language; start() uses them when the
+// utterance is spoken in that language (the same audio as from the text alone) and tokenises
+// the text again when it is spoken in another one.
+TEST(MultilingualEngine, SplitPiecesCarryTheIdsOfTheirLanguage) {
+  auto engine = mtl_engine();
+  const auto pieces = engine->split_for("Premier essai. Deuxième phrase.", "fr");
+  ASSERT_EQ(pieces.size(), 2u);
+  for (const auto& piece : pieces) {
+    EXPECT_EQ(piece.language, "fr");
+    ASSERT_FALSE(piece.token_ids.empty());
+    const std::vector<float> french = speak(*engine, piece, in_language("fr", 5));
+    EXPECT_EQ(french, speak(*engine, piece.text, in_language("fr", 5))) << piece.text;
+    const std::vector<float> german = speak(*engine, piece, in_language("de", 5));
+    EXPECT_EQ(german, speak(*engine, piece.text, in_language("de", 5))) << piece.text;
+    EXPECT_NE(german, french) << piece.text;
+  }
 }
 
 TEST(MultilingualEngine, GenerationDefaultsOfTheMultilingualModel) {

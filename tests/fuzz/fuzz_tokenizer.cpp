@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& tok = tokenizer();
   try {
     const std::string norm = chatterbox::punc_norm(text);
-    for (int64_t id : tok.encode_for_t3(norm))
+    for (int64_t id : tok.wrap_for_t3(tok.encode(norm)))
       if (id < 0 || id >= tok.vocab_size()) std::abort();
   } catch (const chatterbox::Error&) {
   }

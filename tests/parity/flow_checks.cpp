@@ -19,11 +19,14 @@ using chatterbox::FlowNoise;
 using chatterbox::FlowTrace;
 using chatterbox::WeightReader;
 
-FlowModel load_flow(parity::Context& ctx) {
+// `attention_block_bytes` 1: attention in 16-row blocks (the path long utterances take).
+FlowModel load_flow(parity::Context& ctx, int64_t attention_block_bytes = FlowConfig().attention_block_bytes) {
   const auto options = at::TensorOptions().dtype(at::kFloat);
   WeightReader reader(ctx.weights("s3gen"), options);
   WeightReader flow = reader.scoped("flow.");
-  FlowModel model = FlowModel::load(flow, FlowConfig::from_json(ctx.weights_config("s3gen")), options);
+  FlowConfig config = FlowConfig::from_json(ctx.weights_config("s3gen"));
+  config.attention_block_bytes = attention_block_bytes;
+  FlowModel model = FlowModel::load(flow, config, options);
   reader.finish();
   return model;
 }
@@ -44,12 +47,10 @@ PARITY_CHECK(flow_cfm_estimator, "fixtures/s3gen_cfm_estimator.safetensors") {
   ctx.compare(fx, "output", out, parity::kModelOutput);
 
   // Attention in 16-row blocks (the long-utterance path), with the padded item's key bias.
-  const int64_t saved = chatterbox::flow_ops::attention_block_bytes();
-  chatterbox::flow_ops::set_attention_block_bytes(1);
-  at::Tensor blocked = model.estimator().forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
+  const FlowModel blocked_model = load_flow(ctx, 1);
+  at::Tensor blocked = blocked_model.estimator().forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
                                                  ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
                                                  ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
-  chatterbox::flow_ops::set_attention_block_bytes(saved);
   at::Tensor ref = ctx.input(fx, "output");
   const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
   const double err = max_abs_diff(blocked, ref);
@@ -96,10 +97,8 @@ PARITY_CHECK(flow_inference, "fixtures/s3gen_flow.safetensors") {
   // The same call with attention computed in many small blocks of query rows (the path long
   // utterances take) must give the same mel.
   {
-    const int64_t saved = chatterbox::flow_ops::attention_block_bytes();
-    chatterbox::flow_ops::set_attention_block_bytes(1);  // 16-row blocks
-    at::Tensor blocked = model.inference(voice, ctx.input(fx, "input.speech_tokens"), true, noise, n_timesteps);
-    chatterbox::flow_ops::set_attention_block_bytes(saved);
+    const FlowModel blocked_model = load_flow(ctx, 1);
+    at::Tensor blocked = blocked_model.inference(voice, ctx.input(fx, "input.speech_tokens"), true, noise, n_timesteps);
     at::Tensor ref = ctx.input(fx, "output_mel");
     const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
     const double err = max_abs_diff(blocked, ref);

@@ -6,10 +6,9 @@
 #include <vector>
 
 #include "parity.h"
+#include "s3gen_offline.h"
 #include "s3gen/hift.h"
 #include "s3gen/s3gen.h"
-#include "stream/chunk_decoder.h"
-#include "stream/chunk_plan.h"
 #include "t3/t3.h"
 #include "voice/conditioning.h"
 
@@ -115,7 +114,8 @@ PARITY_CHECK(hift_random_seeded, "") {
 
 PARITY_CHECK(s3gen_inference, "fixtures/s3gen_inference.safetensors") {
   // S3Gen.inference(speech_tokens, ref_dict=conds.gen): flow (finalize) -> HiFT -> trim/fade,
-  // with the recorded CFM start noise and sine-source draws injected.
+  // with the recorded CFM start noise and sine-source draws injected, through the element's
+  // decoder.
   const std::string fx = "s3gen_inference";
   c10::InferenceMode guard;
   auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen"), ctx.weights_config("s3gen"),
@@ -125,7 +125,7 @@ PARITY_CHECK(s3gen_inference, "fixtures/s3gen_inference.safetensors") {
   auto noise = chatterbox::FlowNoise::injected(ctx.input(fx, "cfm.noise_z"));
   HiftRandom random = injected_draws(ctx, fx);
   chatterbox::S3GenTrace trace;
-  at::Tensor wav = model->inference(voice, ctx.input(fx, "input.speech_tokens"), noise, random, 0, &trace);
+  at::Tensor wav = parity::decode_offline(*model, voice, ctx.input(fx, "input.speech_tokens"), noise, random, &trace);
   ctx.compare(fx, "output_wav", wav, parity::kWaveform);
   ctx.compare(fx, "output_source", trace.source, parity::kWaveform);
   ctx.mark_used(fx, "input.noise_seed");
@@ -133,9 +133,8 @@ PARITY_CHECK(s3gen_inference, "fixtures/s3gen_inference.safetensors") {
 }
 
 PARITY_CHECK(s3gen_e2e, "fixtures/e2e.safetensors") {
-  // The body of ChatterboxTTS.generate after T3: token clean-up, then S3Gen.inference, through
-  // S3GenModel::inference and through the element's decoder (ChunkDecoder's one-pass decode,
-  // the path e2e_turbo checks for Turbo): both must match the reference, and each other.
+  // The body of ChatterboxTTS.generate after T3: token clean-up, then S3Gen.inference through
+  // the element's decoder (the streaming decoder's one-pass decode).
   const std::string fx = "e2e";
   c10::InferenceMode guard;
   auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen"), ctx.weights_config("s3gen"),
@@ -145,23 +144,7 @@ PARITY_CHECK(s3gen_e2e, "fixtures/e2e.safetensors") {
   chatterbox::VoiceConditioning voice = fixture_voice(ctx);
   auto noise = chatterbox::FlowNoise::injected(ctx.input(fx, "cfm.noise_z"));
   HiftRandom random = injected_draws(ctx, fx);
-  at::Tensor wav = model->inference(voice, tokens, noise, random);
+  at::Tensor wav = parity::decode_offline(*model, voice, tokens, noise, random);
   ctx.compare(fx, "output_wav", wav, parity::kWaveform);
-
-  at::Tensor flat = tokens.reshape({-1}).contiguous();
-  const std::vector<int64_t> ids(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
-  chatterbox::ChunkDecoder decoder(model->flow(), model->hift(), voice, chatterbox::ChunkSchedule(), /*cfm_steps=*/0,
-                                   chatterbox::FlowNoise::injected(ctx.input(fx, "cfm.noise_z")),
-                                   injected_draws(ctx, fx));
-  const at::Tensor element_wav = at::tensor(decoder.decode_offline(ids)).unsqueeze(0);
-  const at::Tensor ref = ctx.input(fx, "output_wav");
-  const double tol = parity::kWaveform.rel_to_max * ref.abs().max().item<double>();
-  const double err = (element_wav.to(at::kDouble) - ref.to(at::kDouble)).abs().max().item<double>();
-  ctx.report(fx + ":output_wav(element's ChunkDecoder one-pass decode)", err, tol,
-             element_wav.sizes() == ref.sizes() && err <= tol);
-  const double paths = element_wav.sizes() == wav.sizes()
-                           ? (element_wav.to(at::kDouble) - wav.to(at::kDouble)).abs().max().item<double>()
-                           : 1e9;
-  ctx.report(fx + ":S3GenModel::inference equals the element's decode", paths, tol, paths <= tol);
   ctx.mark_used(fx, "noise_seed");
 }

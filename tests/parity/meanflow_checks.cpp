@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "flow_trace_checks.h"
 #include "parity.h"
+#include "s3gen_offline.h"
 #include "s3gen/flow.h"
 #include "s3gen/s3gen.h"
 #include "stream/chunk_decoder.h"
@@ -26,11 +27,14 @@ using chatterbox::FlowTrace;
 using chatterbox::HiftRandom;
 using chatterbox::WeightReader;
 
-FlowModel load_meanflow_flow(parity::Context& ctx) {
+// `attention_block_bytes` 1: attention in 16-row blocks (the path long utterances take).
+FlowModel load_meanflow_flow(parity::Context& ctx, int64_t attention_block_bytes = FlowConfig().attention_block_bytes) {
   const auto options = at::TensorOptions().dtype(at::kFloat);
   WeightReader reader(ctx.weights("s3gen_meanflow"), options);
   WeightReader flow = reader.scoped("flow.");
-  FlowModel model = FlowModel::load(flow, FlowConfig::from_json(ctx.weights_config("s3gen_meanflow")), options);
+  FlowConfig config = FlowConfig::from_json(ctx.weights_config("s3gen_meanflow"));
+  config.attention_block_bytes = attention_block_bytes;
+  FlowModel model = FlowModel::load(flow, config, options);
   reader.finish();
   return model;
 }
@@ -89,13 +93,11 @@ PARITY_CHECK(meanflow_estimator, "fixtures/s3gen_meanflow_estimator.safetensors"
 
   // Attention in 16-row blocks (the long-utterance path), with the padded item's key bias.
   {
-    const int64_t saved = chatterbox::flow_ops::attention_block_bytes();
-    chatterbox::flow_ops::set_attention_block_bytes(1);
-    at::Tensor blocked = estimator.forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
+    const FlowModel blocked_model = load_meanflow_flow(ctx, 1);
+    at::Tensor blocked = blocked_model.estimator().forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
                                            ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
                                            ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"),
                                            ctx.input(fx, "input.r"));
-    chatterbox::flow_ops::set_attention_block_bytes(saved);
     compare_as(ctx, fx, "output", "attention in 16-row blocks", blocked);
   }
 
@@ -169,7 +171,7 @@ PARITY_CHECK(meanflow_flow, "fixtures/s3gen_meanflow_flow.safetensors") {
 
 PARITY_CHECK(meanflow_s3gen_inference, "fixtures/s3gen_turbo_inference.safetensors") {
   // S3Gen.inference on Turbo's tokens (T3's ids + 3 silence tokens): mean-flow flow (finalize)
-  // -> HiFT -> trim/fade, with every recorded draw injected.
+  // -> HiFT -> trim/fade, with every recorded draw injected, through the element's decoder.
   const std::string fx = "s3gen_turbo_inference";
   c10::InferenceMode guard;
   auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen_meanflow"), ctx.weights_config("s3gen_meanflow"),
@@ -191,7 +193,7 @@ PARITY_CHECK(meanflow_s3gen_inference, "fixtures/s3gen_turbo_inference.safetenso
   HiftRandom random =
       HiftRandom::injected(ctx.input(fx, "sinegen.phase_vec_uniform"), ctx.input(fx, "sinegen.noise_randn"));
   chatterbox::S3GenTrace trace;
-  at::Tensor wav = model->inference(voice, tokens, noise, random, /*n_timesteps=*/0, &trace);
+  at::Tensor wav = parity::decode_offline(*model, voice, tokens, noise, random, &trace);
   ctx.compare(fx, "output_mel", trace.mel, parity::kModelOutput);
   ctx.compare(fx, "f0", trace.f0, parity::kModelOutput);
   ctx.compare(fx, "output_wav", wav, parity::kWaveform);
@@ -222,7 +224,7 @@ PARITY_CHECK(meanflow_chunk_decoder, "fixtures/s3gen_turbo_inference.safetensors
   for (chatterbox::StitchMode mode :
        {chatterbox::StitchMode::kNone, chatterbox::StitchMode::kOverlapAdd, chatterbox::StitchMode::kContext}) {
     chatterbox::ChunkSchedule schedule;
-    schedule.mode = mode;
+    schedule.stitch_mode = mode;
     schedule.first_chunk_tokens = 6;
     schedule.chunk_tokens = schedule.max_chunk_tokens = 8;
     schedule.overlap_tokens = 4;

@@ -354,9 +354,9 @@ PARITY_CHECK(t3_small_linear, "") {
             worst[d] = std::max(worst[d], rel(chatterbox::small_linear(x, lw, bias)));
             if (!with_bias && dtypes[d] != at::kChar)  // the original tensor overload
               worst[d] = std::max(worst[d], rel(chatterbox::small_linear(x, lw.weight)));
-            chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kScalar);
-            worst_scalar = std::max(worst_scalar, rel(chatterbox::small_linear(x, lw, bias)));
-            chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
+            chatterbox::LinearWeight scalar = lw;
+            scalar.path = chatterbox::SmallLinearPath::kScalar;
+            worst_scalar = std::max(worst_scalar, rel(chatterbox::small_linear(x, scalar, bias)));
           }
         }
       }

@@ -189,7 +189,7 @@ BENCH_CASE(s3gen) {
     chatterbox::HiftRandom random(13);
     const long pf0 = bench::page_faults();
     const double a = bench::now_seconds();
-    // = S3GenModel::inference, timed per stage.
+    // = ChunkDecoder::decode_offline, timed per stage.
     at::Tensor mel = model->flow().inference(voice, tokens, /*finalize=*/true, noise, steps);
     const double b = bench::now_seconds();
     at::Tensor wav = model->hift().inference(mel, random).wav;

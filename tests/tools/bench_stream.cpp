@@ -25,7 +25,7 @@ struct RunResult {
   int tokens = 0;
 };
 
-RunResult run_engine(Engine& engine, const std::vector<std::string>& utterances, const SynthesisParams& params) {
+RunResult run_engine(Engine& engine, const std::vector<TextUtterance>& utterances, const SynthesisParams& params) {
   RunResult r;
   const double t0 = bench::now_seconds();
   for (const auto& text : utterances) {
@@ -46,13 +46,14 @@ RunResult run_engine(Engine& engine, const std::vector<std::string>& utterances,
 
 // The same work without overlap: all of T3, then S3Gen, per utterance. `chunked`: S3Gen in the
 // same chunks as the engine (the pipeline's work, run back to back); otherwise one offline pass.
-double run_sequential(const LoadedModel& model, const std::vector<std::string>& utterances,
+double run_sequential(const LoadedModel& model, const std::vector<TextUtterance>& utterances,
                       const SynthesisParams& params, bool chunked) {
   c10::InferenceMode guard;
   const double t0 = bench::now_seconds();
   const SynthesisParams resolved = params.resolve_for(model.variant());
   for (const auto& text : utterances) {
-    auto session = model.start_t3(model.builtin_voice, model.text_tokens(text, params.language), resolved, uint64_t(params.seed));
+    auto session =
+        model.start_t3(model.builtin_voice, model.text_tokens(text.text, params.language), resolved, uint64_t(params.seed));
     std::vector<int64_t> tokens;
     while (!session->finished()) {
       const int64_t t = session->step();
@@ -123,7 +124,7 @@ BENCH_CASE(stream) {
   r.ttfa = 1e30;
   for (int i = 0; i < std::max(1, std::min(options.repeat, 2)); ++i) {
     floor = std::min(floor, first_chunk_floor(*model, hello, params));
-    RunResult run = run_engine(*engine, {hello}, params);
+    RunResult run = run_engine(*engine, {{hello, {}, {}}}, params);
     if (run.ttfa < r.ttfa) r = run;
   }
   bench::emit("stream", "ttfa_hello", r.ttfa, "s",
@@ -168,7 +169,7 @@ BENCH_CASE(turbo) {
   if (!english_dir.empty()) {
     auto english = Engine::load({english_dir, "cpu"});
     SynthesisParams p = params;
-    english_ttfa = run_engine(*english, {hello}, p).ttfa;
+    english_ttfa = run_engine(*english, {{hello, {}, {}}}, p).ttfa;
     bench::emit("turbo", "english_ttfa_hello", english_ttfa, "s", {{"model", english_dir}});
   }
   const double bandwidth_probe_bytes = 256.0 * (1 << 20);
@@ -186,7 +187,7 @@ BENCH_CASE(turbo) {
     hello_run.ttfa = 1e30;
     for (int i = 0; i < std::max(1, std::min(options.repeat, 2)); ++i) {
       floor = std::min(floor, first_chunk_floor(*model, hello, params));
-      RunResult run = run_engine(*engine, {hello}, params);
+      RunResult run = run_engine(*engine, {{hello, {}, {}}}, params);
       if (run.ttfa < hello_run.ttfa) hello_run = run;
     }
     nlohmann::json hello_extra = {{"precision", precision}, {"floor_s", floor}, {"ratio", hello_run.ttfa / floor},
@@ -239,7 +240,7 @@ BENCH_CASE(multilingual) {
     RunResult best;
     best.ttfa = 1e30;
     for (int i = 0; i < runs; ++i) {
-      RunResult run = run_engine(engine, {text}, p);
+      RunResult run = run_engine(engine, {{text, {}, {}}}, p);
       if (run.ttfa < best.ttfa) best = run;
     }
     return best;

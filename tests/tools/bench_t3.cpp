@@ -130,13 +130,11 @@ BENCH_CASE(t3) {
   bench::emit("t3", "threads", at::get_num_threads(), "torch intra-op threads (kernel uses these)");
   for (const std::string& variant : variants) {
     chatterbox::T3LoadOptions load_options;
-    chatterbox::SmallLinearPath path = chatterbox::SmallLinearPath::kKernel;
-    if (variant == "blas") path = chatterbox::SmallLinearPath::kBlas;
-    else if (variant == "rowmv") path = chatterbox::SmallLinearPath::kRowGemv;
+    if (variant == "blas") load_options.small_linear_path = chatterbox::SmallLinearPath::kBlas;
+    else if (variant == "rowmv") load_options.small_linear_path = chatterbox::SmallLinearPath::kRowGemv;
     else if (variant == "bf16") load_options.matmul_dtype = at::kBFloat16;
     else if (variant == "int8") load_options.matmul_dtype = at::kChar;
     else if (variant != "kernel") throw std::runtime_error("bench t3: unknown variant " + variant);
-    chatterbox::set_small_linear_path(path);
 
     double t0 = bench::now_seconds();
     auto model = T3Model::load(file, config, at::TensorOptions().dtype(at::kFloat), load_options);
@@ -190,7 +188,6 @@ BENCH_CASE(t3) {
     bench::emit("t3", "tokens_per_second", 1.0 / best_decode, "tokens/s", extra);
     bench::emit("t3", "peak_rss_bytes", bench::peak_rss_bytes(), "bytes", extra);
   }
-  chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
 }
 
 // chatterbox-bench case `t3_mtl`: what the multilingual alignment control costs per decode token.
@@ -308,22 +305,21 @@ BENCH_CASE(t3_linear) {
   std::vector<double> best(names.size(), 1e30), best_cpu(names.size(), 1e30);
   for (int r = 0; r < rounds; ++r) {
     for (size_t v = 0; v < names.size(); ++v) {
-      chatterbox::set_small_linear_path(v == 2 ? chatterbox::SmallLinearPath::kBlas
-                                        : v == 3 ? chatterbox::SmallLinearPath::kRowGemv
-                                                 : chatterbox::SmallLinearPath::kKernel);
+      const chatterbox::SmallLinearPath path = v == 2   ? chatterbox::SmallLinearPath::kBlas
+                                               : v == 3 ? chatterbox::SmallLinearPath::kRowGemv
+                                                        : chatterbox::SmallLinearPath::kKernel;
       const auto& ws = v == 1 ? w16 : w32;
       const double t0 = bench::now_seconds(), c0 = process_cpu_seconds();
       for (int l = 0; l < layers; ++l) {
-        chatterbox::small_linear(x_d, ws[l][0]);
-        chatterbox::small_linear(x_d, ws[l][1]);
-        chatterbox::small_linear(x_d, ws[l][2]);
-        chatterbox::small_linear(x_i, ws[l][3]);
+        chatterbox::small_linear(x_d, ws[l][0], path);
+        chatterbox::small_linear(x_d, ws[l][1], path);
+        chatterbox::small_linear(x_d, ws[l][2], path);
+        chatterbox::small_linear(x_i, ws[l][3], path);
       }
       best[v] = std::min(best[v], (bench::now_seconds() - t0) / layers);
       best_cpu[v] = std::min(best_cpu[v], (process_cpu_seconds() - c0) / layers);
     }
   }
-  chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
   const double params = double(3 * D * D + D * D + 2 * I * D + D * I);
   const double floor_fp32 = bench::gemv_floor_seconds(params * 4);
   for (size_t v = 0; v < names.size(); ++v) {

@@ -97,12 +97,10 @@ BENCH_CASE(t3_turbo) {
   bench::emit("t3_turbo", "threads", at::get_num_threads(), "torch intra-op threads (kernel uses these)");
   for (const std::string& variant : variants) {
     chatterbox::T3TurboLoadOptions load_options;
-    chatterbox::SmallLinearPath path = chatterbox::SmallLinearPath::kKernel;
-    if (variant == "blas") path = chatterbox::SmallLinearPath::kBlas;
+    if (variant == "blas") load_options.small_linear_path = chatterbox::SmallLinearPath::kBlas;
     else if (variant == "bf16") load_options.matmul_dtype = at::kBFloat16;
     else if (variant == "int8") load_options.matmul_dtype = at::kChar;
     else if (variant != "kernel") throw std::runtime_error("bench t3_turbo: unknown variant " + variant);
-    chatterbox::set_small_linear_path(path);
 
     double t0 = bench::now_seconds();
     auto model = chatterbox::T3TurboModel::load(file, config, at::TensorOptions().dtype(at::kFloat), load_options);
@@ -139,7 +137,6 @@ BENCH_CASE(t3_turbo) {
                 with({{"floor", floor_s * 1e3}, {"ratio", best_decode / floor_s}, {"weight_bytes", weight_bytes}}));
     bench::emit("t3_turbo", "tokens_per_second", 1.0 / best_decode, "tokens/s", extra);
   }
-  chatterbox::set_small_linear_path(chatterbox::SmallLinearPath::kKernel);
 }
 
 // The effect of each reduced precision against fp32 on the same weights (case

@@ -171,14 +171,15 @@ int main(int argc, char** argv) {
     std::vector<int64_t> tokens(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + n_tokens);
 
     ChunkDecoder offline_decoder(model->s3gen->flow(), model->s3gen->hift(), model->builtin_voice, defaults, cfm_steps, seed);
-    at::Tensor offline_mel;
-    const std::vector<float> offline = offline_decoder.decode_offline(tokens, &offline_mel);
+    chatterbox::S3GenTrace offline_trace;
+    const std::vector<float> offline = offline_decoder.decode_offline(tokens, &offline_trace);
+    const at::Tensor& offline_mel = offline_trace.mel;
     S3GenMel mel(at::TensorOptions().dtype(at::kFloat));
 
     double snr[3] = {0, 0, 0}, logmel[3] = {0, 0, 0};
     for (StitchMode mode : {StitchMode::kNone, StitchMode::kOverlapAdd, StitchMode::kContext}) {
       ChunkSchedule s = defaults;
-      s.mode = mode;
+      s.stitch_mode = mode;
       Streamed st = stream(*model, tokens, s, cfm_steps, seed);
       Metrics m = measure(offline, st, mel);
       m.vocoder_snr_db = snr_db(offline, stream(*model, tokens, s, cfm_steps, seed, offline_mel).audio);
@@ -190,7 +191,7 @@ int main(int argc, char** argv) {
       for (int lookahead : {3, 5, 8, 12}) {
         for (int left : {0, 5, 10, 25, 50, 100, 1000}) {
           ChunkSchedule s = defaults;
-          s.mode = StitchMode::kContext;
+          s.stitch_mode = StitchMode::kContext;
           s.left_context_tokens = left;
           s.lookahead_tokens = lookahead;
           Streamed st = stream(*model, tokens, s, cfm_steps, seed);

@@ -72,7 +72,7 @@ TEST(Tokenizer, GeneratedFileIds) {
   EXPECT_EQ(tok.stop_id(), 0);
   EXPECT_EQ(tok.unk_id(), 1);
   EXPECT_EQ(tok.space_id(), 2);
-  auto wrapped = tok.encode_for_t3("Hi there.");
+  auto wrapped = tok.wrap_for_t3(tok.encode("Hi there."));
   EXPECT_EQ(wrapped.front(), 255);
   EXPECT_EQ(wrapped.back(), 0);
   EXPECT_EQ(tok.decode(tok.encode("Hello world, again.")), "Hello world, again.");
@@ -202,6 +202,26 @@ TEST(SentenceRules, Decisions) {
   EXPECT_EQ(last_sentence_end("Hello Dr. "), 9u);  // nothing follows yet: it ends
   EXPECT_EQ(last_sentence_end("One. Two"), 4u);
   EXPECT_EQ(last_sentence_end("no end"), 0u);
+}
+
+// split() hands each utterance its ids, so start() does not tokenise it again; they are the
+// ids of the utterance's own text, also where a long sentence was packed from pieces.
+TEST(Splitter, CarriesTheIdsOfEachUtterance) {
+  const auto& tok = test_tokenizer();
+  int calls = 0;
+  chatterbox::TextEncoder encode = [&](const std::string& text) {
+    ++calls;
+    return tok.encode(chatterbox::punc_norm(text));
+  };
+  std::string text = "Short one. Another short one! ";
+  for (int i = 0; i < 30; ++i) text += "the quick brown fox, jumps over the lazy dog; ";
+  const auto pieces = chatterbox::split_utterances(text, encode, 64);
+  ASSERT_GT(pieces.size(), 4u);
+  for (const auto& p : pieces) EXPECT_EQ(p.token_ids, tok.encode(chatterbox::punc_norm(p.text))) << p.text;
+  calls = 0;
+  const auto simple = chatterbox::split_utterances("One. Two. Three.", encode, 64);
+  EXPECT_EQ(simple.size(), 3u);
+  EXPECT_EQ(calls, 3);  // one encoding per sentence that fits
 }
 
 TEST(Splitter, LongSentenceCutAtClausesThenWords) {

@@ -278,6 +278,14 @@ GST_START_TEST(test_push_while_setting_null) {
   std::mt19937 rng(kStormSeed + 2);
   RacingPusher pusher;
   pusher.h = h;
+  /* A push that lands right after NULL -> PLAYING reaches a pad whose sticky events were reset:
+   * GStreamer core warns about data before stream-start or segment. That is the racing pusher's doing
+   * (an upstream that does not resend its events), not the element's, so that one warning is
+   * allowed here; any other still fails the test. */
+  GRegex* core_warning = g_regex_new("Got data flow before (stream-start|segment) event", (GRegexCompileFlags)0,
+                                     (GRegexMatchFlags)0, NULL);
+  GstCheckLogFilter* filter = gst_check_add_log_filter("GStreamer", G_LOG_LEVEL_WARNING, core_warning,
+                                                       NULL, NULL, NULL);
   GThread* thread = g_thread_new("pusher", push_while_states_change, &pusher);
   MemoryGrowth memory;
   for (int round = 0; round < kRounds; ++round) {
@@ -304,6 +312,7 @@ GST_START_TEST(test_push_while_setting_null) {
   g_print("push while NULL: %d rounds, %d pushes accepted, %d refused\n", kRounds,
           pusher.accepted.load(), pusher.refused.load());
   fail_unless(pusher.accepted > 0 && pusher.refused > 0, "the pushes did not race the states");
+  gst_check_remove_log_filter(filter);
 
   /* Still works: a new stream, one sentence, all of it. */
   flush(dog, h);

@@ -37,9 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
   try {
-    chatterbox::VoiceConditioning c = chatterbox::load_conds(temp_path(), at::TensorOptions(at::kFloat));
-    if (c.speaker_emb.dim() != 2 || c.cond_prompt_speech_tokens.dim() != 2 || c.prompt_token.dim() != 2 ||
-        c.prompt_feat.dim() != 3 || c.embedding.dim() != 2)
+    chatterbox::VoiceConditioning c =
+        chatterbox::load_conds(temp_path(), at::TensorOptions(at::kFloat));
+    if (c.speaker_emb.dim() != 2 || c.cond_prompt_speech_tokens.dim() != 2 ||
+        c.prompt_token.dim() != 2 || c.prompt_feat.dim() != 3 || c.embedding.dim() != 2)
       std::abort();
   } catch (const chatterbox::Error&) {
   }

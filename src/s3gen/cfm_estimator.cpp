@@ -51,8 +51,8 @@ at::Tensor CausalResnetBlock1D::forward(const at::Tensor& x, const at::Tensor& m
 // ---------------------------------------------------------------------------------------------
 // BasicTransformerBlock
 // ---------------------------------------------------------------------------------------------
-void BasicTransformerBlock::load(WeightReader& w, int64_t channels, int64_t heads_, int64_t head_dim_,
-                                 int64_t block_bytes_) {
+void BasicTransformerBlock::load(WeightReader& w, int64_t channels, int64_t heads_,
+                                 int64_t head_dim_, int64_t block_bytes_) {
   heads = heads_;
   head_dim = head_dim_;
   block_bytes = block_bytes_;
@@ -92,7 +92,7 @@ at::Tensor BasicTransformerBlock::forward(const at::Tensor& h, const at::Tensor&
     const int64_t n = std::min(rows, frames - s);
     at::Tensor scores = at::bmm(q.narrow(1, s, n), k_t).mul_(scale);  // [B*H, n, T]
     if (attn_bias.defined()) scores.view({batch, heads, n, frames}).add_(attn_bias);
-    at::Tensor ctx = at::bmm(at::softmax(scores, -1), v);            // [B*H, n, d]
+    at::Tensor ctx = at::bmm(at::softmax(scores, -1), v);  // [B*H, n, d]
     out.narrow(1, s, n).copy_(ctx.view({batch, heads, n, head_dim}).transpose(1, 2));
   }
   at::Tensor x = attn1_to_out_0(out.view({batch, frames, heads * head_dim})).add_(h);
@@ -112,7 +112,8 @@ void load_level(WeightReader& w, ConditionalDecoder::Level& level, int64_t c_in,
   level.transformer_blocks.resize(config.estimator_n_blocks);
   for (size_t i = 0; i < level.transformer_blocks.size(); ++i) {
     WeightReader block = w.scoped("1." + std::to_string(i) + ".");
-    level.transformer_blocks[i].load(block, c, config.estimator_num_heads, config.estimator_attention_head_dim,
+    level.transformer_blocks[i].load(block, c, config.estimator_num_heads,
+                                     config.estimator_attention_head_dim,
                                      config.attention_block_bytes);
   }
   if (with_conv) {
@@ -122,8 +123,9 @@ void load_level(WeightReader& w, ConditionalDecoder::Level& level, int64_t c_in,
 }
 
 // resnet, then the transformer blocks; h [B, T, C_in] -> [B, T, C]
-at::Tensor run_level(const ConditionalDecoder::Level& level, const at::Tensor& h, const at::Tensor& mask,
-                     const at::Tensor& temb_mish, const at::Tensor& attn_bias) {
+at::Tensor run_level(const ConditionalDecoder::Level& level, const at::Tensor& h,
+                     const at::Tensor& mask, const at::Tensor& temb_mish,
+                     const at::Tensor& attn_bias) {
   at::Tensor x = level.resnet.forward(h, mask, temb_mish);
   for (const auto& block : level.transformer_blocks) x = block.forward(x, attn_bias);
   return x;
@@ -133,8 +135,9 @@ at::Tensor run_level(const ConditionalDecoder::Level& level, const at::Tensor& h
 
 void ConditionalDecoder::load(WeightReader& w, const FlowConfig& config) {
   if (config.estimator_channels.size() != 1) {
-    throw Error(ErrorKind::kModelFile,
-                "flow.decoder.estimator: only a single U-Net level (channels of length 1) is supported");
+    throw Error(
+        ErrorKind::kModelFile,
+        "flow.decoder.estimator: only a single U-Net level (channels of length 1) is supported");
   }
   in_channels = config.estimator_in_channels;
   const int64_t c = config.estimator_channels[0];
@@ -164,42 +167,47 @@ void ConditionalDecoder::load(WeightReader& w, const FlowConfig& config) {
 }
 
 at::Tensor ConditionalDecoder::time_embedding(const at::Tensor& t, const at::Tensor& r,
-                                              TimeEmbeddingTrace* trace) const {
+                                              const TensorTap& tap) const {
   // SinusoidalPosEmb(in_channels): half = in/2, freq_j = exp(-j ln(10000) / (half - 1)),
   // arg = 1000 t freq; [sin | cos]. Computed in fp32 as the reference does.
   const int64_t half = in_channels / 2;
   const double step = std::log(10000.0) / static_cast<double>(half - 1);
   auto sinusoid = [&](const at::Tensor& time) {  // [B] -> [B, in_channels]
-    at::Tensor freq = at::exp(at::arange(half, time.options().dtype(at::kFloat)) * -step);  // [half]
-    at::Tensor arg = (1000 * time.to(at::kFloat).unsqueeze(1)) * freq.unsqueeze(0);         // [B, half]
+    at::Tensor freq =
+        at::exp(at::arange(half, time.options().dtype(at::kFloat)) * -step);         // [half]
+    at::Tensor arg = (1000 * time.to(at::kFloat).unsqueeze(1)) * freq.unsqueeze(0);  // [B, half]
     return at::cat({at::sin(arg), at::cos(arg)}, -1).to(time_mlp_linear_1.weight.dtype());
   };
-  auto mlp = [&](const at::Tensor& emb) { return time_mlp_linear_2(at::silu(time_mlp_linear_1(emb))); };
+  auto mlp = [&](const at::Tensor& emb) {
+    return time_mlp_linear_2(at::silu(time_mlp_linear_1(emb)));
+  };
 
   at::Tensor t_sin = sinusoid(t);
   at::Tensor temb = mlp(t_sin);  // [B, C_time]
-  if (trace) {
-    trace->t_sinusoidal = t_sin;
-    trace->t_mlp = temb;
+  if (tap) {
+    tap("time_emb.t_sinusoidal", -1, t_sin);
+    tap("time_emb.t_mlp", -1, temb);
   }
   if (!meanflow()) return temb;
   if (!r.defined() || r.numel() != t.numel()) {
-    throw Error(ErrorKind::kInvalidInput, "mean-flow estimator: r must be given, one end time per batch item");
+    throw Error(ErrorKind::kInvalidInput,
+                "mean-flow estimator: r must be given, one end time per batch item");
   }
   at::Tensor r_sin = sinusoid(r);
   at::Tensor remb = mlp(r_sin);
   at::Tensor mixed = time_embed_mixer(at::cat({temb, remb}, 1));  // [B, 2 C_time] -> [B, C_time]
-  if (trace) {
-    trace->r_sinusoidal = r_sin;
-    trace->r_mlp = remb;
-    trace->mixed = mixed;
+  if (tap) {
+    tap("time_emb.r_sinusoidal", -1, r_sin);
+    tap("time_emb.r_mlp", -1, remb);
+    tap("time_emb.mixed", -1, mixed);
   }
   return mixed;
 }
 
-at::Tensor ConditionalDecoder::forward(const at::Tensor& x, const at::Tensor& mask, const at::Tensor& mu,
-                                       const at::Tensor& t, const at::Tensor& spks,
-                                       const at::Tensor& cond, const at::Tensor& r) const {
+at::Tensor ConditionalDecoder::forward(const at::Tensor& x, const at::Tensor& mask,
+                                       const at::Tensor& mu, const at::Tensor& t,
+                                       const at::Tensor& spks, const at::Tensor& cond,
+                                       const at::Tensor& r) const {
   const int64_t batch = x.size(0);
   const int64_t frames = x.size(2);
   // Every ResNet block applies mlp = Sequential(Mish, Linear) to the same embedding: do the
@@ -207,9 +215,10 @@ at::Tensor ConditionalDecoder::forward(const at::Tensor& x, const at::Tensor& ma
   at::Tensor temb_mish = at::mish(time_embedding(t, r));
 
   // Input stacking [x ; mu ; spks over T ; cond] along channels, time-major: [B, T, 320].
-  at::Tensor h = at::cat({x.transpose(1, 2), mu.transpose(1, 2),
-                          spks.unsqueeze(1).expand({batch, frames, spks.size(1)}), cond.transpose(1, 2)},
-                         2);
+  at::Tensor h =
+      at::cat({x.transpose(1, 2), mu.transpose(1, 2),
+               spks.unsqueeze(1).expand({batch, frames, spks.size(1)}), cond.transpose(1, 2)},
+              2);
   at::Tensor m = mask.transpose(1, 2).contiguous();  // [B, T, 1]
   // Key-padding bias (mask_to_bias): 0 for valid keys, -1e10 for padded ones, [B, 1, 1, T].
   // With nothing padded (every flow call) it is all zeros and is skipped.

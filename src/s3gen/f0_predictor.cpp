@@ -31,8 +31,8 @@ F0Predictor F0Predictor::load(WeightReader reader, const HiftConfig& config) {
 at::Tensor F0Predictor::forward(const at::Tensor& mel) const {
   if (classifier_weight.size(0) != 1) {
     // The vocoder reads a single F0 track; num_class > 1 exists only as a constructor argument.
-    throw Error(ErrorKind::kModelFile, "F0 predictor: num_class " +
-                                           std::to_string(classifier_weight.size(0)) + " != 1");
+    throw Error(ErrorKind::kModelFile,
+                "F0 predictor: num_class " + std::to_string(classifier_weight.size(0)) + " != 1");
   }
   at::Tensor x = mel;  // [B, 80, F]
   for (size_t i = 0; i < condnet_weight.size(); ++i) {

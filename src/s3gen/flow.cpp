@@ -3,7 +3,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-
 #include <malloc.h>
 
 #include <mutex>
@@ -49,7 +48,8 @@ FlowNoise FlowNoise::injected_meanflow(const at::Tensor& noised_mels, const at::
       noised_mels.size(0) != 1 || z_draw.size(0) != 1 || noised_mels.size(1) != kMelBins ||
       z_draw.size(1) != kMelBins || noised_mels.size(2) > z_draw.size(2)) {
     throw Error(ErrorKind::kInvalidInput,
-                "FlowNoise::injected_meanflow: expected noised_mels [1, 80, N] and z_draw [1, 80, F] with N <= F");
+                "FlowNoise::injected_meanflow: expected noised_mels [1, 80, N] and z_draw [1, 80, "
+                "F] with N <= F");
   }
   // The CFM's z[..., prompt_len:] = noised_mels with prompt_len = F - N.
   at::Tensor z = z_draw.clone();
@@ -71,7 +71,8 @@ at::Tensor FlowNoise::block(int64_t index) const {
 
 at::Tensor FlowNoise::frames(int64_t begin, int64_t end, c10::TensorOptions options) const {
   if (begin < 0 || end < begin) throw Error(ErrorKind::kInternal, "FlowNoise::frames: bad range");
-  const auto out_options = options.dtype(options.has_dtype() ? options.dtype() : caffe2::TypeMeta::Make<float>());
+  const auto out_options =
+      options.dtype(options.has_dtype() ? options.dtype() : caffe2::TypeMeta::Make<float>());
   if (injected_.defined()) {
     if (end > injected_.size(2)) {
       throw Error(ErrorKind::kInvalidInput, "FlowNoise: injected noise covers " +
@@ -115,14 +116,17 @@ void keep_freed_memory() {
 
 }  // namespace
 
-FlowModel FlowModel::load(WeightReader& weights, const FlowConfig& config, c10::TensorOptions options) {
+FlowModel FlowModel::load(WeightReader& weights, const FlowConfig& config,
+                          c10::TensorOptions options) {
   keep_freed_memory();
   FlowModel m;
   m.config_ = config;
   m.options_ = options;
   const int64_t width = config.encoder_output_size;
-  m.input_embedding_ = weights.take("input_embedding.weight", {config.vocab_size, config.input_size});
-  m.spk_embed_affine_weight_ = weights.take("spk_embed_affine_layer.weight", {config.output_size, config.spk_embed_dim});
+  m.input_embedding_ =
+      weights.take("input_embedding.weight", {config.vocab_size, config.input_size});
+  m.spk_embed_affine_weight_ =
+      weights.take("spk_embed_affine_layer.weight", {config.output_size, config.spk_embed_dim});
   m.spk_embed_affine_bias_ = weights.take("spk_embed_affine_layer.bias", {config.output_size});
   m.encoder_proj_weight_ = weights.take("encoder_proj.weight", {config.output_size, width});
   m.encoder_proj_bias_ = weights.take("encoder_proj.bias", {config.output_size});
@@ -144,21 +148,24 @@ at::Tensor FlowModel::project_speaker(const at::Tensor& embedding) const {
 
 at::Tensor FlowModel::inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
                                 bool finalize, const FlowNoise& noise, int n_timesteps,
-                                FlowTrace* trace, const std::atomic<bool>* cancel) const {
+                                const TensorTap& tap, const std::atomic<bool>* cancel) const {
   const auto& c = config_;
   const auto opts = input_embedding_.options();
   auto check_tokens = [&](const at::Tensor& t, const char* what) {
     if (!t.defined() || t.dim() != 2 || t.size(0) != 1 || t.scalar_type() != at::kLong) {
-      throw Error(ErrorKind::kInvalidInput, std::string("flow: ") + what + " must be a [1, T] int64 tensor");
+      throw Error(ErrorKind::kInvalidInput,
+                  std::string("flow: ") + what + " must be a [1, T] int64 tensor");
     }
     if (t.numel() > 0 && (t.min().item<int64_t>() < 0 || t.max().item<int64_t>() >= c.vocab_size)) {
-      throw Error(ErrorKind::kInvalidInput, std::string("flow: ") + what + " holds ids outside [0, " +
+      throw Error(ErrorKind::kInvalidInput, std::string("flow: ") + what +
+                                                " holds ids outside [0, " +
                                                 std::to_string(c.vocab_size) + ")");
     }
   };
   check_tokens(voice.prompt_token, "prompt_token");
   check_tokens(speech_tokens, "speech_tokens");
-  if (!voice.prompt_feat.defined() || voice.prompt_feat.dim() != 3 || voice.prompt_feat.size(2) != c.output_size) {
+  if (!voice.prompt_feat.defined() || voice.prompt_feat.dim() != 3 ||
+      voice.prompt_feat.size(2) != c.output_size) {
     throw Error(ErrorKind::kInvalidInput, "flow: prompt_feat must be [1, F, 80]");
   }
 
@@ -171,10 +178,10 @@ at::Tensor FlowModel::inference(const VoiceConditioning& voice, const at::Tensor
 
   // 3. encoder [1, 2L, D]
   at::Tensor h = encoder_.forward(xs);
-  if (trace) {
-    trace->spk_embed_projected = spks;
-    trace->encoder_out = h;
-    trace->encoder_mask = at::ones({1, 1, h.size(1)}, at::TensorOptions().dtype(at::kLong));
+  if (tap) {
+    tap("spk_embed_projected", -1, spks);
+    tap("encoder_out", -1, h);
+    tap("encoder_mask", -1, at::ones({1, 1, h.size(1)}, at::TensorOptions().dtype(at::kLong)));
   }
   // Not finalizing: drop the frames whose look-ahead is incomplete. The reference trims h but
   // not the encoder mask it derives the decoder mask from (a mask 6 frames longer than mu);
@@ -183,8 +190,8 @@ at::Tensor FlowModel::inference(const VoiceConditioning& voice, const at::Tensor
     const int64_t drop = c.pre_lookahead_len * c.token_mel_ratio;
     h = h.slice(1, 0, std::max<int64_t>(h.size(1) - drop, 0));
   }
-  const int64_t frames = h.size(1);                        // F'
-  const int64_t prompt_frames = voice.prompt_feat.size(1); // mel_len1 (may be 2 Tp + 1)
+  const int64_t frames = h.size(1);                         // F'
+  const int64_t prompt_frames = voice.prompt_feat.size(1);  // mel_len1 (may be 2 Tp + 1)
   if (frames <= prompt_frames) {
     // Nothing to generate yet (e.g. a streaming call with fewer tokens than the look-ahead).
     return at::empty({1, c.output_size, 0}, opts);
@@ -203,29 +210,22 @@ at::Tensor FlowModel::inference(const VoiceConditioning& voice, const at::Tensor
   // two draws combined, see FlowNoise)
   at::Tensor z = noise.frames(0, frames, opts);
   const int64_t steps = n_timesteps > 0 ? n_timesteps : c.default_n_timesteps();
-  at::Tensor t_span;
-  at::Tensor x;
-  if (c.meanflow) {
-    // basic_euler: linear grid whatever t_scheduler says, no CFG.
-    t_span = cfm_t_span(steps, /*cosine=*/false, opts);
-    x = solve_meanflow_euler(estimator_, z, mask, mu, spks, cond, t_span, trace ? &trace->step0 : nullptr,
-                             trace ? &trace->x_after_each_step : nullptr, trace ? &trace->steps : nullptr,
-                             cancel);
-  } else {
-    t_span = cfm_t_span(steps, c.cosine_t_schedule, opts);
-    x = solve_euler_cfg(estimator_, z, mask, mu, spks, cond, t_span, c.inference_cfg_rate,
-                        trace ? &trace->step0 : nullptr, trace ? &trace->x_after_each_step : nullptr, cancel);
+  // basic_euler (mean-flow): linear grid whatever t_scheduler says, no CFG.
+  at::Tensor t_span = cfm_t_span(steps, !c.meanflow && c.cosine_t_schedule, opts);
+  if (tap) {
+    tap("encoder_proj_out", -1, proj);
+    tap("cfm.mu", -1, mu);
+    tap("cfm.mask", -1, mask);
+    tap("cfm.spks", -1, spks);
+    tap("cfm.cond", -1, cond);
+    tap("cfm.noise_z", -1, z);
+    tap("cfm.t_span", -1, t_span);
   }
-  if (trace) {
-    trace->encoder_proj_out = proj;
-    trace->cfm_mu = mu;
-    trace->cfm_mask = mask;
-    trace->cfm_spks = spks;
-    trace->cfm_cond = cond;
-    trace->cfm_noise_z = z;
-    trace->cfm_t_span = t_span;
-    trace->output_full = x;
-  }
+  at::Tensor x =
+      c.meanflow ? solve_meanflow_euler(estimator_, z, mask, mu, spks, cond, t_span, tap, cancel)
+                 : solve_euler_cfg(estimator_, z, mask, mu, spks, cond, t_span,
+                                   c.inference_cfg_rate, tap, cancel);
+  if (tap) tap("cfm.output_full", -1, x);
   // 7. the generated part
   return x.narrow(2, prompt_frames, frames - prompt_frames).contiguous();  // [1, 80, F' - Fp]
 }

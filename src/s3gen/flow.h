@@ -3,9 +3,9 @@
 // (transformer/upsample_encoder.py) and CFM (flow_matching.py, CausalConditionalCFM + the causal
 // ConditionalDecoder of decoder.py).
 //
-//   tokens [1, Tp + T] --input_embedding--> UpsampleConformerEncoder --> h [1, F, D] (F = 2 (Tp + T))
-//   mu = encoder_proj(h) [1, 80, F]; cond = prompt mel in frames 0..Fp-1, zeros after
-//   x0 = noise [1, 80, F]; 10 Euler steps of the U-Net with CFG (batch of 2) -> mel [1, 80, F]
+//   tokens [1, Tp + T] --input_embedding--> UpsampleConformerEncoder --> h [1, F, D] (F = 2 (Tp +
+//   T)) mu = encoder_proj(h) [1, 80, F]; cond = prompt mel in frames 0..Fp-1, zeros after x0 =
+//   noise [1, 80, F]; 10 Euler steps of the U-Net with CFG (batch of 2) -> mel [1, 80, F]
 //     (mean-flow, Turbo: 2 steps of the mean-flow U-Net, no CFG; see cfm_solver.h)
 //   output: frames Fp..F-1 (the generated part)
 //
@@ -22,6 +22,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/tensor_tap.h"
 #include "io/weights.h"
 #include "s3gen/cfm_estimator.h"
 #include "s3gen/cfm_solver.h"
@@ -74,31 +75,13 @@ class FlowNoise {
   mutable std::vector<at::Tensor> blocks_;  // lazily drawn blocks (seeded mode)
 };
 
-// Intermediates of one inference call, under the oracle fixture names (s3gen_flow.safetensors).
-// Filled only when a trace is passed; costs nothing otherwise.
-struct FlowTrace {
-  at::Tensor spk_embed_projected;  // [1, 80]
-  at::Tensor encoder_out;          // [1, F, D] (before the finalize trim)
-  at::Tensor encoder_mask;         // [1, 1, F] int64 (before the finalize trim)
-  at::Tensor encoder_proj_out;     // [1, F', 80] (F' = F, or F - 6 when not finalizing)
-  at::Tensor cfm_mu;               // [1, 80, F']
-  at::Tensor cfm_mask;             // [1, 1, F']
-  at::Tensor cfm_spks;             // [1, 80]
-  at::Tensor cfm_cond;             // [1, 80, F']
-  at::Tensor cfm_noise_z;          // [1, 80, F']
-  at::Tensor cfm_t_span;           // [n + 1]
-  CfmStepTrace step0;              // estimator inputs/outputs of the first Euler step
-  std::vector<CfmStepRecord> steps;  // mean-flow only: every step's t, r, dxdt
-  at::Tensor x_after_each_step;    // [n, 80, F']
-  at::Tensor output_full;          // [1, 80, F']
-};
-
 class FlowModel {
  public:
   // Takes the `flow.*` tensors: `weights` is scoped to "flow.". Problems are recorded in the
   // reader; the caller calls weights.finish() once the whole file is read. Weights are converted
   // to `options` (dtype/device; fp32 by default).
-  static FlowModel load(WeightReader& weights, const FlowConfig& config, c10::TensorOptions options);
+  static FlowModel load(WeightReader& weights, const FlowConfig& config,
+                        c10::TensorOptions options);
 
   // Token -> mel for the generated tokens after the voice's prompt.
   //   voice.prompt_token [1, Tp] int64, voice.prompt_feat [1, Fp, 80], voice.embedding [1, 192]
@@ -107,11 +90,16 @@ class FlowModel {
   //     look-ahead is not complete yet (streaming); true keeps everything (offline TTS).
   //   noise: start point, absolute frames 0..F'-1 are used.
   //   n_timesteps: Euler steps (<= 0: config().default_n_timesteps(), 10 English / 2 mean-flow).
+  //   tap (index -1, oracle s3gen_flow names): "spk_embed_projected" [1, 80]; before the
+  //     finalize trim "encoder_out" [1, F, D] and "encoder_mask" [1, 1, F] int64; then
+  //     "encoder_proj_out" [1, F', 80] and the CFM's "cfm.{mu,cond,noise_z}" [1, 80, F'],
+  //     "cfm.mask" [1, 1, F'], "cfm.spks" [1, 80], "cfm.t_span" [n + 1], the solver's per-step
+  //     names (cfm_solver.h) and "cfm.output_full" [1, 80, F'].
   //   cancel: polled between Euler steps; when set, throws Error(kCancelled).
   // Returns the mel of the generated part, [1, 80, F' - Fp], on the model's device.
   at::Tensor inference(const VoiceConditioning& voice, const at::Tensor& speech_tokens,
                        bool finalize, const FlowNoise& noise, int n_timesteps,
-                       FlowTrace* trace = nullptr, const std::atomic<bool>* cancel = nullptr) const;
+                       const TensorTap& tap = {}, const std::atomic<bool>* cancel = nullptr) const;
 
   // spk_embed_affine_layer(L2-normalised x-vector): [1, 192] -> [1, 80]
   at::Tensor project_speaker(const at::Tensor& embedding) const;

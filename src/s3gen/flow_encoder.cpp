@@ -38,8 +38,8 @@ at::Tensor RelPositionAttention::forward(const at::Tensor& x, const at::Tensor& 
 
   at::Tensor q_u = (q + pos_bias_u.unsqueeze(1)).contiguous();  // [H, T, d_k]
   at::Tensor q_v = (q + pos_bias_v.unsqueeze(1)).contiguous();
-  at::Tensor k_t = k.transpose(1, 2);                            // [H, d_k, T]
-  at::Tensor p_t = p.transpose(1, 2);                            // [H, d_k, 2T-1]
+  at::Tensor k_t = k.transpose(1, 2);  // [H, d_k, T]
+  at::Tensor p_t = p.transpose(1, 2);  // [H, d_k, 2T-1]
   const double scale = 1.0 / std::sqrt(static_cast<double>(d_k));
   // Blocks of query rows keep the score buffers a few MB (reused from the heap, no page faults
   // on long sequences), and let each block multiply only the table rows it needs.
@@ -47,17 +47,19 @@ at::Tensor RelPositionAttention::forward(const at::Tensor& x, const at::Tensor& 
   at::Tensor out = at::empty({frames, heads, d_k}, x.options());  // [T, H, d_k]
   for (int64_t s = 0; s < frames; s += rows) {
     const int64_t n = std::min(rows, frames - s);
-    at::Tensor matrix_ac = at::bmm(q_u.narrow(1, s, n), k_t);    // [H, n, T]
+    at::Tensor matrix_ac = at::bmm(q_u.narrow(1, s, n), k_t);  // [H, n, T]
     // Positional term: query i, key j uses table row T-1-i+j (distance i - j), i.e. what
     // ESPnet's rel_shift computes. Rows s..s+n-1 need table rows c0 .. c0+T+n-2 with
     // c0 = T-s-n; in the [H, n, T+n-1] product, (i, j) sits at column n-1-i+j: a strided view
     // with row stride T+n-2.
     const int64_t c0 = frames - s - n;
-    at::Tensor bd_full = at::bmm(q_v.narrow(1, s, n), p_t.narrow(2, c0, frames + n - 1));  // [H, n, T+n-1]
-    at::Tensor matrix_bd = bd_full.as_strided({heads, n, frames}, {n * (frames + n - 1), frames + n - 2, 1},
-                                              bd_full.storage_offset() + n - 1);
+    at::Tensor bd_full =
+        at::bmm(q_v.narrow(1, s, n), p_t.narrow(2, c0, frames + n - 1));  // [H, n, T+n-1]
+    at::Tensor matrix_bd =
+        bd_full.as_strided({heads, n, frames}, {n * (frames + n - 1), frames + n - 2, 1},
+                           bd_full.storage_offset() + n - 1);
     at::Tensor scores = matrix_ac.add_(matrix_bd).mul_(scale);
-    at::Tensor ctx = at::bmm(at::softmax(scores, -1), v);        // [H, n, d_k]
+    at::Tensor ctx = at::bmm(at::softmax(scores, -1), v);  // [H, n, d_k]
     out.narrow(0, s, n).copy_(ctx.transpose(0, 1));
   }
   // [T, H, d_k] -> [1, T, D]
@@ -71,7 +73,8 @@ at::Tensor RelPositionAttention::forward(const at::Tensor& x, const at::Tensor& 
 void ConformerEncoderLayer::load(WeightReader& w, const FlowConfig& config) {
   const int64_t width = config.encoder_output_size;
   WeightReader attn = w.scoped("self_attn.");
-  self_attn.load(attn, width, config.encoder_heads, config.encoder_key_bias, config.attention_block_bytes);
+  self_attn.load(attn, width, config.encoder_heads, config.encoder_key_bias,
+                 config.attention_block_bytes);
   feed_forward_w_1.load(w, "feed_forward.w_1", width, config.encoder_linear_units);
   feed_forward_w_2.load(w, "feed_forward.w_2", config.encoder_linear_units, width);
   norm_mha.load(w, "norm_mha", width, 1e-12);
@@ -104,9 +107,10 @@ at::Tensor espnet_rel_pos_table(int64_t frames, int64_t width, c10::TensorOption
   // pe_positive[p] = [sin, cos](p w), pe_negative[p] = [sin, cos](-p w); table =
   // flip(pe_positive) (p = T-1 .. 0) followed by pe_negative[1:] (p = 1 .. T-1).
   const auto f32 = at::TensorOptions().dtype(at::kFloat);
-  at::Tensor position = at::arange(frames, f32).unsqueeze(1);                        // [T, 1]
-  at::Tensor div_term = at::exp(at::arange(0, width, 2, f32) * -(std::log(10000.0) / width));  // [D/2]
-  at::Tensor arg_pos = position * div_term;                                          // [T, D/2]
+  at::Tensor position = at::arange(frames, f32).unsqueeze(1);  // [T, 1]
+  at::Tensor div_term =
+      at::exp(at::arange(0, width, 2, f32) * -(std::log(10000.0) / width));  // [D/2]
+  at::Tensor arg_pos = position * div_term;                                  // [T, D/2]
   at::Tensor arg_neg = (-1 * position) * div_term;
   // interleave sin/cos: [T, D/2, 2] -> [T, D]
   at::Tensor pe_positive = at::stack({at::sin(arg_pos), at::cos(arg_pos)}, 2).view({frames, width});

@@ -77,11 +77,11 @@ struct UpsampleConformerEncoder {
   at::Tensor pre_lookahead_conv2_bias;    // [D]
   std::vector<ConformerEncoderLayer> encoders;
   // Upsample1D: nearest x stride, left pad 2 * stride, Conv1d(k = 2 * stride + 1), stride 1.
-  at::Tensor up_layer_conv_weight;        // [(2s + 1) * D, D]
-  at::Tensor up_layer_conv_bias;          // [D]
+  at::Tensor up_layer_conv_weight;  // [(2s + 1) * D, D]
+  at::Tensor up_layer_conv_bias;    // [D]
   LinearInputLayer up_embed;
   std::vector<ConformerEncoderLayer> up_encoders;
-  flow_ops::LayerNorm after_norm;         // eps 1e-5
+  flow_ops::LayerNorm after_norm;  // eps 1e-5
 
   int64_t pre_lookahead_len = 3;
   int64_t up_stride = 2;

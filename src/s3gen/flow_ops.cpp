@@ -12,8 +12,9 @@ at::Tensor conv_weight_tmajor(const at::Tensor& weight) {
   return weight.permute({0, 2, 1}).reshape({c_out, -1}).t().contiguous();
 }
 
-at::Tensor conv1d_tmajor(const at::Tensor& x, const at::Tensor& weight_tmajor, const at::Tensor& bias,
-                         int64_t kernel, int64_t pad_left, int64_t pad_right) {
+at::Tensor conv1d_tmajor(const at::Tensor& x, const at::Tensor& weight_tmajor,
+                         const at::Tensor& bias, int64_t kernel, int64_t pad_left,
+                         int64_t pad_right) {
   const int64_t batch = x.size(0);
   const int64_t c_in = x.size(2);
   const int64_t c_out = weight_tmajor.size(1);
@@ -27,14 +28,17 @@ at::Tensor conv1d_tmajor(const at::Tensor& x, const at::Tensor& weight_tmajor, c
   }
   // im2col as a strided view [B, T_out, K, C_in] (frame t, tap k = padded frame t + k), then
   // one GEMM: [B * T_out, K * C_in] x [K * C_in, C_out].
-  at::Tensor cols = padded.as_strided({batch, t_out, kernel, c_in},
-                                      {t_pad * c_in, c_in, c_in, 1}, padded.storage_offset())
+  at::Tensor cols = padded
+                        .as_strided({batch, t_out, kernel, c_in}, {t_pad * c_in, c_in, c_in, 1},
+                                    padded.storage_offset())
                         .reshape({batch * t_out, kernel * c_in});
-  at::Tensor y = bias.defined() ? at::addmm(bias, cols, weight_tmajor) : at::mm(cols, weight_tmajor);
+  at::Tensor y =
+      bias.defined() ? at::addmm(bias, cols, weight_tmajor) : at::mm(cols, weight_tmajor);
   return y.view({batch, t_out, c_out});
 }
 
-void Linear::load(WeightReader& w, const std::string& name, int64_t in, int64_t out, bool has_bias) {
+void Linear::load(WeightReader& w, const std::string& name, int64_t in, int64_t out,
+                  bool has_bias) {
   weight = w.take(name + ".weight", {out, in});
   if (has_bias) bias = w.take(name + ".bias", {out});
 }

@@ -22,14 +22,16 @@ at::Tensor conv_weight_tmajor(const at::Tensor& weight);
 // Conv1d (stride 1, dilation 1) on a time-major input: zero-pads `pad_left` / `pad_right` frames,
 // then y[t] = bias + sum_k x_pad[t + k] * W_k.
 //   x [B, T, C_in], weight_tmajor [K * C_in, C_out] -> [B, T + pad_left + pad_right - K + 1, C_out]
-at::Tensor conv1d_tmajor(const at::Tensor& x, const at::Tensor& weight_tmajor, const at::Tensor& bias,
-                         int64_t kernel, int64_t pad_left, int64_t pad_right);
+at::Tensor conv1d_tmajor(const at::Tensor& x, const at::Tensor& weight_tmajor,
+                         const at::Tensor& bias, int64_t kernel, int64_t pad_left,
+                         int64_t pad_right);
 
 // A Linear layer taken by its checkpoint name: `name`.weight [out, in] and `name`.bias [out].
 struct Linear {
   at::Tensor weight;  // [out, in]
   at::Tensor bias;    // [out] (undefined when the layer has none)
-  void load(WeightReader& w, const std::string& name, int64_t in, int64_t out, bool has_bias = true);
+  void load(WeightReader& w, const std::string& name, int64_t in, int64_t out,
+            bool has_bias = true);
   at::Tensor operator()(const at::Tensor& x) const;  // [..., in] -> [..., out]
 };
 

@@ -82,7 +82,8 @@ HiftConfig HiftConfig::from_json(const nlohmann::json& s3gen_json) {
   if (c.base_channels % (int64_t{1} << stages) != 0 || c.istft_n_fft % 2 != 0) {
     config_error("base_channels must halve exactly at every stage; n_fft must be even");
   }
-  if (c.f0_in_channels != c.in_channels) config_error("f0_predictor in_channels != hift in_channels");
+  if (c.f0_in_channels != c.in_channels)
+    config_error("f0_predictor in_channels != hift in_channels");
   return c;
 }
 
@@ -164,7 +165,8 @@ HiftModel HiftModel::load(WeightReader reader, const HiftConfig& config) {
   for (int64_t i = 0; i < stages; ++i) {
     const std::string n = std::to_string(i);
     const int64_t ch_in = c.base_channels >> i, ch_out = c.base_channels >> (i + 1);
-    m.ups_weight_.push_back(reader.take_weight("ups." + n, {ch_in, ch_out, c.upsample_kernel_sizes[i]}));
+    m.ups_weight_.push_back(
+        reader.take_weight("ups." + n, {ch_in, ch_out, c.upsample_kernel_sizes[i]}));
     m.ups_bias_.push_back(reader.take("ups." + n + ".bias", {ch_out}));
   }
 
@@ -177,12 +179,13 @@ HiftModel HiftModel::load(WeightReader reader, const HiftConfig& config) {
     for (int64_t k = i + 1; k < stages; ++k) u *= c.upsample_rates[k];
     const int64_t ch = c.base_channels >> (i + 1);
     const int64_t kernel = u == 1 ? 1 : 2 * u;
-    m.source_downs_weight_.push_back(reader.take_weight("source_downs." + n, {ch, n_bins2, kernel}));
+    m.source_downs_weight_.push_back(
+        reader.take_weight("source_downs." + n, {ch, n_bins2, kernel}));
     m.source_downs_bias_.push_back(reader.take("source_downs." + n + ".bias", {ch}));
     m.source_downs_stride_.push_back(u);
     m.source_downs_padding_.push_back(u == 1 ? 0 : u / 2);
-    m.source_resblocks_.push_back(HiftResBlock::load(reader.scoped("source_resblocks." + n + "."), ch,
-                                                     c.source_resblock_kernel_sizes[i],
+    m.source_resblocks_.push_back(HiftResBlock::load(reader.scoped("source_resblocks." + n + "."),
+                                                     ch, c.source_resblock_kernel_sizes[i],
                                                      c.source_resblock_dilation_sizes[i]));
   }
 
@@ -190,8 +193,9 @@ HiftModel HiftModel::load(WeightReader reader, const HiftConfig& config) {
   for (int64_t i = 0; i < stages; ++i) {
     const int64_t ch = c.base_channels >> (i + 1);
     for (int64_t j = 0; j < kernels; ++j) {
-      m.resblocks_.push_back(HiftResBlock::load(reader.scoped("resblocks." + std::to_string(i * kernels + j) + "."),
-                                                ch, c.resblock_kernel_sizes[j], c.resblock_dilation_sizes[j]));
+      m.resblocks_.push_back(
+          HiftResBlock::load(reader.scoped("resblocks." + std::to_string(i * kernels + j) + "."),
+                             ch, c.resblock_kernel_sizes[j], c.resblock_dilation_sizes[j]));
     }
   }
 
@@ -201,7 +205,8 @@ HiftModel HiftModel::load(WeightReader reader, const HiftConfig& config) {
 
   // scipy.signal.get_window("hann", n_fft, fftbins=True): periodic Hann, computed in double and
   // rounded to float32 as the reference does (np.float32 cast).
-  at::Tensor window = at::hann_window(c.istft_n_fft, /*periodic=*/true, at::TensorOptions().dtype(at::kDouble));
+  at::Tensor window =
+      at::hann_window(c.istft_n_fft, /*periodic=*/true, at::TensorOptions().dtype(at::kDouble));
   m.stft_window_ = window.to(m.options_.dtype(at::kFloat));
   return m;
 }
@@ -210,12 +215,14 @@ at::Tensor HiftModel::upsample_f0(const at::Tensor& f0) const {
   // nn.Upsample(scale_factor=480) (nearest) on f0[:, None] [B, 1, F] -> [B, 1, S]; the same
   // ATen op with the same scale factor picks the same source index for every sample.
   const std::vector<double> scale{double(samples_per_frame())};
-  at::Tensor up = at::upsample_nearest1d(f0.unsqueeze(1), c10::nullopt, at::ArrayRef<double>(scale));
+  at::Tensor up =
+      at::upsample_nearest1d(f0.unsqueeze(1), c10::nullopt, at::ArrayRef<double>(scale));
   return up.transpose(1, 2);  // [B, S, 1]
 }
 
-at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random, int64_t start_sample,
-                             const HiftPhaseAnchor* anchor, at::Tensor* phase_cycles) const {
+at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random,
+                             int64_t start_sample, const HiftPhaseAnchor* anchor,
+                             at::Tensor* phase_cycles) const {
   const HiftConfig& c = config_;
   const int64_t h_count = harmonics();
   // The source is always computed in float32: a reduced-precision running phase would be useless.
@@ -231,7 +238,8 @@ at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random,
   // theta = 2 pi * (cumsum(F_mat) % 1): the running phase in cycles, wrapped. (ATen's CPU cumsum
   // accumulates float32 in double, as the reference does.)
   at::Tensor cycles = at::cumsum(f_mat, -1);
-  if (anchor) cycles = cycles + (anchor->cycles - cycles.narrow(2, anchor->sample, 1));  // continue a phase
+  if (anchor)
+    cycles = cycles + (anchor->cycles - cycles.narrow(2, anchor->sample, 1));  // continue a phase
   cycles = at::remainder(cycles, 1);
   if (phase_cycles) *phase_cycles = cycles;
   at::Tensor theta = cycles * (2 * M_PI);
@@ -248,8 +256,8 @@ at::Tensor HiftModel::source(const at::Tensor& f0_upsampled, HiftRandom& random,
   sine_waves = sine_waves * uv + noise;
 
   // SourceModuleHnNSF: tanh(l_linear(sine_waves^T))  [B, S, H] -> [B, S, 1] -> [B, 1, S]
-  at::Tensor merged = at::tanh(at::linear(sine_waves.transpose(1, 2), l_linear_weight_.to(at::kFloat),
-                                          l_linear_bias_.to(at::kFloat)));
+  at::Tensor merged = at::tanh(at::linear(
+      sine_waves.transpose(1, 2), l_linear_weight_.to(at::kFloat), l_linear_bias_.to(at::kFloat)));
   // The reference also draws a noise branch (randn_like(uv) * alpha / 3) that no caller uses.
   return merged.transpose(1, 2);
 }
@@ -263,17 +271,21 @@ at::Tensor HiftModel::decode(const at::Tensor& mel, const at::Tensor& source) co
   // _stft: centred (reflect pad n_fft / 2), onesided -> [B, bins, 120 F + 1] complex;
   // s_stft = [real ; imag] [B, 2 bins, 120 F + 1]
   // STFT/iSTFT in float32 whatever the model dtype (ATen's FFTs take float/double only).
-  at::Tensor spec = at::stft(source.squeeze(1).to(at::kFloat), c.istft_n_fft, c.istft_hop_len, c.istft_n_fft, stft_window_,
-                             /*center=*/true, "reflect", /*normalized=*/false, /*onesided=*/c10::nullopt,
-                             /*return_complex=*/true);
+  at::Tensor spec = at::stft(
+      source.squeeze(1).to(at::kFloat), c.istft_n_fft, c.istft_hop_len, c.istft_n_fft, stft_window_,
+      /*center=*/true, "reflect", /*normalized=*/false, /*onesided=*/c10::nullopt,
+      /*return_complex=*/true);
   at::Tensor spec_ri = at::view_as_real(spec);  // [B, bins, frames, 2]
-  at::Tensor s_stft = at::cat({spec_ri.select(-1, 0), spec_ri.select(-1, 1)}, 1).to(mel.scalar_type());
+  at::Tensor s_stft =
+      at::cat({spec_ri.select(-1, 0), spec_ri.select(-1, 1)}, 1).to(mel.scalar_type());
 
-  at::Tensor x = at::conv1d(mel, conv_pre_weight_, conv_pre_bias_, /*stride=*/1, /*padding=*/3);  // [B, C0, F]
+  at::Tensor x =
+      at::conv1d(mel, conv_pre_weight_, conv_pre_bias_, /*stride=*/1, /*padding=*/3);  // [B, C0, F]
   for (int64_t i = 0; i < stages; ++i) {
     x = at::leaky_relu(x, c.lrelu_slope);
     const int64_t u = c.upsample_rates[i], k = c.upsample_kernel_sizes[i];
-    x = at::conv_transpose1d(x, ups_weight_[i], ups_bias_[i], /*stride=*/u, /*padding=*/(k - u) / 2);
+    x = at::conv_transpose1d(x, ups_weight_[i], ups_bias_[i], /*stride=*/u,
+                             /*padding=*/(k - u) / 2);
     // [B, C_i, F * prod(rates[..i])]
     if (i == stages - 1) {
       // ReflectionPad1d((1, 0)): one frame on the left so the length matches the STFT's
@@ -281,8 +293,9 @@ at::Tensor HiftModel::decode(const at::Tensor& mel, const at::Tensor& source) co
       x = at::reflection_pad1d(x, {1, 0});
     }
     // Fusion with the excitation's spectrum at this stage's rate.
-    at::Tensor si = at::conv1d(s_stft, source_downs_weight_[i], source_downs_bias_[i],
-                               /*stride=*/source_downs_stride_[i], /*padding=*/source_downs_padding_[i]);
+    at::Tensor si =
+        at::conv1d(s_stft, source_downs_weight_[i], source_downs_bias_[i],
+                   /*stride=*/source_downs_stride_[i], /*padding=*/source_downs_padding_[i]);
     si = source_resblocks_[i].forward(si);
     x = x + si;
 
@@ -291,7 +304,8 @@ at::Tensor HiftModel::decode(const at::Tensor& mel, const at::Tensor& source) co
     x = xs / kernels;
   }
   x = at::leaky_relu(x);  // default slope 0.01 here, not lrelu_slope
-  x = at::conv1d(x, conv_post_weight_, conv_post_bias_, /*stride=*/1, /*padding=*/3);  // [B, 2 bins, frames]
+  x = at::conv1d(x, conv_post_weight_, conv_post_bias_, /*stride=*/1,
+                 /*padding=*/3);  // [B, 2 bins, frames]
 
   x = x.to(at::kFloat);
   at::Tensor magnitude = at::exp(x.narrow(1, 0, bins));
@@ -306,7 +320,8 @@ at::Tensor HiftModel::decode(const at::Tensor& mel, const at::Tensor& source) co
 }
 
 HiftOutput HiftModel::inference(const at::Tensor& mel, HiftRandom& random, int64_t start_sample,
-                                const at::Tensor& cache_source, const HiftPhaseAnchor* anchor) const {
+                                const at::Tensor& cache_source,
+                                const HiftPhaseAnchor* anchor) const {
   if (mel.dim() != 3 || mel.size(1) != config_.in_channels) {
     throw Error(ErrorKind::kInvalidInput, "HiftModel::inference: mel must be [B, " +
                                               std::to_string(config_.in_channels) + ", F]");
@@ -319,12 +334,14 @@ HiftOutput HiftModel::inference(const at::Tensor& mel, HiftRandom& random, int64
     out.wav = mel.new_empty({mel.size(0), 0});
     return out;
   }
-  out.f0 = predict_f0(mel);                                     // [B, F]
-  at::Tensor s = source(upsample_f0(out.f0), random, start_sample, anchor, &out.phase_cycles);  // [B, 1, S]
+  out.f0 = predict_f0(mel);  // [B, F]
+  at::Tensor s =
+      source(upsample_f0(out.f0), random, start_sample, anchor, &out.phase_cycles);  // [B, 1, S]
   if (cache_source.defined() && cache_source.numel() > 0) {
     const int64_t lc = cache_source.size(2);
     if (lc > s.size(2)) {
-      throw Error(ErrorKind::kInvalidInput, "HiftModel::inference: cache_source longer than the call");
+      throw Error(ErrorKind::kInvalidInput,
+                  "HiftModel::inference: cache_source longer than the call");
     }
     s = s.contiguous();
     s.narrow(2, 0, lc).copy_(cache_source);

@@ -46,9 +46,9 @@ struct HiftPhaseAnchor {
 
 // One vocoder call's results.
 struct HiftOutput {
-  at::Tensor wav;     // [B, S] in [-audio_limit, audio_limit], S = 480 F
-  at::Tensor source;  // [B, 1, S] the excitation actually used (after cache_source overwrite)
-  at::Tensor f0;      // [B, F] Hz
+  at::Tensor wav;           // [B, S] in [-audio_limit, audio_limit], S = 480 F
+  at::Tensor source;        // [B, 1, S] the excitation actually used (after cache_source overwrite)
+  at::Tensor f0;            // [B, F] Hz
   at::Tensor phase_cycles;  // [B, H, S] running phase of each harmonic in cycles, wrapped to [0, 1)
 };
 
@@ -84,11 +84,13 @@ class HiftModel {
   // m_source: f0_upsampled [B, S, 1] -> excitation [B, 1, S]
   // anchor / phase_cycles: see inference().
   at::Tensor source(const at::Tensor& f0_upsampled, HiftRandom& random, int64_t start_sample,
-                    const HiftPhaseAnchor* anchor = nullptr, at::Tensor* phase_cycles = nullptr) const;
+                    const HiftPhaseAnchor* anchor = nullptr,
+                    at::Tensor* phase_cycles = nullptr) const;
   // decode: mel [B, 80, F] + excitation [B, 1, S] -> wav [B, S]
   at::Tensor decode(const at::Tensor& mel, const at::Tensor& source) const;
 
-  // The periodic Hann window of the 16-point STFT/iSTFT [n_fft] (scipy get_window("hann", fftbins=True)).
+  // The periodic Hann window of the 16-point STFT/iSTFT [n_fft] (scipy get_window("hann",
+  // fftbins=True)).
   const at::Tensor& stft_window() const { return stft_window_; }
 
  private:
@@ -98,11 +100,13 @@ class HiftModel {
 
   at::Tensor l_linear_weight_, l_linear_bias_;  // m_source.l_linear: [1, H], [1]
   at::Tensor conv_pre_weight_, conv_pre_bias_;  // conv_pre: [C0, 80, 7], [C0]
-  std::vector<at::Tensor> ups_weight_, ups_bias_;  // ups.{i}: [C_i, C_i/2, k_i] (ConvTranspose: [in, out, k])
-  std::vector<at::Tensor> source_downs_weight_, source_downs_bias_;  // source_downs.{i}: [C_i/2, n_fft + 2, k]
+  std::vector<at::Tensor> ups_weight_,
+      ups_bias_;  // ups.{i}: [C_i, C_i/2, k_i] (ConvTranspose: [in, out, k])
+  std::vector<at::Tensor> source_downs_weight_,
+      source_downs_bias_;  // source_downs.{i}: [C_i/2, n_fft + 2, k]
   std::vector<int64_t> source_downs_stride_, source_downs_padding_;
-  std::vector<HiftResBlock> source_resblocks_;  // source_resblocks.{i}
-  std::vector<HiftResBlock> resblocks_;         // resblocks.{3 i + j}
+  std::vector<HiftResBlock> source_resblocks_;    // source_resblocks.{i}
+  std::vector<HiftResBlock> resblocks_;           // resblocks.{3 i + j}
   at::Tensor conv_post_weight_, conv_post_bias_;  // conv_post: [n_fft + 2, C_last, 7]
   at::Tensor stft_window_;                        // [n_fft]
 };

@@ -46,9 +46,9 @@ at::Tensor HiftRandom::phases(int64_t harmonics, c10::TensorOptions options) con
   const auto out_options = options.dtype(at::kFloat);
   if (injected_) {
     if (phase_uniform_.size(1) != harmonics) {
-      throw Error(ErrorKind::kInvalidInput, "HiftRandom: injected phases have " +
-                                                std::to_string(phase_uniform_.size(1)) +
-                                                " harmonics, the model has " + std::to_string(harmonics));
+      throw Error(ErrorKind::kInvalidInput,
+                  "HiftRandom: injected phases have " + std::to_string(phase_uniform_.size(1)) +
+                      " harmonics, the model has " + std::to_string(harmonics));
     }
     return phase_uniform_.to(out_options);
   }

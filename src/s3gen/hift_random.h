@@ -36,7 +36,8 @@ class HiftRandom {
   // [1, H, 1] initial phases in (-pi, pi), float32 on `options`' device.
   at::Tensor phases(int64_t harmonics, c10::TensorOptions options) const;
   // [1, H, length] N(0, 1) noise for absolute output samples [start, start + length).
-  at::Tensor noise(int64_t start, int64_t length, int64_t harmonics, c10::TensorOptions options) const;
+  at::Tensor noise(int64_t start, int64_t length, int64_t harmonics,
+                   c10::TensorOptions options) const;
 
  private:
   HiftRandom() = default;

@@ -16,10 +16,12 @@ std::vector<int64_t> append_turbo_silence(std::vector<int64_t> tokens) {
 }
 
 at::Tensor append_turbo_silence(const at::Tensor& tokens) {
-  if (!tokens.defined() || tokens.dim() != 2 || tokens.size(0) != 1 || tokens.scalar_type() != at::kLong) {
+  if (!tokens.defined() || tokens.dim() != 2 || tokens.size(0) != 1 ||
+      tokens.scalar_type() != at::kLong) {
     throw Error(ErrorKind::kInvalidInput, "append_turbo_silence: expected a [1, T] int64 tensor");
   }
-  return at::cat({tokens, at::full({1, kTurboSilenceTokens}, kS3GenSilenceToken, tokens.options())}, 1);
+  return at::cat({tokens, at::full({1, kTurboSilenceTokens}, kS3GenSilenceToken, tokens.options())},
+                 1);
 }
 
 at::Tensor make_trim_fade(int64_t sampling_rate, c10::TensorOptions options) {

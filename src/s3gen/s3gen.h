@@ -37,13 +37,6 @@ std::vector<int64_t> append_turbo_silence(std::vector<int64_t> tokens);
 // The same on a [1, T] int64 tensor -> [1, T + 3].
 at::Tensor append_turbo_silence(const at::Tensor& tokens);
 
-// Intermediates of one offline decode (ChunkDecoder::decode_offline), filled only when passed.
-struct S3GenTrace {
-  at::Tensor mel;     // [1, 80, F] flow output (generated frames only)
-  at::Tensor f0;      // [1, F]
-  at::Tensor source;  // [1, 1, S] the vocoder's excitation ("output_sources")
-};
-
 // S3Token2Wav.trim_fade: n_trim = sr / 50 zeros, then n_trim samples of a raised cosine rising
 // from 0 to 1: (cos(linspace(pi, 0, n_trim)) + 1) / 2.  [2 n_trim] = [960] at 24 kHz.
 at::Tensor make_trim_fade(int64_t sampling_rate, c10::TensorOptions options = {});

@@ -92,12 +92,15 @@ FlowConfig FlowConfig::from_json(const nlohmann::json& s3gen_json) {
       c.cosine_t_schedule = sched == "cosine";
     }
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::kModelFile, std::string("s3gen.json: malformed flow settings: ") + e.what());
+    throw Error(ErrorKind::kModelFile,
+                std::string("s3gen.json: malformed flow settings: ") + e.what());
   }
   if (c.estimator_channels.size() != 1) {
-    throw Error(ErrorKind::kModelFile, "s3gen.json: estimator.channels must have one entry (one U-Net level)");
+    throw Error(ErrorKind::kModelFile,
+                "s3gen.json: estimator.channels must have one entry (one U-Net level)");
   }
-  if (c.encoder_output_size % c.encoder_heads != 0 || c.estimator_in_channels != 4 * c.output_size) {
+  if (c.encoder_output_size % c.encoder_heads != 0 ||
+      c.estimator_in_channels != 4 * c.output_size) {
     throw Error(ErrorKind::kModelFile, "s3gen.json: inconsistent flow sizes");
   }
   return c;

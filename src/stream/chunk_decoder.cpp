@@ -23,13 +23,15 @@ std::vector<float> to_vector(const at::Tensor& wav) {
 
 }  // namespace
 
-ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
-                           const ChunkSchedule& schedule, int cfm_steps, uint64_t seed)
+ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift,
+                           const VoiceConditioning& voice, const ChunkSchedule& schedule,
+                           int cfm_steps, uint64_t seed)
     : ChunkDecoder(flow, hift, voice, schedule, cfm_steps, FlowNoise::seeded(seed),
                    HiftRandom(seed ^ 0x9e3779b97f4a7c15ull)) {}
 
-ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const VoiceConditioning& voice,
-                           const ChunkSchedule& schedule, int cfm_steps, FlowNoise noise, HiftRandom random)
+ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift,
+                           const VoiceConditioning& voice, const ChunkSchedule& schedule,
+                           int cfm_steps, FlowNoise noise, HiftRandom random)
     : flow_(flow),
       hift_(hift),
       voice_(voice),
@@ -41,7 +43,8 @@ ChunkDecoder::ChunkDecoder(const FlowModel& flow, const HiftModel& hift, const V
       prompt_frames_(voice.prompt_feat.size(1)),
       trim_fade_(make_trim_fade(kSampleRate, flow.options())) {}
 
-at::Tensor ChunkDecoder::flow_mel(const std::vector<int64_t>& tokens, int begin, int end, bool finalize) {
+at::Tensor ChunkDecoder::flow_mel(const std::vector<int64_t>& tokens, int begin, int end,
+                                  bool finalize, const TensorTap& tap) {
   const auto options = flow_.options();
   at::Tensor window = at::tensor(std::vector<int64_t>(tokens.begin() + begin, tokens.begin() + end),
                                  at::TensorOptions().dtype(at::kLong))
@@ -52,10 +55,12 @@ at::Tensor ChunkDecoder::flow_mel(const std::vector<int64_t>& tokens, int begin,
   // noise whichever window it is decoded in.
   // The mean-flow model needs nothing else: its reference start point (two draws, see
   // FlowNoise) is one N(0, 1) value per frame too, so the same absolute-frame noise serves it.
-  at::Tensor noise = at::cat({noise_.frames(0, prompt_frames_),
-                              noise_.frames(prompt_frames_ + 2 * int64_t(begin), prompt_frames_ + 2 * int64_t(end))},
-                             2);
-  return flow_.inference(voice_, window, finalize, FlowNoise::injected(noise), cfm_steps_, nullptr, cancel_);
+  at::Tensor noise = at::cat(
+      {noise_.frames(0, prompt_frames_),
+       noise_.frames(prompt_frames_ + 2 * int64_t(begin), prompt_frames_ + 2 * int64_t(end))},
+      2);
+  return flow_.inference(voice_, window, finalize, FlowNoise::injected(noise), cfm_steps_, tap,
+                         cancel_);
 }
 
 at::Tensor ChunkDecoder::crossfade_into(const at::Tensor& wav, const at::Tensor& tail) const {
@@ -68,7 +73,7 @@ at::Tensor ChunkDecoder::crossfade_into(const at::Tensor& wav, const at::Tensor&
 }
 
 void ChunkDecoder::emit(const at::Tensor& wav_in, std::vector<float>& out) {
-  at::Tensor wav = wav_in.unsqueeze(0).clone();  // [1, S]
+  at::Tensor wav = wav_in.unsqueeze(0).clone();        // [1, S]
   apply_trim_fade(wav, trim_fade_, emitted_samples_);  // only the utterance's first 960 samples
   std::vector<float> samples = to_vector(wav);
   out.insert(out.end(), samples.begin(), samples.end());
@@ -79,7 +84,8 @@ std::vector<float> ChunkDecoder::decode(const ChunkPlan& plan, const std::vector
   if (plan.decode_end > static_cast<int>(tokens.size()))
     throw Error(ErrorKind::kInternal, "chunk plan reaches past the generated tokens");
   if (plan.emit_end <= plan.emit_begin) return vocode(plan, at::Tensor());
-  at::Tensor mel = flow_mel(tokens, plan.window_begin, plan.decode_end, plan.finalize);  // [1, 80, F]
+  at::Tensor mel =
+      flow_mel(tokens, plan.window_begin, plan.decode_end, plan.finalize);  // [1, 80, F]
   // Frames of the window's tokens up to emit_end (a non-final chunk's look-ahead frames are
   // already dropped by the flow).
   return vocode(plan, mel.slice(2, 0, 2 * int64_t(plan.emit_end - plan.window_begin)));
@@ -109,14 +115,16 @@ std::vector<float> ChunkDecoder::vocode(const ChunkPlan& plan, const at::Tensor&
     at::Tensor mel_in = continuing ? at::cat({mel_cache_, new_mel}, 2) : new_mel;
     const int64_t first_frame = 2 * int64_t(plan.emit_begin) - cached;
     HiftPhaseAnchor anchor{anchor_sample_, anchor_cycles_};
-    HiftOutput h = hift_.inference(mel_in, hift_random_, first_frame * spf, at::Tensor(), continuing ? &anchor : nullptr);
+    HiftOutput h = hift_.inference(mel_in, hift_random_, first_frame * spf, at::Tensor(),
+                                   continuing ? &anchor : nullptr);
     wav = h.wav[0];
     if (continuing) {
       const int64_t tail_len = tail_.defined() ? tail_.size(0) : 0;
       wav = wav.slice(0, cached * spf - tail_len);  // drop the warm-up
       // The previous call's tail lacked right context and this call has it, so hand over to
       // this call early in the overlap: a short crossfade at its start, this call after that.
-      if (tail_len > 0) wav = crossfade_into(wav, tail_.slice(0, 0, std::min(tail_len, kCrossfadeSamples)));
+      if (tail_len > 0)
+        wav = crossfade_into(wav, tail_.slice(0, 0, std::min(tail_len, kCrossfadeSamples)));
     }
     const int64_t frames = mel_in.size(2);
     const int64_t cache = std::min(kHiftCacheFrames, frames);
@@ -138,10 +146,11 @@ std::vector<float> ChunkDecoder::vocode(const ChunkPlan& plan, const at::Tensor&
     // overlap-add: the excitation's phase is anchored to the previous chunk's in the middle of
     // the overlap, so the two versions crossfade in phase instead of cancelling; none: the
     // excitation restarts at every chunk, as decoding chunks separately does.
-    const bool anchored = mode_ == StitchMode::kOverlapAdd && tail_.defined() && anchor_cycles_.defined();
+    const bool anchored =
+        mode_ == StitchMode::kOverlapAdd && tail_.defined() && anchor_cycles_.defined();
     HiftPhaseAnchor anchor{anchor_sample_, anchor_cycles_};
-    HiftOutput h = hift_.inference(mel, hift_random_, 2 * int64_t(plan.window_begin) * spf, at::Tensor(),
-                                   anchored ? &anchor : nullptr);
+    HiftOutput h = hift_.inference(mel, hift_random_, 2 * int64_t(plan.window_begin) * spf,
+                                   at::Tensor(), anchored ? &anchor : nullptr);
     wav = h.wav[0];
     if (mode_ == StitchMode::kOverlapAdd) {
       // tail_ holds the previous chunk's audio of tokens [window_begin, emit_begin): the same
@@ -149,7 +158,8 @@ std::vector<float> ChunkDecoder::vocode(const ChunkPlan& plan, const at::Tensor&
       if (tail_.defined()) wav = crossfade_into(wav, tail_);
       tail_ = at::Tensor();
       if (!plan.last) {
-        const int64_t hold = std::min<int64_t>(overlap_tokens_, plan.emit_end - plan.emit_begin) * 2 * spf;
+        const int64_t hold =
+            std::min<int64_t>(overlap_tokens_, plan.emit_end - plan.emit_begin) * 2 * spf;
         tail_ = wav.slice(0, wav.size(0) - hold).contiguous();
         wav = wav.slice(0, 0, wav.size(0) - hold);
         anchor_sample_ = hold / 2;
@@ -162,16 +172,17 @@ std::vector<float> ChunkDecoder::vocode(const ChunkPlan& plan, const at::Tensor&
   return out;
 }
 
-std::vector<float> ChunkDecoder::decode_offline(const std::vector<int64_t>& tokens, S3GenTrace* trace) {
+std::vector<float> ChunkDecoder::decode_offline(const std::vector<int64_t>& tokens,
+                                                const TensorTap& tap) {
   std::vector<float> out;
   if (tokens.empty()) return out;
-  at::Tensor mel = flow_mel(tokens, 0, static_cast<int>(tokens.size()), /*finalize=*/true);
+  at::Tensor mel = flow_mel(tokens, 0, static_cast<int>(tokens.size()), /*finalize=*/true, tap);
   HiftOutput h = hift_.inference(mel, hift_random_, 0);
   emit(h.wav[0], out);
-  if (trace) {
-    trace->mel = mel;
-    trace->f0 = h.f0;
-    trace->source = h.source;
+  if (tap) {
+    tap("output_mel", -1, mel);
+    tap("f0", -1, h.f0);
+    tap("output_source", -1, h.source);
   }
   return out;
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/tensor_tap.h"
 #include "s3gen/flow.h"
 #include "s3gen/hift.h"
 #include "s3gen/s3gen.h"
@@ -56,12 +57,16 @@ class ChunkDecoder {
 
   // The whole utterance in one pass with the same randomness: what streaming approximates, and
   // the reference's offline S3Token2Wav.inference (flow with finalize -> HiFT -> trim/fade; the
-  // parity checks run it here). `trace` (optional) receives the mel [1, 80, 2 T], f0 and source.
-  std::vector<float> decode_offline(const std::vector<int64_t>& tokens, S3GenTrace* trace = nullptr);
+  // parity checks run it here). tap (index -1): the flow's (FlowModel::inference), then
+  // "output_mel" [1, 80, 2 T] (the generated frames), "f0" [1, 2 T] and "output_source" [1, 1, S]
+  // (the vocoder's excitation).
+  std::vector<float> decode_offline(const std::vector<int64_t>& tokens, const TensorTap& tap = {});
 
  private:
   // Flow on tokens[begin, end) after the voice prompt, with this utterance's noise columns.
-  at::Tensor flow_mel(const std::vector<int64_t>& tokens, int begin, int end, bool finalize);  // [1, 80, F]
+  // [1, 80, F]; tap: FlowModel::inference's.
+  at::Tensor flow_mel(const std::vector<int64_t>& tokens, int begin, int end, bool finalize,
+                      const TensorTap& tap = {});
   // Appends `wav` [S] to `out`, applying the start-of-utterance trim/fade to the first samples.
   void emit(const at::Tensor& wav, std::vector<float>& out);
   // out[0:n] = wav[0:n] * fade_in + tail[0:n] * fade_out, n = tail length (tail and wav start
@@ -75,17 +80,17 @@ class ChunkDecoder {
   int overlap_tokens_;
   int cfm_steps_;
   const std::atomic<bool>* cancel_ = nullptr;
-  FlowNoise noise_;          // absolute mel frames, prompt frames first
-  HiftRandom hift_random_;   // absolute output samples
-  int64_t prompt_frames_;    // Fp = voice.prompt_feat.size(1)
-  at::Tensor trim_fade_;     // [960] start-of-utterance trim/fade
+  FlowNoise noise_;         // absolute mel frames, prompt frames first
+  HiftRandom hift_random_;  // absolute output samples
+  int64_t prompt_frames_;   // Fp = voice.prompt_feat.size(1)
+  at::Tensor trim_fade_;    // [960] start-of-utterance trim/fade
 
   // Stitching state.
   int64_t emitted_samples_ = 0;  // samples released so far (for the trim/fade)
   at::Tensor tail_;              // [S_tail] audio held back for the next crossfade
-  at::Tensor mel_cache_;         // [1, 80, <= kHiftCacheFrames] context mode: last mel frames vocoded
-  int64_t anchor_sample_ = 0;    // context/overlap-add: where the next call's phase meets this one's,
-  at::Tensor anchor_cycles_;     //   and the phase there [1, H, 1] (cycles)
+  at::Tensor mel_cache_;       // [1, 80, <= kHiftCacheFrames] context mode: last mel frames vocoded
+  int64_t anchor_sample_ = 0;  // context/overlap-add: where the next call's phase meets this one's,
+  at::Tensor anchor_cycles_;   //   and the phase there [1, H, 1] (cycles)
 };
 
 }  // namespace chatterbox

@@ -10,23 +10,25 @@ namespace chatterbox {
 
 constexpr std::array<std::pair<int64_t, int64_t>, 3> AlignmentStreamAnalyzer::kAlignedHeads;
 
-AlignmentStreamAnalyzer::AlignmentStreamAnalyzer(int64_t text_begin, int64_t text_end, int64_t eos_token,
-                                                 int64_t expected_frames)
+AlignmentStreamAnalyzer::AlignmentStreamAnalyzer(int64_t text_begin, int64_t text_end,
+                                                 int64_t eos_token, int64_t expected_frames)
     : begin_(text_begin), end_(text_end), eos_(eos_token) {
   if (text_begin < 0 || text_end <= text_begin)
     throw Error(ErrorKind::kInternal, "alignment analyzer: empty text slice");
-  alignment_ = at::zeros({std::max<int64_t>(expected_frames, 8), text_end - text_begin}, at::kFloat);
+  alignment_ =
+      at::zeros({std::max<int64_t>(expected_frames, 8), text_end - text_begin}, at::kFloat);
 }
 
-AlignmentStepResult AlignmentStreamAnalyzer::step(const std::vector<at::Tensor>& maps, at::Tensor& logits,
-                                                  int64_t last_token) {
+AlignmentStepResult AlignmentStreamAnalyzer::step(const std::vector<at::Tensor>& maps,
+                                                  at::Tensor& logits, int64_t last_token) {
   if (maps.size() != kAlignedHeads.size())
-    throw Error(ErrorKind::kInternal, "alignment analyzer: expected " + std::to_string(kAlignedHeads.size()) +
-                                          " attention maps");
+    throw Error(ErrorKind::kInternal, "alignment analyzer: expected " +
+                                          std::to_string(kAlignedHeads.size()) + " attention maps");
   const int64_t S = end_ - begin_;
   // The three heads' attention, averaged: [T, total] (T: prefill length, then 1).
   at::Tensor aligned = at::stack(maps, 0).to(at::kCPU, at::kFloat).mean(0);
-  if (aligned.size(1) < end_) throw Error(ErrorKind::kInternal, "alignment analyzer: attention shorter than the text");
+  if (aligned.size(1) < end_)
+    throw Error(ErrorKind::kInternal, "alignment analyzer: attention shorter than the text");
   // The first step reads the rows after the text (the start-of-speech positions), later ones
   // their single row; columns = text tokens.
   at::Tensor chunk = frame_ == 0 ? aligned.narrow(0, end_, aligned.size(0) - end_) : aligned;
@@ -34,7 +36,8 @@ AlignmentStepResult AlignmentStreamAnalyzer::step(const std::vector<at::Tensor>&
   // Monotonic mask: no text column beyond the frame index.
   if (frame_ + 1 < S) chunk.narrow(1, frame_ + 1, S - frame_ - 1).zero_();
   const int64_t n = chunk.size(0);
-  if (n < 1) throw Error(ErrorKind::kInternal, "alignment analyzer: no attention row after the text");
+  if (n < 1)
+    throw Error(ErrorKind::kInternal, "alignment analyzer: no attention row after the text");
   if (rows_ + n > alignment_.size(0)) {
     at::Tensor grown = at::zeros({std::max(2 * alignment_.size(0), rows_ + n), S}, at::kFloat);
     grown.narrow(0, 0, rows_).copy_(alignment_.narrow(0, 0, rows_));
@@ -55,8 +58,10 @@ AlignmentStepResult AlignmentStreamAnalyzer::step(const std::vector<at::Tensor>&
   // Hallucinated starts attend to the end of the text: wait until the last two frames leave the
   // last two tokens alone and some frame attends strongly to the first four.
   if (!started_) {
-    const int64_t last = std::min<int64_t>(2, T), cols = std::min<int64_t>(2, S), first = std::min<int64_t>(4, S);
-    const float tail_max = A.narrow(0, T - last, last).narrow(1, S - cols, cols).max().item<float>();
+    const int64_t last = std::min<int64_t>(2, T), cols = std::min<int64_t>(2, S),
+                  first = std::min<int64_t>(4, S);
+    const float tail_max =
+        A.narrow(0, T - last, last).narrow(1, S - cols, cols).max().item<float>();
     const float head_max = A.narrow(1, 0, first).max().item<float>();
     r.false_start = tail_max > 0.1f || head_max < 0.5f;
   }
@@ -67,14 +72,16 @@ AlignmentStepResult AlignmentStreamAnalyzer::step(const std::vector<at::Tensor>&
   if (complete_ && completed_at_ < 0) completed_at_ = T;
 
   if (complete_) {
-    const at::Tensor since = A.narrow(0, completed_at_, T - completed_at_);  // frames after completion
+    const at::Tensor since =
+        A.narrow(0, completed_at_, T - completed_at_);  // frames after completion
     const int64_t last3 = std::min<int64_t>(3, S);
     // The last tokens held too long (5 frames' worth of attention mass: 200 ms).
     r.long_tail = since.narrow(1, S - last3, last3).sum(0).max().item<float>() >= 5.0f;
     // Attention back on earlier text after completion. (The reference fails on S <= 5 here,
     // where no such column exists; that counts as no repetition.)
     if (since.size(0) > 0 && S > 5)
-      r.alignment_repetition = std::get<0>(since.narrow(1, 0, S - 5).max(1)).sum().item<float>() > 5.0f;
+      r.alignment_repetition =
+          std::get<0>(since.narrow(1, 0, S - 5).max(1)).sum().item<float>() > 5.0f;
   }
 
   recent_tokens_.push_back(last_token);

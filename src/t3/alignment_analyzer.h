@@ -21,9 +21,9 @@ namespace chatterbox {
 // What one step saw and did: the analyzer's state after the step and the reference's local
 // flags, for tests and logs.
 struct AlignmentStepResult {
-  int64_t last_token = 0;      // the token passed in
-  int64_t cur_text_posn = 0;   // argmax of this frame's alignment row
-  int64_t text_position = 0;   // smoothed position (not moved on a discontinuity)
+  int64_t last_token = 0;     // the token passed in
+  int64_t cur_text_posn = 0;  // argmax of this frame's alignment row
+  int64_t text_position = 0;  // smoothed position (not moved on a discontinuity)
   bool false_start = false;
   bool started = false;
   bool complete = false;       // sticky: text_position reached S - 3
@@ -39,31 +39,36 @@ class AlignmentStreamAnalyzer {
  public:
   // The (layer, head) pairs whose attention is averaged (LLAMA_ALIGNED_HEADS): the backbone
   // needs at least 14 layers and 16 heads.
-  static constexpr std::array<std::pair<int64_t, int64_t>, 3> kAlignedHeads = {{{12, 15}, {13, 11}, {9, 2}}};
+  static constexpr std::array<std::pair<int64_t, int64_t>, 3> kAlignedHeads = {
+      {{12, 15}, {13, 11}, {9, 2}}};
   static constexpr float kSuppressedLogit = -32768.0f;  // -2**15
   static constexpr float kForcedLogit = 32768.0f;
 
   // Text tokens sit at positions [text_begin, text_end) of the prefill (after the conditioning);
   // expected_frames sizes the alignment buffer (it grows beyond when needed).
-  AlignmentStreamAnalyzer(int64_t text_begin, int64_t text_end, int64_t eos_token, int64_t expected_frames = 0);
+  AlignmentStreamAnalyzer(int64_t text_begin, int64_t text_end, int64_t eos_token,
+                          int64_t expected_frames = 0);
 
   // One decode step. maps: the attention of kAlignedHeads (batch row 0) in the forward that
   // produced `logits`: the prefill's [P, P] at the first step, then [1, P + k]. logits: the CFG
   // logits [1, V] (float, CPU), edited in place. last_token: the last token fed to the backbone
   // (the start-of-speech token at the first step).
-  AlignmentStepResult step(const std::vector<at::Tensor>& maps, at::Tensor& logits, int64_t last_token);
+  AlignmentStepResult step(const std::vector<at::Tensor>& maps, at::Tensor& logits,
+                           int64_t last_token);
 
   int64_t text_begin() const { return begin_; }
   int64_t text_end() const { return end_; }
   at::Tensor alignment() const { return alignment_.narrow(0, 0, rows_); }  // [frames, S]
-  int64_t started_at() const { return started_at_; }      // alignment rows when it started, -1: not yet
-  int64_t completed_at() const { return completed_at_; }  // alignment rows at completion, -1: not yet
+  int64_t started_at() const { return started_at_; }  // alignment rows when it started, -1: not yet
+  int64_t completed_at() const {
+    return completed_at_;
+  }  // alignment rows at completion, -1: not yet
 
  private:
   int64_t begin_, end_, eos_;
   at::Tensor alignment_;  // [capacity, S]; rows [0, rows_) are filled
   int64_t rows_ = 0;
-  int64_t frame_ = 0;     // curr_frame_pos
+  int64_t frame_ = 0;  // curr_frame_pos
   int64_t text_position_ = 0;
   bool started_ = false;
   bool complete_ = false;

@@ -36,8 +36,10 @@ void Gpt2Layer::load(WeightReader& r, const Gpt2Config& c, const LinearLoadOptio
   mlp_proj_bias = owned(r.take("mlp.c_proj.bias", {D}), dt);
 }
 
-void Gpt2Backbone::load(WeightReader& r, const Gpt2Config& c, int64_t wte_rows, const LinearLoadOptions& linear) {
-  if (c.hidden_size <= 0 || c.num_heads <= 0 || c.num_layers <= 0 || c.hidden_size % c.num_heads != 0)
+void Gpt2Backbone::load(WeightReader& r, const Gpt2Config& c, int64_t wte_rows,
+                        const LinearLoadOptions& linear) {
+  if (c.hidden_size <= 0 || c.num_heads <= 0 || c.num_layers <= 0 ||
+      c.hidden_size % c.num_heads != 0)
     throw Error(ErrorKind::kModelFile, "GPT-2: hidden size " + std::to_string(c.hidden_size) +
                                            " is not a positive multiple of the head count " +
                                            std::to_string(c.num_heads));
@@ -56,46 +58,50 @@ void Gpt2Backbone::load(WeightReader& r, const Gpt2Config& c, int64_t wte_rows, 
   ln_f_bias = owned(r.take("ln_f.bias", {D}), dt);
 }
 
-KvCache Gpt2Backbone::make_cache(int64_t batch, int64_t max_len, const c10::TensorOptions& options) const {
+KvCache Gpt2Backbone::make_cache(int64_t batch, int64_t max_len,
+                                 const c10::TensorOptions& options) const {
   return KvCache(config.num_layers, batch, config.num_heads, max_len, config.head_dim(), options);
 }
 
-at::Tensor Gpt2Backbone::forward(const at::Tensor& x_in, KvCache& cache, const TensorTap* tap) const {
+at::Tensor Gpt2Backbone::forward(const at::Tensor& x_in, KvCache& cache,
+                                 const TensorTap& tap) const {
   const int64_t B = x_in.size(0), T = x_in.size(1), D = config.hidden_size;
   const int64_t H = config.num_heads, Dh = config.head_dim();
   const int64_t past = cache.length(), total = past + T;
   if (total > config.max_positions)
     throw Error(ErrorKind::kInvalidInput, "GPT-2: position " + std::to_string(total - 1) +
-                                              " beyond the learned table (" + std::to_string(config.max_positions) +
-                                              " rows)");
+                                              " beyond the learned table (" +
+                                              std::to_string(config.max_positions) + " rows)");
   const double scale = 1.0 / std::sqrt(double(Dh));
   // Causal mask [T, past + T] for a chunk of several positions: query i (absolute past + i) sees
   // keys 0..past + i. A single new position sees everything and needs none.
   at::Tensor mask;
-  if (T > 1) mask = at::full({T, total}, -std::numeric_limits<float>::infinity(), x_in.options()).triu(past + 1);
+  if (T > 1)
+    mask = at::full({T, total}, -std::numeric_limits<float>::infinity(), x_in.options())
+               .triu(past + 1);
 
   // inputs_embeds + wpe(position_ids), position_ids = past .. past + T - 1
   at::Tensor x = x_in + wpe.narrow(0, past, T).unsqueeze(0);  // [B, T, D]
-  if (tap && *tap) (*tap)("hidden_states", 0, x);
+  if (tap) tap("hidden_states", 0, x);
   for (size_t l = 0; l < layers.size(); ++l) {
     const Gpt2Layer& w = layers[l];
     // --- attention: x + c_proj(attn(c_attn(ln_1(x)))) ---
     at::Tensor h = at::layer_norm(x, {D}, w.ln_1_weight, w.ln_1_bias, config.layer_norm_eps);
-    at::Tensor qkv = linear_bias(h, w.c_attn_weight, w.c_attn_bias);              // [B, T, 3D]
-    auto split = qkv.view({B, T, 3, H, Dh}).permute({2, 0, 3, 1, 4});             // [3, B, H, T, Dh]
+    at::Tensor qkv = linear_bias(h, w.c_attn_weight, w.c_attn_bias);   // [B, T, 3D]
+    auto split = qkv.view({B, T, 3, H, Dh}).permute({2, 0, 3, 1, 4});  // [3, B, H, T, Dh]
     cache.write(int64_t(l), split[1], split[2]);
-    at::Tensor keys = cache.keys(int64_t(l), total);                              // [B, H, past+T, Dh]
+    at::Tensor keys = cache.keys(int64_t(l), total);  // [B, H, past+T, Dh]
     at::Tensor values = cache.values(int64_t(l), total);
-    at::Tensor scores = at::matmul(split[0], keys.transpose(-2, -1)) * scale;    // [B, H, T, past+T]
+    at::Tensor scores = at::matmul(split[0], keys.transpose(-2, -1)) * scale;  // [B, H, T, past+T]
     if (mask.defined()) scores = scores + mask;
-    at::Tensor attn = at::matmul(at::softmax(scores, -1), values);               // [B, H, T, Dh]
-    attn = attn.transpose(1, 2).reshape({B, T, D});                              // merge heads
+    at::Tensor attn = at::matmul(at::softmax(scores, -1), values);  // [B, H, T, Dh]
+    attn = attn.transpose(1, 2).reshape({B, T, D});                 // merge heads
     x = x + linear_bias(attn, w.attn_proj_weight, w.attn_proj_bias);
     // --- MLP: x + c_proj(gelu_new(c_fc(ln_2(x)))) ---
     h = at::layer_norm(x, {D}, w.ln_2_weight, w.ln_2_bias, config.layer_norm_eps);
     at::Tensor act = at::gelu(linear_bias(h, w.c_fc_weight, w.c_fc_bias), "tanh");  // [B, T, 4D]
     x = x + linear_bias(act, w.mlp_proj_weight, w.mlp_proj_bias);
-    if (tap && *tap) (*tap)("hidden_states", int64_t(l) + 1, x);
+    if (tap) tap("hidden_states", int64_t(l) + 1, x);
   }
   cache.advance(T);
   return at::layer_norm(x, {D}, ln_f_weight, ln_f_bias, config.layer_norm_eps);

@@ -23,7 +23,7 @@ class KvCache {
     values_ = at::empty({layers, batch, heads, max_len, head_dim}, options);
   }
 
-  int64_t length() const { return length_;  }  // positions filled (same for every layer)
+  int64_t length() const { return length_; }  // positions filled (same for every layer)
   int64_t batch() const { return keys_.size(1); }
 
   // Stores k, v [B, H, T, Dh] of `layer` at positions [length(), length() + T). The new length
@@ -31,8 +31,8 @@ class KvCache {
   void write(int64_t layer, const at::Tensor& k, const at::Tensor& v) {
     const int64_t t = k.size(2);
     if (length_ + t > max_len_)
-      throw Error(ErrorKind::kInternal, "T3 KV cache overflow: " + std::to_string(length_ + t) + " > " +
-                                            std::to_string(max_len_) + " positions");
+      throw Error(ErrorKind::kInternal, "T3 KV cache overflow: " + std::to_string(length_ + t) +
+                                            " > " + std::to_string(max_len_) + " positions");
     keys_[layer].narrow(2, length_, t).copy_(k);
     values_[layer].narrow(2, length_, t).copy_(v);
   }
@@ -46,8 +46,8 @@ class KvCache {
   void load_prefix(const at::Tensor& keys, const at::Tensor& values) {
     const int64_t t = keys.size(3);
     if (t > max_len_)
-      throw Error(ErrorKind::kInternal, "T3 KV cache prefix of " + std::to_string(t) + " positions exceeds " +
-                                            std::to_string(max_len_));
+      throw Error(ErrorKind::kInternal, "T3 KV cache prefix of " + std::to_string(t) +
+                                            " positions exceeds " + std::to_string(max_len_));
     keys_.narrow(3, 0, t).copy_(keys);
     values_.narrow(3, 0, t).copy_(values);
     length_ = t;

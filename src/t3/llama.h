@@ -8,21 +8,16 @@
 
 #include <ATen/ATen.h>
 
-#include <functional>
-#include <string>
 #include <utility>
 #include <vector>
 
+#include "common/tensor_tap.h"
 #include "io/weights.h"
 #include "t3/kv_cache.h"
 #include "t3/small_linear.h"
 #include "t3/t3_config.h"
 
 namespace chatterbox {
-
-// Optional observer of intermediates (llama.cpp's cb()): called with a name, an index (layer,
-// step, or -1) and the tensor. Used by the parity tools; costs nothing when empty.
-using TensorTap = std::function<void(const std::string& name, int64_t index, const at::Tensor& value)>;
 
 // RMSNorm in fp32: w * x * rsqrt(mean(x^2) + eps).  x [..., D], w [D]
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
@@ -37,7 +32,8 @@ struct RopeTable {
   at::Tensor cos;  // [T, Dh]
   at::Tensor sin;  // [T, Dh]
 };
-RopeTable rope_table(const at::Tensor& inv_freq, int64_t start, int64_t length, const c10::TensorOptions& options);
+RopeTable rope_table(const at::Tensor& inv_freq, int64_t start, int64_t length,
+                     const c10::TensorOptions& options);
 
 // A private, contiguous copy of t in `dtype` (the hot-loop weights never alias the file mapping).
 at::Tensor owned(const at::Tensor& t, at::ScalarType dtype);
@@ -79,7 +75,7 @@ struct LlamaBackbone {
   // chunk's keys/values to `cache` (causal attention over everything cached) and returns the
   // final-RMSNorm output [B, T, D]. tap: "hidden_states" index 0 = x, index i + 1 = after layer i
   // (residual stream, before the final norm). capture: receives the softmax rows of its heads.
-  at::Tensor forward(const at::Tensor& x, KvCache& cache, const TensorTap* tap = nullptr,
+  at::Tensor forward(const at::Tensor& x, KvCache& cache, const TensorTap& tap = {},
                      AttentionCapture* capture = nullptr) const;
 };
 

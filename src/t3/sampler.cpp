@@ -12,12 +12,15 @@
 namespace chatterbox {
 
 void T3SamplingParams::validate() const {
-  auto bad = [](const std::string& what) { throw Error(ErrorKind::kInvalidInput, "T3 sampling: " + what); };
+  auto bad = [](const std::string& what) {
+    throw Error(ErrorKind::kInvalidInput, "T3 sampling: " + what);
+  };
   if (!std::isfinite(cfg_weight) || cfg_weight < 0) bad("cfg_weight must be >= 0");
   if (!(temperature > 0) || !std::isfinite(temperature)) bad("temperature must be > 0");
   if (!(top_p >= 0 && top_p <= 1)) bad("top_p must be in [0, 1]");
   if (!(min_p >= 0 && min_p <= 1)) bad("min_p must be in [0, 1]");
-  if (!(repetition_penalty > 0) || !std::isfinite(repetition_penalty)) bad("repetition_penalty must be > 0");
+  if (!(repetition_penalty > 0) || !std::isfinite(repetition_penalty))
+    bad("repetition_penalty must be > 0");
   if (max_new_tokens < 1) bad("max_new_tokens must be >= 1");
 }
 
@@ -26,12 +29,12 @@ T3Sampler::T3Sampler(const T3SamplingParams& params)
   params_.validate();
 }
 
-at::Tensor T3Sampler::probabilities(const at::Tensor& raw_in, const std::vector<int64_t>& history, int64_t step,
-                                    const TensorTap* tap,
+at::Tensor T3Sampler::probabilities(const at::Tensor& raw_in, const std::vector<int64_t>& history,
+                                    int64_t step, const TensorTap& tap,
                                     const std::function<void(at::Tensor&)>& edit_after_cfg) const {
-  const bool tapping = tap && *tap;
+  const bool tapping = static_cast<bool>(tap);
   at::Tensor raw = raw_in.to(at::kCPU, at::kFloat);  // [B, V]
-  if (tapping) (*tap)("step_logits_raw", step, raw);
+  if (tapping) tap("step_logits_raw", step, raw);
 
   // CFG: cond + cfg * (cond - uncond), with cfg as a float32 scalar like the reference's tensor.
   at::Tensor logits = raw.narrow(0, 0, 1);  // [1, V]
@@ -42,7 +45,7 @@ at::Tensor T3Sampler::probabilities(const at::Tensor& raw_in, const std::vector<
   } else {
     logits = logits.clone();
   }
-  if (tapping) (*tap)("step_logits_cfg", step, logits[0]);
+  if (tapping) tap("step_logits_cfg", step, logits[0]);
   if (edit_after_cfg) edit_after_cfg(logits);
 
   // RepetitionPenaltyLogitsProcessor: score = gather(ids); where(score < 0, score * p, score / p);
@@ -54,10 +57,10 @@ at::Tensor T3Sampler::probabilities(const at::Tensor& raw_in, const std::vector<
     score = at::where(score < 0, score * p, score / p);
     logits = logits.scatter(1, ids, score);
   }
-  if (tapping) (*tap)("step_logits_after_rep_penalty", step, logits[0]);
+  if (tapping) tap("step_logits_after_rep_penalty", step, logits[0]);
 
   if (params_.temperature != 1.0f) logits = logits / double(params_.temperature);
-  if (tapping) (*tap)("step_logits_after_temperature", step, logits[0]);
+  if (tapping) tap("step_logits_after_temperature", step, logits[0]);
 
   const float neg_inf = -std::numeric_limits<float>::infinity();
   {
@@ -72,7 +75,7 @@ at::Tensor T3Sampler::probabilities(const at::Tensor& raw_in, const std::vector<
     remove = sorted_remove.scatter(1, sorted_indices, sorted_remove);
     logits = logits.masked_fill(remove, neg_inf);
   }
-  if (tapping) (*tap)("step_logits_after_min_p", step, logits[0]);
+  if (tapping) tap("step_logits_after_min_p", step, logits[0]);
 
   {
     // TopPLogitsWarper: sort ascending; drop ids whose cumulative prob <= 1 - top_p; the
@@ -85,10 +88,10 @@ at::Tensor T3Sampler::probabilities(const at::Tensor& raw_in, const std::vector<
     at::Tensor remove = sorted_remove.scatter(1, sorted_indices, sorted_remove);
     logits = logits.masked_fill(remove, neg_inf);
   }
-  if (tapping) (*tap)("step_logits_after_top_p", step, logits[0]);
+  if (tapping) tap("step_logits_after_top_p", step, logits[0]);
 
   at::Tensor probs = at::softmax(logits, -1)[0];  // [V]
-  if (tapping) (*tap)("step_probs", step, probs);
+  if (tapping) tap("step_probs", step, probs);
   return probs;
 }
 

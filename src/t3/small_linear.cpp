@@ -4,11 +4,10 @@
 #include <ATen/Parallel.h>
 
 #include <condition_variable>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
-
-#include <cstdint>
 #include <vector>
 
 #include "common/error.h"
@@ -85,7 +84,6 @@ void run_split(int64_t blocks, const Fn& fn) {
   if (state->error) std::rethrow_exception(state->error);
 }
 
-
 // What a finished dot product becomes: times the row's int8 scale, plus the bias.
 struct Epilogue {
   const float* scale = nullptr;  // [N] or null
@@ -99,8 +97,8 @@ struct Epilogue {
 
 // Portable loop, same traversal (each weight row read once for all M rows of x).
 template <typename W>
-void scalar_rows(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K, int64_t N,
-                 int64_t n0, int64_t n1) {
+void scalar_rows(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K,
+                 int64_t N, int64_t n0, int64_t n1) {
   float acc[kSmallLinearMaxRows];
   for (int64_t n = n0; n < n1; ++n) {
     const W* wr = w + n * K;
@@ -118,7 +116,9 @@ void scalar_rows(const W* w, const float* x, const Epilogue& e, float* y, int64_
 
 // 16 weights starting at p, widened to fp32. Tail: only the first `n` lanes (masked load).
 AVX512_TARGET inline __m512 load_w(const float* p) { return _mm512_loadu_ps(p); }
-AVX512_TARGET inline __m512 load_w_tail(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+AVX512_TARGET inline __m512 load_w_tail(const float* p, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
 AVX512_TARGET inline __m512 load_w(const c10::BFloat16* p) {
   // bf16 is the top half of an fp32: zero-extend to 32 bits and shift up.
   __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -132,7 +132,8 @@ AVX512_TARGET inline __m512 load_w_tail(const c10::BFloat16* p, __mmask16 m) {
 // Rows [n0, n1) of y[M, N] = x[M, K] w[N, K]^T. R weight rows at a time share each x load;
 // every weight element is loaded exactly once.
 template <int M, int R, typename W>
-AVX512_TARGET void kernel_rows_r(const W* w, const float* x, float* y, int64_t K, int64_t N, int64_t& n, int64_t n1) {
+AVX512_TARGET void kernel_rows_r(const W* w, const float* x, float* y, int64_t K, int64_t N,
+                                 int64_t& n, int64_t n1) {
   const int64_t k16 = K & ~int64_t(15);
   const __mmask16 tail = static_cast<__mmask16>((1u << (K - k16)) - 1u);
   for (; n + R <= n1; n += R) {
@@ -162,7 +163,8 @@ AVX512_TARGET void kernel_rows_r(const W* w, const float* x, float* y, int64_t K
 }
 
 template <int M, typename W>
-AVX512_TARGET void kernel_rows(const W* w, const float* x, float* y, int64_t K, int64_t N, int64_t n0, int64_t n1) {
+AVX512_TARGET void kernel_rows(const W* w, const float* x, float* y, int64_t K, int64_t N,
+                               int64_t n0, int64_t n1) {
   // 8 rows in flight measured ~20 % faster than 4 on one core (t3_linear: 3.3 vs 4.2 ms per
   // layer) and as fast as 12; with M <= 2 the 16 accumulators still fit the 32 registers.
   int64_t n = n0;
@@ -176,8 +178,9 @@ AVX512_TARGET void kernel_rows(const W* w, const float* x, float* y, int64_t K, 
 // (mask the low half off): two cheap integer ops per 32 weights instead of a widening shuffle
 // per 16. x is split once per call into its even and odd elements to match: xe, xo [M, K/2].
 template <int M, int R>
-AVX512_TARGET void kernel_rows_bf16_pairs_r(const c10::BFloat16* w, const float* xe, const float* xo, float* y,
-                                            int64_t K, int64_t N, int64_t& n, int64_t n1) {
+AVX512_TARGET void kernel_rows_bf16_pairs_r(const c10::BFloat16* w, const float* xe,
+                                            const float* xo, float* y, int64_t K, int64_t N,
+                                            int64_t& n, int64_t n1) {
   const int64_t K2 = K / 2;
   const __m512i high_half = _mm512_set1_epi32(int(0xFFFF0000u));
   for (; n + R <= n1; n += R) {
@@ -207,8 +210,8 @@ AVX512_TARGET void kernel_rows_bf16_pairs_r(const c10::BFloat16* w, const float*
 }
 
 template <int M>
-AVX512_TARGET void kernel_rows_bf16_pairs(const c10::BFloat16* w, const float* xe, const float* xo, float* y,
-                                          int64_t K, int64_t N, int64_t n0, int64_t n1) {
+AVX512_TARGET void kernel_rows_bf16_pairs(const c10::BFloat16* w, const float* xe, const float* xo,
+                                          float* y, int64_t K, int64_t N, int64_t n0, int64_t n1) {
   const int64_t K2 = K / 2;
   int64_t n = n0;
   if constexpr (M <= 2) kernel_rows_bf16_pairs_r<M, 8>(w, xe, xo, y, K, N, n, n1);
@@ -217,7 +220,8 @@ AVX512_TARGET void kernel_rows_bf16_pairs(const c10::BFloat16* w, const float* x
     const c10::BFloat16* wr = w + n * K;
     for (int m = 0; m < M; ++m) {
       float sum = 0.f;
-      for (int64_t j = 0; j < K2; ++j) sum += float(wr[2 * j]) * xe[m * K2 + j] + float(wr[2 * j + 1]) * xo[m * K2 + j];
+      for (int64_t j = 0; j < K2; ++j)
+        sum += float(wr[2 * j]) * xe[m * K2 + j] + float(wr[2 * j + 1]) * xo[m * K2 + j];
       y[m * N + n] = sum;
     }
   }
@@ -232,14 +236,23 @@ void run_kernel(const W* w, const float* x, float* y, int64_t M, int64_t K, int6
   run_split(blocks, [&](int64_t b0, int64_t b1) {
     const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
     switch (M) {
-      case 1: kernel_rows<1>(w, x, y, K, N, n0, n1); break;
-      case 2: kernel_rows<2>(w, x, y, K, N, n0, n1); break;
-      case 3: kernel_rows<3>(w, x, y, K, N, n0, n1); break;
-      default: kernel_rows<4>(w, x, y, K, N, n0, n1); break;
+      case 1:
+        kernel_rows<1>(w, x, y, K, N, n0, n1);
+        break;
+      case 2:
+        kernel_rows<2>(w, x, y, K, N, n0, n1);
+        break;
+      case 3:
+        kernel_rows<3>(w, x, y, K, N, n0, n1);
+        break;
+      default:
+        kernel_rows<4>(w, x, y, K, N, n0, n1);
+        break;
     }
   });
 }
-void run_bf16_pairs(const c10::BFloat16* w, const float* x, float* y, int64_t M, int64_t K, int64_t N) {
+void run_bf16_pairs(const c10::BFloat16* w, const float* x, float* y, int64_t M, int64_t K,
+                    int64_t N) {
   const int64_t K2 = K / 2;
   std::vector<float> split(size_t(2 * M * K2));
   float* xe = split.data();
@@ -254,10 +267,18 @@ void run_bf16_pairs(const c10::BFloat16* w, const float* x, float* y, int64_t M,
   run_split(blocks, [&](int64_t b0, int64_t b1) {
     const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
     switch (M) {
-      case 1: kernel_rows_bf16_pairs<1>(w, xe, xo, y, K, N, n0, n1); break;
-      case 2: kernel_rows_bf16_pairs<2>(w, xe, xo, y, K, N, n0, n1); break;
-      case 3: kernel_rows_bf16_pairs<3>(w, xe, xo, y, K, N, n0, n1); break;
-      default: kernel_rows_bf16_pairs<4>(w, xe, xo, y, K, N, n0, n1); break;
+      case 1:
+        kernel_rows_bf16_pairs<1>(w, xe, xo, y, K, N, n0, n1);
+        break;
+      case 2:
+        kernel_rows_bf16_pairs<2>(w, xe, xo, y, K, N, n0, n1);
+        break;
+      case 3:
+        kernel_rows_bf16_pairs<3>(w, xe, xo, y, K, N, n0, n1);
+        break;
+      default:
+        kernel_rows_bf16_pairs<4>(w, xe, xo, y, K, N, n0, n1);
+        break;
     }
   });
 }
@@ -287,8 +308,8 @@ AVX2_TARGET inline float hsum8(__m256 v) {
 }
 
 template <int M, int R, typename W>
-AVX2_TARGET void avx2_rows_r(const W* w, const float* x, const Epilogue& e, float* y, int64_t K, int64_t N,
-                             int64_t& n, int64_t n1) {
+AVX2_TARGET void avx2_rows_r(const W* w, const float* x, const Epilogue& e, float* y, int64_t K,
+                             int64_t N, int64_t& n, int64_t n1) {
   const int64_t k8 = K & ~int64_t(7);
   for (; n + R <= n1; n += R) {
     __m256 acc[R][M];
@@ -302,8 +323,9 @@ AVX2_TARGET void avx2_rows_r(const W* w, const float* x, const Epilogue& e, floa
     const char* next = reinterpret_cast<const char*>(w0 + R * K);
     const int64_t next_bytes = std::min<int64_t>(R, n1 - n - R) * K * int64_t(sizeof(W));
     for (int64_t i = 0; i < k8; i += 8) {
-      for (int64_t off = i * R * int64_t(sizeof(W)); off < (i + 8) * R * int64_t(sizeof(W)) && off < next_bytes; off += 64)
-          _mm_prefetch(next + off, _MM_HINT_T1);
+      for (int64_t off = i * R * int64_t(sizeof(W));
+           off < (i + 8) * R * int64_t(sizeof(W)) && off < next_bytes; off += 64)
+        _mm_prefetch(next + off, _MM_HINT_T1);
       __m256 xv[M];
       for (int m = 0; m < M; ++m) xv[m] = _mm256_loadu_ps(x + m * K + i);
       for (int r = 0; r < R; ++r) {
@@ -321,33 +343,45 @@ AVX2_TARGET void avx2_rows_r(const W* w, const float* x, const Epilogue& e, floa
 }
 
 template <int M, typename W>
-AVX2_TARGET void avx2_rows(const W* w, const float* x, const Epilogue& e, float* y, int64_t K, int64_t N,
-                           int64_t n0, int64_t n1) {
+AVX2_TARGET void avx2_rows(const W* w, const float* x, const Epilogue& e, float* y, int64_t K,
+                           int64_t N, int64_t n0, int64_t n1) {
   // Accumulators R x M plus M x registers and one weight register must fit the 16 ymm registers.
   int64_t n = n0;
-  if constexpr (M <= 2) avx2_rows_r<M, 4>(w, x, e, y, K, N, n, n1);
-  else avx2_rows_r<M, 2>(w, x, e, y, K, N, n, n1);
+  if constexpr (M <= 2)
+    avx2_rows_r<M, 4>(w, x, e, y, K, N, n, n1);
+  else
+    avx2_rows_r<M, 2>(w, x, e, y, K, N, n, n1);
   avx2_rows_r<M, 1>(w, x, e, y, K, N, n, n1);
 }
 
 template <typename W>
-void run_avx2(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K, int64_t N) {
+void run_avx2(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K,
+              int64_t N) {
   constexpr int64_t kBlock = 64;  // as run_kernel
   const int64_t blocks = (N + kBlock - 1) / kBlock;
   run_split(blocks, [&](int64_t b0, int64_t b1) {
     const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
     switch (M) {
-      case 1: avx2_rows<1>(w, x, e, y, K, N, n0, n1); break;
-      case 2: avx2_rows<2>(w, x, e, y, K, N, n0, n1); break;
-      case 3: avx2_rows<3>(w, x, e, y, K, N, n0, n1); break;
-      default: avx2_rows<4>(w, x, e, y, K, N, n0, n1); break;
+      case 1:
+        avx2_rows<1>(w, x, e, y, K, N, n0, n1);
+        break;
+      case 2:
+        avx2_rows<2>(w, x, e, y, K, N, n0, n1);
+        break;
+      case 3:
+        avx2_rows<3>(w, x, e, y, K, N, n0, n1);
+        break;
+      default:
+        avx2_rows<4>(w, x, e, y, K, N, n0, n1);
+        break;
     }
   });
 }
 #endif  // CHATTERBOX_X86
 
 template <typename W>
-void run_scalar(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K, int64_t N) {
+void run_scalar(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K,
+                int64_t N) {
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (N + kBlock - 1) / kBlock;
   run_split(blocks, [&](int64_t b0, int64_t b1) {
@@ -358,7 +392,8 @@ void run_scalar(const W* w, const float* x, const Epilogue& e, float* y, int64_t
 enum class Isa { kNone, kAvx2, kAvx512 };
 Isa detect_isa() {
 #ifdef CHATTERBOX_X86
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
     return Isa::kAvx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
 #endif
@@ -375,9 +410,12 @@ bool small_linear_kernel_available() { return isa() != Isa::kNone; }
 
 const char* small_linear_kernel_isa() {
   switch (isa()) {
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx2: return "avx2";
-    default: return "none";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx2:
+      return "avx2";
+    default:
+      return "none";
   }
 }
 
@@ -405,8 +443,9 @@ LinearWeight make_linear_weight(const at::Tensor& w, at::ScalarType dtype, Small
     return out;
   }
   if (dtype != at::kChar)
-    throw Error(ErrorKind::kInvalidInput, std::string("make_linear_weight: unsupported storage dtype ") +
-                                              c10::toString(dtype) + " (float32, bfloat16 or int8)");
+    throw Error(ErrorKind::kInvalidInput,
+                std::string("make_linear_weight: unsupported storage dtype ") +
+                    c10::toString(dtype) + " (float32, bfloat16 or int8)");
   const at::Tensor wf = w.to(at::kFloat);
   at::Tensor scale = wf.abs().amax(1) / 127.0;  // [N]
   // An all-zero row keeps scale 0 and q 0 (no division by zero).
@@ -426,10 +465,14 @@ at::Tensor small_linear(const at::Tensor& x, const LinearWeight& lw, const at::T
   const int64_t M = x.numel() / K;
   const at::ScalarType wt = w.scalar_type();
   const bool int8 = wt == at::kChar;
-  if (int8 && !(lw.scale.defined() && lw.scale.numel() == N && lw.scale.scalar_type() == at::kFloat))
-    throw Error(ErrorKind::kInvalidInput, "small_linear: int8 weights need a float32 scale per output row");
+  if (int8 &&
+      !(lw.scale.defined() && lw.scale.numel() == N && lw.scale.scalar_type() == at::kFloat))
+    throw Error(ErrorKind::kInvalidInput,
+                "small_linear: int8 weights need a float32 scale per output row");
   const SmallLinearPath path = lw.path;
-  auto as_float = [&] { return int8 ? lw.dequantized() : (wt == x.scalar_type() ? w : w.to(x.scalar_type())); };
+  auto as_float = [&] {
+    return int8 ? lw.dequantized() : (wt == x.scalar_type() ? w : w.to(x.scalar_type()));
+  };
   std::vector<int64_t> out_shape = x.sizes().vec();
   out_shape.back() = N;
   if (path == SmallLinearPath::kRowGemv && M <= kSmallLinearMaxRows && x.dim() >= 1) {
@@ -441,17 +484,19 @@ at::Tensor small_linear(const at::Tensor& x, const LinearWeight& lw, const at::T
     at::Tensor y = at::stack(rows, 0).view(out_shape);
     return bias.defined() ? y + bias : y;
   }
-  const bool direct = x.device().is_cpu() && w.device().is_cpu() && x.scalar_type() == at::kFloat && M >= 1 &&
-                      M <= kSmallLinearMaxRows && w.is_contiguous() &&
-                      (wt == at::kFloat || wt == at::kBFloat16 || int8) &&
-                      (!bias.defined() || (bias.scalar_type() == at::kFloat && bias.is_contiguous() &&
-                                           bias.numel() == N && bias.device().is_cpu()));
+  const bool direct =
+      x.device().is_cpu() && w.device().is_cpu() && x.scalar_type() == at::kFloat && M >= 1 &&
+      M <= kSmallLinearMaxRows && w.is_contiguous() &&
+      (wt == at::kFloat || wt == at::kBFloat16 || int8) &&
+      (!bias.defined() || (bias.scalar_type() == at::kFloat && bias.is_contiguous() &&
+                           bias.numel() == N && bias.device().is_cpu()));
   // Which loop reads the weights directly: the vector kernel, or the scalar one (selected, or the
   // int8 fallback without AVX2: it still streams a quarter of the bytes, where at::linear would
   // widen the whole matrix on every call).
   const bool kernel = direct && path == SmallLinearPath::kKernel && isa() != Isa::kNone;
-  const bool scalar = direct && !kernel &&
-                      (path == SmallLinearPath::kScalar || (int8 && path == SmallLinearPath::kKernel));
+  const bool scalar =
+      direct && !kernel &&
+      (path == SmallLinearPath::kScalar || (int8 && path == SmallLinearPath::kKernel));
   if (!kernel && !scalar) {
     // GEMM path (prefill, other devices). bf16 and int8 weights are widened per call: only
     // prefill takes this path on CPU, where the GEMM itself dominates.
@@ -465,9 +510,12 @@ at::Tensor small_linear(const at::Tensor& x, const LinearWeight& lw, const at::T
   if (int8) e.scale = lw.scale.data_ptr<float>();
   if (bias.defined()) e.bias = bias.data_ptr<float>();
   if (scalar) {
-    if (wt == at::kFloat) run_scalar(w.data_ptr<float>(), xp, e, yp, M, K, N);
-    else if (wt == at::kBFloat16) run_scalar(w.data_ptr<c10::BFloat16>(), xp, e, yp, M, K, N);
-    else run_scalar(w.data_ptr<int8_t>(), xp, e, yp, M, K, N);
+    if (wt == at::kFloat)
+      run_scalar(w.data_ptr<float>(), xp, e, yp, M, K, N);
+    else if (wt == at::kBFloat16)
+      run_scalar(w.data_ptr<c10::BFloat16>(), xp, e, yp, M, K, N);
+    else
+      run_scalar(w.data_ptr<int8_t>(), xp, e, yp, M, K, N);
     return y;
   }
 #ifdef CHATTERBOX_X86
@@ -481,9 +529,12 @@ at::Tensor small_linear(const at::Tensor& x, const LinearWeight& lw, const at::T
     if (bias.defined()) y.add_(bias);
     return y;
   }
-  if (wt == at::kFloat) run_avx2(w.data_ptr<float>(), xp, e, yp, M, K, N);
-  else if (wt == at::kBFloat16) run_avx2(w.data_ptr<c10::BFloat16>(), xp, e, yp, M, K, N);
-  else run_avx2(w.data_ptr<int8_t>(), xp, e, yp, M, K, N);
+  if (wt == at::kFloat)
+    run_avx2(w.data_ptr<float>(), xp, e, yp, M, K, N);
+  else if (wt == at::kBFloat16)
+    run_avx2(w.data_ptr<c10::BFloat16>(), xp, e, yp, M, K, N);
+  else
+    run_avx2(w.data_ptr<int8_t>(), xp, e, yp, M, K, N);
 #endif
   return y;
 }

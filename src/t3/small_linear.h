@@ -23,7 +23,8 @@ enum class SmallLinearPath { kKernel, kBlas, kRowGemv, kScalar };
 
 // x [..., K] float32; w [N, K] contiguous float32 or bfloat16 (the checkpoint's Linear layout,
 // no bias) -> [..., N] float32.
-at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w, SmallLinearPath path = SmallLinearPath::kKernel);
+at::Tensor small_linear(const at::Tensor& x, const at::Tensor& w,
+                        SmallLinearPath path = SmallLinearPath::kKernel);
 
 // Rows of x up to which the dedicated kernel is used (more rows: BLAS GEMM is efficient).
 constexpr int64_t kSmallLinearMaxRows = 4;

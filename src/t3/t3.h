@@ -37,8 +37,9 @@ class T3Model {
  public:
   // Takes every tensor by its checkpoint name with its expected shape; throws one
   // Error(kModelFile) listing every missing or mis-shaped tensor.
-  static std::shared_ptr<const T3Model> load(std::shared_ptr<const SafetensorsFile> file, const T3Config& config,
-                                             c10::TensorOptions options, const T3LoadOptions& load_options = {});
+  static std::shared_ptr<const T3Model> load(std::shared_ptr<const SafetensorsFile> file,
+                                             const T3Config& config, c10::TensorOptions options,
+                                             const T3LoadOptions& load_options = {});
 
   const T3Config& config() const { return config_; }
   const c10::TensorOptions& options() const { return options_; }
@@ -52,10 +53,10 @@ class T3Model {
   // emotion scalar `exaggeration` (the API argument, overriding cond.exaggeration).
   at::Tensor cond_embedding(const VoiceConditioning& cond, float exaggeration) const;
   // The same from its raw inputs: speaker_emb [1, 256], prompt tokens [1, Tp] int64 (may be
-  // undefined), exaggeration; parts for inspection. prompt_speech_emb optionally receives
-  // speech_emb(tokens) + speech_pos_emb(0..Tp-1) [1, Tp, D].
-  at::Tensor cond_embedding(const at::Tensor& speaker_emb, const at::Tensor& prompt_tokens, float exaggeration,
-                            CondEncoderParts* parts = nullptr, at::Tensor* prompt_speech_emb = nullptr) const;
+  // undefined), exaggeration. tap (index -1): "prompt_speech_emb" [1, Tp, D] =
+  // speech_emb(tokens) + speech_pos_emb(0..Tp-1) (only with a prompt), then T3CondEnc::forward's.
+  at::Tensor cond_embedding(const at::Tensor& speaker_emb, const at::Tensor& prompt_tokens,
+                            float exaggeration, const TensorTap& tap = {}) const;
 
   // text_emb(tokens) + text_pos_emb(0..T-1): tokens [B, T] int64 -> [B, T, D]. zero_tokens:
   // only the position part (the unconditional CFG row).
@@ -68,7 +69,7 @@ class T3Model {
   // T3.forward, teacher forcing: cond_emb [B or 1, Lc, D], text_tokens [B, Tt] (wrapped with
   // start/stop text), speech_tokens [B, Ts] (start speech + tokens + stop speech).
   T3ForwardOutput forward(const at::Tensor& cond_emb, const at::Tensor& text_tokens,
-                          const at::Tensor& speech_tokens, const TensorTap* tap = nullptr) const;
+                          const at::Tensor& speech_tokens, const TensorTap& tap = {}) const;
 
   T3Model() = default;  // use load()
 
@@ -81,8 +82,8 @@ class T3Model {
   at::Tensor speech_emb_;      // [speech vocab, D]    speech_emb.weight
   at::Tensor text_pos_emb_;    // [max_text + 2, D]    text_pos_emb.emb.weight
   at::Tensor speech_pos_emb_;  // [max_speech + 4, D]  speech_pos_emb.emb.weight
-  at::Tensor text_head_;       // [text vocab, D]      text_head.weight (teacher-forced forward only)
-  LinearWeight speech_head_;   // [speech vocab, D]    speech_head.weight (stored as matmul_dtype)
+  at::Tensor text_head_;      // [text vocab, D]      text_head.weight (teacher-forced forward only)
+  LinearWeight speech_head_;  // [speech vocab, D]    speech_head.weight (stored as matmul_dtype)
 };
 
 // One utterance of T3.inference: prefill of [cond | text | BOS | BOS] (the reference feeds the
@@ -114,7 +115,9 @@ class T3Session : public SpeechTokenSession {
 
   bool finished() const override { return finished_; }
   bool prefilled() const { return prefilled_; }
-  const std::vector<int64_t>& tokens() const override { return generated_; }  // raw output, incl. stop
+  const std::vector<int64_t>& tokens() const override {
+    return generated_;
+  }  // raw output, incl. stop
   int64_t prefill_length() const { return prefill_len_; }
   int64_t rows() const { return rows_; }
   // Multilingual: the alignment analyzer (null otherwise) and what each step of it did.
@@ -129,10 +132,11 @@ class T3Session : public SpeechTokenSession {
   TensorTap tap_;
   int64_t rows_ = 2;
   at::Tensor input_embeds_for_tap_;  // [B, Lc + Tt + 1, D], kept until the prefill only
-  at::Tensor prefill_embeds_;   // [B, Lc + Tt + 2, D], built at construction, dropped after the prefill
+  at::Tensor
+      prefill_embeds_;  // [B, Lc + Tt + 2, D], built at construction, dropped after the prefill
   int64_t prefill_len_ = 0;
   KvCache cache_;
-  at::Tensor last_logits_;      // [B, V] speech logits of the last fed position
+  at::Tensor last_logits_;          // [B, V] speech logits of the last fed position
   std::vector<int64_t> history_;    // ids seen by the repetition penalty (start + generated)
   std::vector<int64_t> generated_;  // emitted tokens
   int64_t pending_ = -1;            // last emitted token, not yet fed to the backbone
@@ -146,7 +150,8 @@ class T3Session : public SpeechTokenSession {
 // ChatterboxTTS.generate's post-processing (drop_invalid_tokens): drop everything up to and
 // including the first start-speech id, cut at the first stop-speech id, keep only codec ids
 // (< start_speech_token, 6561). The result is what S3Gen takes.
-std::vector<int64_t> t3_tokens_for_s3gen(const std::vector<int64_t>& raw, int64_t start_speech_token = 6561,
+std::vector<int64_t> t3_tokens_for_s3gen(const std::vector<int64_t>& raw,
+                                         int64_t start_speech_token = 6561,
                                          int64_t stop_speech_token = 6562);
 
 }  // namespace chatterbox

@@ -15,8 +15,8 @@ void read(const nlohmann::json& obj, const char* key, T& out, const char* sectio
   try {
     out = obj.at(key).get<T>();
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::kModelFile,
-                std::string("t3 config: ") + section + "." + key + " has the wrong type: " + e.what());
+    throw Error(ErrorKind::kModelFile, std::string("t3 config: ") + section + "." + key +
+                                           " has the wrong type: " + e.what());
   }
 }
 
@@ -50,7 +50,8 @@ T3Config T3Config::from_json(const nlohmann::json& j) {
         read(r, "factor", c.rope_factor, "rope_scaling");
         read(r, "low_freq_factor", c.rope_low_freq_factor, "rope_scaling");
         read(r, "high_freq_factor", c.rope_high_freq_factor, "rope_scaling");
-        read(r, "original_max_position_embeddings", c.rope_original_max_position_embeddings, "rope_scaling");
+        read(r, "original_max_position_embeddings", c.rope_original_max_position_embeddings,
+             "rope_scaling");
       }
     }
     std::string act = "silu";
@@ -59,7 +60,8 @@ T3Config T3Config::from_json(const nlohmann::json& j) {
     read(l, "attention_bias", attention_bias, "llama_config");
     read(l, "mlp_bias", mlp_bias, "llama_config");
     if (act != "silu" || attention_bias || mlp_bias)
-      throw Error(ErrorKind::kModelFile, "t3 config: only the SiLU, bias-free Llama of T3 is supported");
+      throw Error(ErrorKind::kModelFile,
+                  "t3 config: only the SiLU, bias-free Llama of T3 is supported");
   }
   if (j.contains("t3_config")) {
     const auto& t = j.at("t3_config");
@@ -78,7 +80,8 @@ T3Config T3Config::from_json(const nlohmann::json& j) {
     std::string pos = "learned";
     read(t, "input_pos_emb", pos, "t3_config");
     if (pos != "learned")
-      throw Error(ErrorKind::kModelFile, "t3 config: input_pos_emb '" + pos + "' is not supported (only 'learned')");
+      throw Error(ErrorKind::kModelFile,
+                  "t3 config: input_pos_emb '" + pos + "' is not supported (only 'learned')");
   }
   if (j.contains("perceiver")) {
     const auto& p = j.at("perceiver");
@@ -88,23 +91,27 @@ T3Config T3Config::from_json(const nlohmann::json& j) {
     read(p, "num_attn_heads", c.perceiver_heads, "perceiver");
   }
 
-  if (c.hidden_size <= 0 || c.num_attention_heads <= 0 || c.num_hidden_layers <= 0 || c.head_dim <= 0 ||
-      c.intermediate_size <= 0 || c.head_dim % 2 != 0)
+  if (c.hidden_size <= 0 || c.num_attention_heads <= 0 || c.num_hidden_layers <= 0 ||
+      c.head_dim <= 0 || c.intermediate_size <= 0 || c.head_dim % 2 != 0)
     throw Error(ErrorKind::kModelFile, "t3 config: non-positive sizes or odd head_dim");
   if (c.num_key_value_heads != c.num_attention_heads)
-    throw Error(ErrorKind::kModelFile, "t3 config: grouped-query attention (num_key_value_heads != "
-                                       "num_attention_heads) is not used by T3 and not supported");
+    throw Error(ErrorKind::kModelFile,
+                "t3 config: grouped-query attention (num_key_value_heads != "
+                "num_attention_heads) is not used by T3 and not supported");
   if (c.perceiver_heads <= 0 || c.perceiver_query_size % c.perceiver_heads != 0 ||
       c.perceiver_query_size != c.hidden_size || c.perceiver_embedding_dim != c.hidden_size)
-    throw Error(ErrorKind::kModelFile, "t3 config: perceiver width must equal hidden_size and divide by its heads");
+    throw Error(ErrorKind::kModelFile,
+                "t3 config: perceiver width must equal hidden_size and divide by its heads");
   if (c.rope_type != "llama3" && c.rope_type != "default")
-    throw Error(ErrorKind::kModelFile, "t3 config: rope_type '" + c.rope_type + "' is not supported");
+    throw Error(ErrorKind::kModelFile,
+                "t3 config: rope_type '" + c.rope_type + "' is not supported");
   return c;
 }
 
 T3Config T3Config::from_checkpoint(const SafetensorsFile& file, const nlohmann::json& j) {
   T3Config c = from_json(j);
-  const bool json_vocab = j.is_object() && j.contains("t3_config") && j.at("t3_config").is_object() &&
+  const bool json_vocab = j.is_object() && j.contains("t3_config") &&
+                          j.at("t3_config").is_object() &&
                           j.at("t3_config").contains("text_tokens_dict_size");
   if (!json_vocab && file.contains("text_emb.weight")) {
     const auto& shape = file.entry("text_emb.weight").shape;

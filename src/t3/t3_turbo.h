@@ -2,9 +2,9 @@
 // Ports chatterbox/models/t3/t3.py as ChatterboxTurboTTS uses it (prepare_conditioning,
 // prepare_input_embeds and forward with input_pos_emb = None and is_gpt, inference_turbo) and
 // the HF logits processors it chains (TemperatureLogitsWarper, TopKLogitsWarper,
-// TopPLogitsWarper, RepetitionPenaltyLogitsProcessor from transformers/generation/logits_process.py).
-// The model (T3TurboModel) is loaded once, immutable and shared; one utterance's state (KV cache,
-// generator, tokens) lives in a T3TurboSession.
+// TopPLogitsWarper, RepetitionPenaltyLogitsProcessor from
+// transformers/generation/logits_process.py). The model (T3TurboModel) is loaded once, immutable
+// and shared; one utterance's state (KV cache, generator, tokens) lives in a T3TurboSession.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -53,7 +53,8 @@ class T3TurboModel {
   // Error(kModelFile) listing every missing or mis-shaped tensor. tfmr.wte.weight must be
   // present and is dropped.
   static std::shared_ptr<const T3TurboModel> load(std::shared_ptr<const SafetensorsFile> file,
-                                                  const T3TurboConfig& config, c10::TensorOptions options,
+                                                  const T3TurboConfig& config,
+                                                  c10::TensorOptions options,
                                                   const T3TurboLoadOptions& load_options = {});
 
   const T3TurboConfig& config() const { return config_; }
@@ -62,10 +63,10 @@ class T3TurboModel {
 
   // The conditioning prefix [1, 1 + Tp, D] = cat(spkr_enc(speaker_emb), speech_emb(prompt tokens))
   // (no perceiver, no emotion token, no position embedding). speaker_emb [1, 256]; prompt tokens
-  // [1, Tp] int64, may be undefined or empty. Parts for inspection: spkr_enc_out [1, 1, D],
-  // prompt_speech_emb [1, Tp, D].
+  // [1, Tp] int64, may be undefined or empty. tap (index -1): the parts "spkr_enc_out" [1, 1, D]
+  // and "prompt_speech_emb" [1, Tp, D] (only with a prompt).
   at::Tensor cond_embedding(const at::Tensor& speaker_emb, const at::Tensor& prompt_tokens,
-                            at::Tensor* spkr_enc_out = nullptr, at::Tensor* prompt_speech_emb = nullptr) const;
+                            const TensorTap& tap = {}) const;
   at::Tensor cond_embedding(const VoiceConditioning& cond) const;
   // Runs the backbone over cond_embedding(cond) once: the prefix every utterance of this voice
   // can share.
@@ -85,7 +86,7 @@ class T3TurboModel {
   // text tokens), speech_tokens [B, Ts] (start speech + tokens). tap: see Gpt2Backbone::forward;
   // additionally "input_embeds" (-1) [B, total, D].
   T3TurboForwardOutput forward(const at::Tensor& cond_emb, const at::Tensor& text_tokens,
-                               const at::Tensor& speech_tokens, const TensorTap* tap = nullptr) const;
+                               const at::Tensor& speech_tokens, const TensorTap& tap = {}) const;
 
   T3TurboModel() = default;  // use load()
 
@@ -97,9 +98,9 @@ class T3TurboModel {
   at::Tensor spkr_enc_bias_;    // [D]                 cond_enc.spkr_enc.bias
   at::Tensor text_emb_;         // [text vocab, D]     text_emb.weight
   at::Tensor speech_emb_;       // [speech vocab, D]   speech_emb.weight
-  at::Tensor text_head_;        // [text vocab, D]     text_head.weight (teacher-forced forward only)
-  LinearWeight speech_head_;    // [speech vocab, D]   speech_head.weight (stored as matmul_dtype)
-  at::Tensor speech_head_bias_; // [speech vocab]      speech_head.bias
+  at::Tensor text_head_;      // [text vocab, D]     text_head.weight (teacher-forced forward only)
+  LinearWeight speech_head_;  // [speech vocab, D]   speech_head.weight (stored as matmul_dtype)
+  at::Tensor speech_head_bias_;  // [speech vocab]      speech_head.bias
 };
 
 // The sampling settings (common/synthesis_settings.h) resolved for Turbo, and what one session
@@ -107,9 +108,12 @@ class T3TurboModel {
 // processor whose setting makes it a no-op is skipped, as inference_turbo does (temperature 0 or
 // 1, top_k 0, top_p 1, penalty 1).
 struct T3TurboSamplingParams : SamplingSettings {
-  T3TurboSamplingParams() : SamplingSettings(SamplingSettings().resolved_for(ModelVariant::kTurbo)) {}
+  T3TurboSamplingParams()
+      : SamplingSettings(SamplingSettings().resolved_for(ModelVariant::kTurbo)) {}
   T3TurboSamplingParams(const SamplingSettings& settings, int64_t max_new_tokens, uint64_t seed)
-      : SamplingSettings(settings.resolved_for(ModelVariant::kTurbo)), max_new_tokens(max_new_tokens), seed(seed) {}
+      : SamplingSettings(settings.resolved_for(ModelVariant::kTurbo)),
+        max_new_tokens(max_new_tokens),
+        seed(seed) {}
   // Decode steps after the prefill's token (inference_turbo's max_gen_len): at most
   // max_new_tokens + 1 tokens per utterance.
   int64_t max_new_tokens = 1000;
@@ -131,7 +135,7 @@ class T3TurboSampler {
   // tap names (index = step): step_processor_input_ids, step_logits_after_temperature,
   // step_logits_after_top_k, step_logits_after_top_p, step_logits_after_rep_penalty.
   at::Tensor process(const at::Tensor& raw, const std::vector<int64_t>& ids, int64_t step,
-                     const TensorTap* tap = nullptr) const;
+                     const TensorTap& tap = {}) const;
   // One multinomial draw from probs [V] with the sampler's generator.
   int64_t draw(const at::Tensor& probs);
 
@@ -156,8 +160,8 @@ class T3TurboSession : public SpeechTokenSession {
   // The same starting from `prefix` (T3TurboModel::prefix of `cond`): the prefill runs over the
   // text and the start token only. The intermediates tapped then cover those positions only.
   T3TurboSession(std::shared_ptr<const T3TurboModel> model, const VoiceConditioning& cond,
-                 std::shared_ptr<const T3TurboPrefix> prefix, const std::vector<int64_t>& text_tokens,
-                 const T3TurboSamplingParams& params);
+                 std::shared_ptr<const T3TurboPrefix> prefix,
+                 const std::vector<int64_t>& text_tokens, const T3TurboSamplingParams& params);
 
   // Intermediates under the oracle's names: input_embeds (-1), hidden_states (prefill only, see
   // Gpt2Backbone::forward), prefill_final_hidden (-1), and per step: step_hidden_last [D],
@@ -185,7 +189,8 @@ class T3TurboSession : public SpeechTokenSession {
   std::shared_ptr<const T3TurboModel> model_;
   T3TurboSampler sampler_;
   TensorTap tap_;
-  at::Tensor prefill_embeds_;  // [1, Lc + Tt + 1, D] (without a prefix; else [1, Tt + 1, D]), dropped after the prefill
+  at::Tensor prefill_embeds_;  // [1, Lc + Tt + 1, D] (without a prefix; else [1, Tt + 1, D]),
+                               // dropped after the prefill
   std::shared_ptr<const T3TurboPrefix> prefix_;  // null: the prefill covers the conditioning too
   int64_t prefill_len_ = 0;
   KvCache cache_;

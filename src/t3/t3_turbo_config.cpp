@@ -1,9 +1,8 @@
 // T3TurboConfig (see t3_turbo_config.h).
 #include "t3/t3_turbo_config.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/error.h"
@@ -17,8 +16,8 @@ bool read(const nlohmann::json& obj, const char* key, T& out, const char* sectio
   try {
     out = obj.at(key).get<T>();
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::kModelFile,
-                std::string("t3 turbo config: ") + section + "." + key + " has the wrong type: " + e.what());
+    throw Error(ErrorKind::kModelFile, std::string("t3 turbo config: ") + section + "." + key +
+                                           " has the wrong type: " + e.what());
   }
   return true;
 }
@@ -30,9 +29,11 @@ void check_sizes(const T3TurboConfig& c) {
     throw Error(ErrorKind::kModelFile, "t3 turbo config: width " + std::to_string(g.hidden_size) +
                                            " is not a positive multiple of the head count " +
                                            std::to_string(g.num_heads) + ", or non-positive sizes");
-  if (c.speech_tokens_dict_size <= c.stop_speech_token || c.speech_tokens_dict_size <= c.start_speech_token ||
-      c.start_speech_token < 0 || c.stop_speech_token < 0 || c.text_tokens_dict_size <= 0)
-    throw Error(ErrorKind::kModelFile, "t3 turbo config: start/stop speech ids outside the speech vocabulary");
+  if (c.speech_tokens_dict_size <= c.stop_speech_token ||
+      c.speech_tokens_dict_size <= c.start_speech_token || c.start_speech_token < 0 ||
+      c.stop_speech_token < 0 || c.text_tokens_dict_size <= 0)
+    throw Error(ErrorKind::kModelFile,
+                "t3 turbo config: start/stop speech ids outside the speech vocabulary");
 }
 
 }  // namespace
@@ -51,17 +52,21 @@ T3TurboConfig T3TurboConfig::from_json(const nlohmann::json& j) {
     std::string act = "gelu_new";
     read(g, "activation_function", act, "gpt2_config");
     if (act != "gelu_new")
-      throw Error(ErrorKind::kModelFile, "t3 turbo config: activation '" + act + "' is not supported (gelu_new)");
+      throw Error(ErrorKind::kModelFile,
+                  "t3 turbo config: activation '" + act + "' is not supported (gelu_new)");
     int64_t inner = 0;
     if (read(g, "n_inner", inner, "gpt2_config") && inner != c.gpt2.inner_size())
-      throw Error(ErrorKind::kModelFile, "t3 turbo config: n_inner other than 4 * n_embd is not supported");
+      throw Error(ErrorKind::kModelFile,
+                  "t3 turbo config: n_inner other than 4 * n_embd is not supported");
     bool flag = false;
     if ((read(g, "scale_attn_by_inverse_layer_idx", flag, "gpt2_config") && flag) ||
         (read(g, "reorder_and_upcast_attn", flag, "gpt2_config") && flag))
-      throw Error(ErrorKind::kModelFile, "t3 turbo config: GPT-2 attention variants are not supported");
+      throw Error(ErrorKind::kModelFile,
+                  "t3 turbo config: GPT-2 attention variants are not supported");
     bool scaled = true;
     if (read(g, "scale_attn_weights", scaled, "gpt2_config") && !scaled)
-      throw Error(ErrorKind::kModelFile, "t3 turbo config: unscaled GPT-2 attention is not supported");
+      throw Error(ErrorKind::kModelFile,
+                  "t3 turbo config: unscaled GPT-2 attention is not supported");
   }
   if (j.contains("t3_config")) {
     const auto& t = j.at("t3_config");
@@ -75,10 +80,12 @@ T3TurboConfig T3TurboConfig::from_json(const nlohmann::json& j) {
     read(t, "use_perceiver_resampler", perceiver, "t3_config");
     read(t, "emotion_adv", emotion, "t3_config");
     if (perceiver || emotion)
-      throw Error(ErrorKind::kModelFile, "t3 turbo config: a perceiver or emotion token is not part of Turbo");
+      throw Error(ErrorKind::kModelFile,
+                  "t3 turbo config: a perceiver or emotion token is not part of Turbo");
     if (t.contains("input_pos_emb") && !t.at("input_pos_emb").is_null())
-      throw Error(ErrorKind::kModelFile, "t3 turbo config: T3 position embeddings are not part of Turbo "
-                                         "(input_pos_emb must be null)");
+      throw Error(ErrorKind::kModelFile,
+                  "t3 turbo config: T3 position embeddings are not part of Turbo "
+                  "(input_pos_emb must be null)");
   }
   check_sizes(c);
   return c;
@@ -110,7 +117,8 @@ T3TurboConfig T3TurboConfig::from_checkpoint(const SafetensorsFile& file, const 
     if (from_file.hidden_size != c.gpt2.hidden_size || from_file.num_layers != c.gpt2.num_layers)
       throw Error(ErrorKind::kModelFile, file.path() + ": the json describes a GPT-2 of width " +
                                              std::to_string(c.gpt2.hidden_size) + " and " +
-                                             std::to_string(c.gpt2.num_layers) + " layers, the tensors width " +
+                                             std::to_string(c.gpt2.num_layers) +
+                                             " layers, the tensors width " +
                                              std::to_string(from_file.hidden_size) + " and " +
                                              std::to_string(from_file.num_layers) + " layers");
   }

@@ -16,13 +16,13 @@
 namespace chatterbox {
 
 struct T3TurboConfig {
-  Gpt2Config gpt2;                        // GPT-2 medium: 1024 wide, 24 layers, 16 heads of 64
+  Gpt2Config gpt2;  // GPT-2 medium: 1024 wide, 24 layers, 16 heads of 64
 
   int64_t text_tokens_dict_size = 50276;  // len(tokenizer): 50257 GPT-2 + 19 added tokens
   int64_t start_speech_token = 6561;      // also the S3 codebook size: valid codec ids are < this
   int64_t stop_speech_token = 6562;
   int64_t speech_tokens_dict_size = 6563;
-  int64_t speech_cond_prompt_len = 375;   // at most this many prompt tokens (made by the voice code)
+  int64_t speech_cond_prompt_len = 375;  // at most this many prompt tokens (made by the voice code)
   int64_t speaker_embed_size = 256;
 
   // Conditioning prefix length for a prompt of `prompt_tokens` tokens: speaker (1) + prompt.

@@ -109,24 +109,30 @@ at::Tensor Campplus::head(const at::Tensor& x) const {
     const std::vector<int64_t> stride = {b.stride, 1};
     at::Tensor y = at::relu(b.bn1(at::conv2d(out, b.conv1, {}, stride, 1)));
     y = b.bn2(at::conv2d(y, b.conv2, {}, 1, 1));
-    at::Tensor shortcut = b.shortcut_conv.defined() ? b.shortcut_bn(at::conv2d(out, b.shortcut_conv, {}, stride)) : out;
+    at::Tensor shortcut = b.shortcut_conv.defined()
+                              ? b.shortcut_bn(at::conv2d(out, b.shortcut_conv, {}, stride))
+                              : out;
     out = at::relu(y + shortcut);
   }
   out = at::relu(head_bn2_(at::conv2d(out, head_conv2_, {}, {2, 1}, 1)));     // [B, 32, 10, T]
-  return out.reshape({out.size(0), out.size(1) * out.size(2), out.size(3)});   // [B, 320, T]
+  return out.reshape({out.size(0), out.size(1) * out.size(2), out.size(3)});  // [B, 320, T]
 }
 
 // CAMDenseTDNNLayer.forward: x [B, c_in, T] -> [B, growth, T]
 at::Tensor Campplus::dense_layer(const DenseLayer& l, const at::Tensor& x, int64_t dilation) const {
-  at::Tensor h = at::conv1d(at::relu(l.nonlinear1(x)), l.linear1);             // [B, bn, T]
+  at::Tensor h = at::conv1d(at::relu(l.nonlinear1(x)), l.linear1);  // [B, bn, T]
   h = at::relu(l.nonlinear2(h));
   // CAMLayer: local conv gated by a context of the global mean plus 100-frame segment means
-  at::Tensor y = at::conv1d(h, l.linear_local, at::Tensor(), at::IntArrayRef{1}, at::IntArrayRef{dilation}, at::IntArrayRef{dilation});       // [B, growth, T]
+  at::Tensor y =
+      at::conv1d(h, l.linear_local, at::Tensor(), at::IntArrayRef{1}, at::IntArrayRef{dilation},
+                 at::IntArrayRef{dilation});  // [B, growth, T]
   const int64_t T = h.size(-1), seg_len = 100;
-  at::Tensor seg = at::avg_pool1d(h, {seg_len}, {seg_len}, {0}, /*ceil_mode=*/true);  // [B, bn, ceil(T/100)]
-  seg = seg.unsqueeze(-1).expand({seg.size(0), seg.size(1), seg.size(2), seg_len})
+  at::Tensor seg =
+      at::avg_pool1d(h, {seg_len}, {seg_len}, {0}, /*ceil_mode=*/true);  // [B, bn, ceil(T/100)]
+  seg = seg.unsqueeze(-1)
+            .expand({seg.size(0), seg.size(1), seg.size(2), seg_len})
             .reshape({seg.size(0), seg.size(1), -1})
-            .narrow(-1, 0, T);                                                    // [B, bn, T]
+            .narrow(-1, 0, T);  // [B, bn, T]
   at::Tensor context = h.mean(-1, /*keepdim=*/true) + seg;
   context = at::relu(at::conv1d(context, l.cam_linear1_w, l.cam_linear1_b));
   at::Tensor gate = at::sigmoid(at::conv1d(context, l.cam_linear2_w, l.cam_linear2_b));
@@ -134,8 +140,9 @@ at::Tensor Campplus::dense_layer(const DenseLayer& l, const at::Tensor& x, int64
 }
 
 at::Tensor Campplus::forward(const at::Tensor& feats) const {
-  at::Tensor x = head(feats.permute({0, 2, 1}));                                 // [B, 320, T]
-  x = at::relu(tdnn_bn_(at::conv1d(x, tdnn_linear_, at::Tensor(), at::IntArrayRef{2}, at::IntArrayRef{2})));                 // [B, init, T']
+  at::Tensor x = head(feats.permute({0, 2, 1}));  // [B, 320, T]
+  x = at::relu(tdnn_bn_(at::conv1d(x, tdnn_linear_, at::Tensor(), at::IntArrayRef{2},
+                                   at::IntArrayRef{2})));  // [B, init, T']
   const int64_t growth = config_.growth_rate;
   for (const DenseBlock& block : blocks_) {
     // The dense concatenation [x, y1, y2, ...] is written into one preallocated buffer; each layer
@@ -148,9 +155,9 @@ at::Tensor Campplus::forward(const at::Tensor& feats) const {
       buf.narrow(1, c, growth).copy_(dense_layer(l, buf.narrow(1, 0, c), block.dilation));
       c += growth;
     }
-    x = at::conv1d(at::relu(block.transit_bn(buf)), block.transit_linear);     // TransitLayer
+    x = at::conv1d(at::relu(block.transit_bn(buf)), block.transit_linear);  // TransitLayer
   }
-  x = at::relu(out_bn_(x));                                                      // [B, C, T']
+  x = at::relu(out_bn_(x));  // [B, C, T']
   // StatsPool: mean and unbiased std over time -> [B, 2C]; DenseLayer on the vector
   at::Tensor stats = at::cat({x.mean(-1), x.std(-1, /*unbiased=*/true)}, -1);
   at::Tensor emb = at::conv1d(stats.unsqueeze(-1), dense_linear_).squeeze(-1);  // [B, 192]

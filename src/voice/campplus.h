@@ -14,8 +14,8 @@
 
 namespace chatterbox {
 
-// CAMPPlus(feat_dim, embedding_size, growth_rate, bn_size, init_channels, config_str="batchnorm-relu").
-// Defaults: the released model (S3Gen's speaker_encoder).
+// CAMPPlus(feat_dim, embedding_size, growth_rate, bn_size, init_channels,
+// config_str="batchnorm-relu"). Defaults: the released model (S3Gen's speaker_encoder).
 struct CampplusConfig {
   int64_t feat_dim = 80;
   int64_t embedding_size = 192;
@@ -50,18 +50,18 @@ class Campplus {
   at::Tensor inference(const at::Tensor& wav16) const { return forward(fbank(wav16).unsqueeze(0)); }
 
  private:
-  struct ResBlock {             // BasicResBlock (2-D)
-    at::Tensor conv1, conv2;    // [C, C, 3, 3]
+  struct ResBlock {           // BasicResBlock (2-D)
+    at::Tensor conv1, conv2;  // [C, C, 3, 3]
     BatchNorm bn1, bn2;
-    at::Tensor shortcut_conv;   // [C, C, 1, 1], undefined for identity shortcuts
+    at::Tensor shortcut_conv;  // [C, C, 1, 1], undefined for identity shortcuts
     BatchNorm shortcut_bn;
-    int64_t stride = 1;         // along the frequency axis only
+    int64_t stride = 1;  // along the frequency axis only
   };
-  struct DenseLayer {           // CAMDenseTDNNLayer
-    BatchNorm nonlinear1;       // [c_in]
-    at::Tensor linear1;         // [bn, c_in, 1]
-    BatchNorm nonlinear2;       // [bn]
-    at::Tensor linear_local;    // [growth, bn, 3]
+  struct DenseLayer {                         // CAMDenseTDNNLayer
+    BatchNorm nonlinear1;                     // [c_in]
+    at::Tensor linear1;                       // [bn, c_in, 1]
+    BatchNorm nonlinear2;                     // [bn]
+    at::Tensor linear_local;                  // [growth, bn, 3]
     at::Tensor cam_linear1_w, cam_linear1_b;  // [bn / 2, bn, 1], [bn / 2]
     at::Tensor cam_linear2_w, cam_linear2_b;  // [growth, bn / 2, 1], [growth]
   };
@@ -73,24 +73,24 @@ class Campplus {
     at::Tensor transit_linear;  // [out, in, 1]
   };
 
-  at::Tensor head(const at::Tensor& x) const;                                  // [B, 80, T] -> [B, 320, T]
+  at::Tensor head(const at::Tensor& x) const;  // [B, 80, T] -> [B, 320, T]
   at::Tensor dense_layer(const DenseLayer& l, const at::Tensor& x, int64_t dilation) const;
 
   CampplusConfig config_;
   KaldiFbank fbank_;
   // FCM head
-  at::Tensor head_conv1_;       // [32, 1, 3, 3]
+  at::Tensor head_conv1_;  // [32, 1, 3, 3]
   BatchNorm head_bn1_;
   std::vector<ResBlock> head_layers_;  // layer1.{0,1}, layer2.{0,1}
-  at::Tensor head_conv2_;       // [32, 32, 3, 3]
+  at::Tensor head_conv2_;              // [32, 32, 3, 3]
   BatchNorm head_bn2_;
   // xvector
-  at::Tensor tdnn_linear_;      // [init, 320, 5]
+  at::Tensor tdnn_linear_;  // [init, 320, 5]
   BatchNorm tdnn_bn_;
   std::vector<DenseBlock> blocks_;
   BatchNorm out_bn_;
-  at::Tensor dense_linear_;     // [192, 2 * C, 1]
-  BatchNorm dense_bn_;          // affine=False
+  at::Tensor dense_linear_;  // [192, 2 * C, 1]
+  BatchNorm dense_bn_;       // affine=False
 };
 
 }  // namespace chatterbox

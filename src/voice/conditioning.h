@@ -14,9 +14,9 @@ struct VoiceConditioning {
   float exaggeration = 0.5f;             // emotion_adv; the API argument overrides it per utterance
 
   // S3Gen side (conds.pt "gen" dict)
-  at::Tensor prompt_token;               // [1, Tg] int64, S3 tokens of the (<= 10 s) reference
-  at::Tensor prompt_feat;                // [1, 2*Tg, 80] float, 24 kHz log-mel, time-major
-  at::Tensor embedding;                  // [1, 192] float, CAMPPlus x-vector (not normalised)
+  at::Tensor prompt_token;  // [1, Tg] int64, S3 tokens of the (<= 10 s) reference
+  at::Tensor prompt_feat;   // [1, 2*Tg, 80] float, 24 kHz log-mel, time-major
+  at::Tensor embedding;     // [1, 192] float, CAMPPlus x-vector (not normalised)
 };
 
 }  // namespace chatterbox

@@ -105,7 +105,8 @@ double integrated_loudness(const at::Tensor& wav, double sample_rate) {
   // Block bounds exactly as pyloudnorm computes them (the last block may run past the end and is
   // still divided by the full block length).
   const double duration = static_cast<double>(n) / sample_rate;
-  const int64_t blocks = static_cast<int64_t>(std::nearbyint((duration - block) / (block * step))) + 1;
+  const int64_t blocks =
+      static_cast<int64_t>(std::nearbyint((duration - block) / (block * step))) + 1;
   std::vector<double> z(std::max<int64_t>(blocks, 0)), l(z.size());
   for (int64_t j = 0; j < blocks; ++j) {
     const double jd = static_cast<double>(j);
@@ -121,9 +122,11 @@ double integrated_loudness(const at::Tensor& wav, double sample_rate) {
     for (size_t j = 0; j < z.size(); ++j)
       if (keep(l[j])) kept.push_back(z[j]);
     if (kept.empty()) return std::numeric_limits<double>::quiet_NaN();
-    return numpy_sum(kept.data(), static_cast<int64_t>(kept.size())) / static_cast<double>(kept.size());
+    return numpy_sum(kept.data(), static_cast<int64_t>(kept.size())) /
+           static_cast<double>(kept.size());
   };
-  const double gate_rel = block_loudness(gated_mean([&](double lj) { return lj >= gate_abs; })) - 10.0;
+  const double gate_rel =
+      block_loudness(gated_mean([&](double lj) { return lj >= gate_abs; })) - 10.0;
   double mean = gated_mean([&](double lj) { return lj > gate_rel && lj > gate_abs; });
   if (std::isnan(mean)) mean = 0.0;  // np.nan_to_num: silence -> -inf LUFS
   return block_loudness(mean);
@@ -137,7 +140,8 @@ at::Tensor normalize_loudness(const at::Tensor& wav, double sample_rate, double 
   norm.applied = std::isfinite(norm.gain_linear) && norm.gain_linear > 0.0;
   if (info) *info = norm;
   if (!norm.applied) return wav;
-  return wav.to(at::kFloat) * at::scalar_tensor(static_cast<float>(norm.gain_linear), wav.options().dtype(at::kFloat));
+  return wav.to(at::kFloat) *
+         at::scalar_tensor(static_cast<float>(norm.gain_linear), wav.options().dtype(at::kFloat));
 }
 
 }  // namespace chatterbox

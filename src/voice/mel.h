@@ -14,13 +14,15 @@ namespace chatterbox {
 // librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax) with the defaults htk=False (Slaney mel
 // scale) and norm="slaney" (area normalisation), float32 rounding as librosa 0.11 does it.
 // [n_mels, n_fft / 2 + 1] on the CPU.
-at::Tensor slaney_mel_filterbank(int64_t sample_rate, int64_t n_fft, int64_t n_mels, double fmin, double fmax);
+at::Tensor slaney_mel_filterbank(int64_t sample_rate, int64_t n_fft, int64_t n_mels, double fmin,
+                                 double fmax);
 
 // torchaudio.compliance.kaldi.get_mel_banks (no VTLN warp) for a padded window of `n_fft`
 // samples, padded with a zero column for the Nyquist bin: [n_mels, n_fft / 2 + 1] float32 on the
 // CPU. Kaldi mel scale 1127 ln(1 + f / 700), triangles between low_freq and high_freq (<= 0:
 // relative to Nyquist), no area normalisation.
-at::Tensor kaldi_mel_banks(int64_t n_mels, int64_t n_fft, double sample_rate, double low_freq, double high_freq);
+at::Tensor kaldi_mel_banks(int64_t n_mels, int64_t n_fft, double sample_rate, double low_freq,
+                           double high_freq);
 
 // A. S3Gen prompt mel: chatterbox/models/s3gen/utils/mel.py mel_spectrogram (Matcha-TTS style)
 // with the S3Gen settings (24 kHz, n_fft 1920, hop 480, 80 bands, fmax 8000).
@@ -62,18 +64,19 @@ struct KaldiFbank {
   at::Tensor operator()(const at::Tensor& wav) const;
 };
 
-// D. VoiceEncoder mel: chatterbox/models/voice_encoder/melspec.py melspectrogram with VoiceEncConfig
-// (librosa.stft centred/reflect, power 2, 40 Slaney bands, no log, no pre-emphasis). librosa
-// runs the FFT in float64 and stores complex64: done the same way here.
+// D. VoiceEncoder mel: chatterbox/models/voice_encoder/melspec.py melspectrogram with
+// VoiceEncConfig (librosa.stft centred/reflect, power 2, 40 Slaney bands, no log, no pre-emphasis).
+// librosa runs the FFT in float64 and stores complex64: done the same way here.
 struct VoiceEncoderMel {
   int64_t sample_rate = 16000, n_fft = 400, hop = 160, win = 400, n_mels = 40;
   double fmin = 0.0, fmax = 8000.0, power = 2.0;
   at::Tensor mel_basis;  // [40, 201] float32
   at::Tensor window;     // [400] periodic Hann, float64
 
-  VoiceEncoderMel(int64_t sample_rate, int64_t n_fft, int64_t hop, int64_t win, int64_t n_mels, double fmin,
-                  double fmax, double power, c10::TensorOptions options);
-  // wav [S] -> [n_mels, 1 + floor(S / hop)] (mel-major, as librosa returns it). Needs S > n_fft / 2.
+  VoiceEncoderMel(int64_t sample_rate, int64_t n_fft, int64_t hop, int64_t win, int64_t n_mels,
+                  double fmin, double fmax, double power, c10::TensorOptions options);
+  // wav [S] -> [n_mels, 1 + floor(S / hop)] (mel-major, as librosa returns it). Needs S > n_fft
+  // / 2.
   at::Tensor operator()(const at::Tensor& wav) const;
 };
 

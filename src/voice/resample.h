@@ -30,12 +30,15 @@ struct ResamplerParams {
   static ResamplerParams torchaudio_default() { return {}; }
   // librosa "kaiser_best" expressed in torchaudio terms (torchaudio's documented equivalent):
   // a longer, sharper filter standing in for librosa's soxr HQ default.
-  static ResamplerParams kaiser_best() { return {64, 0.9475937167399596, ResampleWindow::kKaiser, 14.769656459379492}; }
+  static ResamplerParams kaiser_best() {
+    return {64, 0.9475937167399596, ResampleWindow::kKaiser, 14.769656459379492};
+  }
 };
 
 // The polyphase kernel for the gcd-reduced ratio orig -> new: [new, 1, 2 * width + orig] float32
 // (computed in float64), and the one-sided width in input samples.
-at::Tensor sinc_resample_kernel(int64_t orig, int64_t new_rate, const ResamplerParams& params, int64_t* width);
+at::Tensor sinc_resample_kernel(int64_t orig, int64_t new_rate, const ResamplerParams& params,
+                                int64_t* width);
 
 // wav [..., S] float -> [..., ceil(S * new_sr / orig_sr)] on the same device. Returns `wav`
 // itself when the rates are equal. Throws Error(kInvalidInput) for non-positive rates.

@@ -54,7 +54,8 @@ struct VoiceBuilderConfig {
   // the T3 json (speech_cond_prompt_len, top level or under "t3_config"). Null objects keep the
   // official defaults of `variant`; a Turbo variant also sets the Turbo recipe (15 s / 375-token
   // T3 prompt, references over 5 s, S3Tokenizer attn_ln eps 1e-5 as in s3tokenizer 0.3).
-  static VoiceBuilderConfig from_json(const nlohmann::json& ve, const nlohmann::json& s3gen, const nlohmann::json& t3,
+  static VoiceBuilderConfig from_json(const nlohmann::json& ve, const nlohmann::json& s3gen,
+                                      const nlohmann::json& t3,
                                       ModelVariant variant = ModelVariant::kEnglish);
 };
 
@@ -68,11 +69,14 @@ struct S3GenReference {
 
 class VoiceBuilder {
  public:
-  VoiceBuilder(std::shared_ptr<const SafetensorsFile> ve_file, std::shared_ptr<const SafetensorsFile> s3gen_file,
-               const VoiceBuilderConfig& config, c10::TensorOptions options);
+  VoiceBuilder(std::shared_ptr<const SafetensorsFile> ve_file,
+               std::shared_ptr<const SafetensorsFile> s3gen_file, const VoiceBuilderConfig& config,
+               c10::TensorOptions options);
   // Maps the two files and builds; throws Error(kModelFile) listing every bad tensor.
-  static std::shared_ptr<const VoiceBuilder> load(const std::string& ve_path, const std::string& s3gen_path,
-                                                  const VoiceBuilderConfig& config, c10::TensorOptions options);
+  static std::shared_ptr<const VoiceBuilder> load(const std::string& ve_path,
+                                                  const std::string& s3gen_path,
+                                                  const VoiceBuilderConfig& config,
+                                                  c10::TensorOptions options);
 
   // prepare_conditionals: `wav` is mono float audio in [-1, 1] at `sample_rate`. Resamples to
   // 24 kHz if needed (Turbo: then normalises the loudness), keeps the first 10 s for S3Gen, the

@@ -10,17 +10,18 @@
 #include "flow_trace_checks.h"
 #include "parity.h"
 #include "s3gen/flow.h"
+#include "tap_recorder.h"
 
 namespace {
 
 using chatterbox::FlowConfig;
 using chatterbox::FlowModel;
 using chatterbox::FlowNoise;
-using chatterbox::FlowTrace;
 using chatterbox::WeightReader;
 
 // `attention_block_bytes` 1: attention in 16-row blocks (the path long utterances take).
-FlowModel load_flow(parity::Context& ctx, int64_t attention_block_bytes = FlowConfig().attention_block_bytes) {
+FlowModel load_flow(parity::Context& ctx,
+                    int64_t attention_block_bytes = FlowConfig().attention_block_bytes) {
   const auto options = at::TensorOptions().dtype(at::kFloat);
   WeightReader reader(ctx.weights("s3gen"), options);
   WeightReader flow = reader.scoped("flow.");
@@ -41,16 +42,16 @@ PARITY_CHECK(flow_cfm_estimator, "fixtures/s3gen_cfm_estimator.safetensors") {
   const std::string fx = "s3gen_cfm_estimator";
   c10::InferenceMode guard;
   FlowModel model = load_flow(ctx);
-  at::Tensor out = model.estimator().forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
-                                             ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
-                                             ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
+  at::Tensor out = model.estimator().forward(
+      ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"), ctx.input(fx, "input.mu"),
+      ctx.input(fx, "input.t"), ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
   ctx.compare(fx, "output", out, parity::kModelOutput);
 
   // Attention in 16-row blocks (the long-utterance path), with the padded item's key bias.
   const FlowModel blocked_model = load_flow(ctx, 1);
-  at::Tensor blocked = blocked_model.estimator().forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
-                                                 ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
-                                                 ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
+  at::Tensor blocked = blocked_model.estimator().forward(
+      ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"), ctx.input(fx, "input.mu"),
+      ctx.input(fx, "input.t"), ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
   at::Tensor ref = ctx.input(fx, "output");
   const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
   const double err = max_abs_diff(blocked, ref);
@@ -72,22 +73,24 @@ PARITY_CHECK(flow_inference, "fixtures/s3gen_flow.safetensors") {
   ctx.mark_used(fx, "input.noise_seed");
   FlowNoise noise = FlowNoise::injected(ctx.input(fx, "cfm.noise_z"));
 
-  FlowTrace trace;
-  at::Tensor mel = model.inference(voice, ctx.input(fx, "input.speech_tokens"), /*finalize=*/true, noise,
-                                   n_timesteps, &trace);
+  parity::TapRecorder rec;
+  at::Tensor mel = model.inference(voice, ctx.input(fx, "input.speech_tokens"), /*finalize=*/true,
+                                   noise, n_timesteps, rec.tap());
 
   // The whole chain, from our own intermediates.
-  parity::compare_flow_trace(ctx, fx, trace);
-  ctx.compare(fx, "cfm.step0.dxdt_out", trace.step0.dxdt_out, parity::kModelOutput);
-  ctx.compare(fx, "cfm.x_after_each_step", trace.x_after_each_step, parity::kModelOutput);
-  ctx.compare(fx, "cfm.output_full", trace.output_full, parity::kModelOutput);
+  parity::compare_flow_trace(ctx, fx, rec);
+  ctx.compare(fx, "cfm.step0.dxdt_out", rec.values["cfm.step.dxdt_out"][0], parity::kModelOutput);
+  ctx.compare(fx, "cfm.x_after_each_step", rec.stacked("cfm.x_after_each_step"),
+              parity::kModelOutput);
+  ctx.compare(fx, "cfm.output_full", rec.values["cfm.output_full"][-1], parity::kModelOutput);
   ctx.compare(fx, "output_mel", mel, parity::kModelOutput);
 
   // The estimator alone on the recorded step-0 batch (isolates it from the encoder).
   {
     at::Tensor dxdt = model.estimator().forward(
-        ctx.input(fx, "cfm.step0.x_in"), ctx.input(fx, "cfm.step0.mask_in"), ctx.input(fx, "cfm.step0.mu_in"),
-        ctx.input(fx, "cfm.step0.t_in"), ctx.input(fx, "cfm.step0.spks_in"), ctx.input(fx, "cfm.step0.cond_in"));
+        ctx.input(fx, "cfm.step0.x_in"), ctx.input(fx, "cfm.step0.mask_in"),
+        ctx.input(fx, "cfm.step0.mu_in"), ctx.input(fx, "cfm.step0.t_in"),
+        ctx.input(fx, "cfm.step0.spks_in"), ctx.input(fx, "cfm.step0.cond_in"));
     at::Tensor ref = ctx.input(fx, "cfm.step0.dxdt_out");
     const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
     const double err = max_abs_diff(dxdt, ref);
@@ -98,7 +101,8 @@ PARITY_CHECK(flow_inference, "fixtures/s3gen_flow.safetensors") {
   // utterances take) must give the same mel.
   {
     const FlowModel blocked_model = load_flow(ctx, 1);
-    at::Tensor blocked = blocked_model.inference(voice, ctx.input(fx, "input.speech_tokens"), true, noise, n_timesteps);
+    at::Tensor blocked = blocked_model.inference(voice, ctx.input(fx, "input.speech_tokens"), true,
+                                                 noise, n_timesteps);
     at::Tensor ref = ctx.input(fx, "output_mel");
     const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
     const double err = max_abs_diff(blocked, ref);
@@ -108,11 +112,12 @@ PARITY_CHECK(flow_inference, "fixtures/s3gen_flow.safetensors") {
   // finalize = false: 6 frames fewer, and the frames it does produce are computed over a
   // shorter sequence (full attention), so only the length is pinned here.
   {
-    at::Tensor partial = model.inference(voice, ctx.input(fx, "input.speech_tokens"), /*finalize=*/false,
-                                         noise, 1);
-    const int64_t expected = mel.size(2) - model.config().pre_lookahead_len * model.config().token_mel_ratio;
-    ctx.report(fx + ":finalize=false frame count", static_cast<double>(partial.size(2) - expected), 0.0,
-               partial.size(2) == expected);
+    at::Tensor partial =
+        model.inference(voice, ctx.input(fx, "input.speech_tokens"), /*finalize=*/false, noise, 1);
+    const int64_t expected =
+        mel.size(2) - model.config().pre_lookahead_len * model.config().token_mel_ratio;
+    ctx.report(fx + ":finalize=false frame count", static_cast<double>(partial.size(2) - expected),
+               0.0, partial.size(2) == expected);
   }
 }
 

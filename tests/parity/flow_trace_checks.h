@@ -6,27 +6,22 @@
 #include <string>
 
 #include "parity.h"
-#include "s3gen/flow.h"
+#include "tap_recorder.h"
 
 namespace parity {
 
-inline void compare_flow_trace(Context& ctx, const std::string& fx, const chatterbox::FlowTrace& trace) {
-  ctx.compare(fx, "spk_embed_projected", trace.spk_embed_projected, kModelOutput);
-  ctx.compare(fx, "encoder_out", trace.encoder_out, kModelOutput);
-  ctx.compare(fx, "encoder_mask", trace.encoder_mask);
-  ctx.compare(fx, "encoder_proj_out", trace.encoder_proj_out, kModelOutput);
-  ctx.compare(fx, "cfm.mu", trace.cfm_mu, kModelOutput);
-  ctx.compare(fx, "cfm.mask", trace.cfm_mask, kModelOutput);
-  ctx.compare(fx, "cfm.spks", trace.cfm_spks, kModelOutput);
-  ctx.compare(fx, "cfm.cond", trace.cfm_cond, kModelOutput);
-  ctx.compare(fx, "cfm.noise_z", trace.cfm_noise_z, kModelOutput);
-  ctx.compare(fx, "cfm.t_span", trace.cfm_t_span, kModelOutput);
-  ctx.compare(fx, "cfm.step0.x_in", trace.step0.x_in, kModelOutput);
-  ctx.compare(fx, "cfm.step0.mask_in", trace.step0.mask_in, kModelOutput);
-  ctx.compare(fx, "cfm.step0.mu_in", trace.step0.mu_in, kModelOutput);
-  ctx.compare(fx, "cfm.step0.t_in", trace.step0.t_in, kModelOutput);
-  ctx.compare(fx, "cfm.step0.spks_in", trace.step0.spks_in, kModelOutput);
-  ctx.compare(fx, "cfm.step0.cond_in", trace.step0.cond_in, kModelOutput);
+// `rec` recorded FlowModel::inference's tap (a name it lacks compares as undefined: a failure).
+inline void compare_flow_trace(Context& ctx, const std::string& fx, TapRecorder& rec) {
+  ctx.compare(fx, "encoder_mask", rec.values["encoder_mask"][-1]);
+  for (const char* key : {"spk_embed_projected", "encoder_out", "encoder_proj_out", "cfm.mu",
+                          "cfm.mask", "cfm.spks", "cfm.cond", "cfm.noise_z", "cfm.t_span"}) {
+    ctx.compare(fx, key, rec.values[key][-1], kModelOutput);
+  }
+  // The fixture's cfm.step0.<input> is the tap's cfm.step.<input> at index (step) 0.
+  for (const char* input : {"x_in", "mask_in", "mu_in", "t_in", "spks_in", "cond_in"}) {
+    const std::string name(input);
+    ctx.compare(fx, "cfm.step0." + name, rec.values["cfm.step." + name][0], kModelOutput);
+  }
 }
 
 }  // namespace parity

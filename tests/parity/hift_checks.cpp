@@ -6,10 +6,11 @@
 #include <vector>
 
 #include "parity.h"
-#include "s3gen_offline.h"
 #include "s3gen/hift.h"
 #include "s3gen/s3gen.h"
+#include "s3gen_offline.h"
 #include "t3/t3.h"
+#include "tap_recorder.h"
 #include "voice/conditioning.h"
 
 namespace {
@@ -21,7 +22,8 @@ using chatterbox::WeightReader;
 
 HiftModel load_hift(parity::Context& ctx) {
   WeightReader reader(ctx.weights("s3gen"), at::TensorOptions().dtype(at::kFloat));
-  HiftModel model = HiftModel::load(reader.scoped("mel2wav."), HiftConfig::from_json(ctx.weights_config("s3gen")));
+  HiftModel model = HiftModel::load(reader.scoped("mel2wav."),
+                                    HiftConfig::from_json(ctx.weights_config("s3gen")));
   reader.finish();
   return model;
 }
@@ -62,7 +64,8 @@ PARITY_CHECK(hift_stages, "fixtures/s3gen_hift.safetensors") {
   ctx.compare(fx, "f0_upsampled", model.upsample_f0(ctx.input(fx, "f0")), parity::kModelOutput);
   {
     HiftRandom random = injected_draws(ctx, fx);
-    ctx.compare(fx, "source", model.source(ctx.input(fx, "f0_upsampled"), random, 0), parity::kModelOutput);
+    ctx.compare(fx, "source", model.source(ctx.input(fx, "f0_upsampled"), random, 0),
+                parity::kModelOutput);
   }
   // decode with a given excitation (the generator alone).
   at::Tensor test_mel = ctx.input(fx, "decode_test.mel");
@@ -85,15 +88,20 @@ PARITY_CHECK(hift_stages, "fixtures/s3gen_hift.safetensors") {
   chatterbox::HiftOutput cached = model.inference(mel, random2, 0, cache);
   const double head = (cached.source.narrow(2, 0, lc) - cache).abs().max().item<double>();
   const double tail = (cached.source.narrow(2, lc, out.source.size(2) - lc) -
-                       out.source.narrow(2, lc, out.source.size(2) - lc)).abs().max().item<double>();
-  ctx.report("hift:cache_source_overwrites_head", std::max(head, tail), 0.0, head == 0.0 && tail == 0.0);
+                       out.source.narrow(2, lc, out.source.size(2) - lc))
+                          .abs()
+                          .max()
+                          .item<double>();
+  ctx.report("hift:cache_source_overwrites_head", std::max(head, tail), 0.0,
+             head == 0.0 && tail == 0.0);
 
   // Seeded draws: the same seed reproduces the waveform; zero frames give zero samples.
   HiftRandom seeded_a(99), seeded_b(99);
   at::Tensor wav_a = model.inference(mel, seeded_a).wav, wav_b = model.inference(mel, seeded_b).wav;
   const bool empty_ok = model.inference(mel.narrow(2, 0, 0), seeded_a).wav.size(1) == 0;
   const double seeded_err = (wav_a - wav_b).abs().max().item<double>();
-  ctx.report("hift:seeded_reproducible_and_empty_input", seeded_err, 0.0, seeded_err == 0.0 && empty_ok);
+  ctx.report("hift:seeded_reproducible_and_empty_input", seeded_err, 0.0,
+             seeded_err == 0.0 && empty_ok);
 }
 
 PARITY_CHECK(hift_random_seeded, "") {
@@ -103,13 +111,21 @@ PARITY_CHECK(hift_random_seeded, "") {
   const int64_t h = 9;
   HiftRandom a(1234), b(1234), c(1235);
   at::Tensor whole = a.noise(0, 3 * HiftRandom::kBlockSamples + 17, h, at::TensorOptions());
-  at::Tensor part = b.noise(HiftRandom::kBlockSamples - 100, HiftRandom::kBlockSamples + 300, h, at::TensorOptions());
-  double err = (whole.narrow(2, HiftRandom::kBlockSamples - 100, HiftRandom::kBlockSamples + 300) - part)
-                   .abs().max().item<double>();
-  err = std::max(err, (a.phases(h, at::TensorOptions()) - b.phases(h, at::TensorOptions())).abs().max().item<double>());
+  at::Tensor part = b.noise(HiftRandom::kBlockSamples - 100, HiftRandom::kBlockSamples + 300, h,
+                            at::TensorOptions());
+  double err =
+      (whole.narrow(2, HiftRandom::kBlockSamples - 100, HiftRandom::kBlockSamples + 300) - part)
+          .abs()
+          .max()
+          .item<double>();
+  err = std::max(err, (a.phases(h, at::TensorOptions()) - b.phases(h, at::TensorOptions()))
+                          .abs()
+                          .max()
+                          .item<double>());
   const bool differs = !at::equal(c.noise(0, 64, h, at::TensorOptions()), whole.narrow(2, 0, 64));
   const bool in_range = a.phases(h, at::TensorOptions()).abs().max().item<double>() <= M_PI;
-  ctx.report("hift:random_reproducible_by_absolute_sample", err, 0.0, err == 0.0 && differs && in_range);
+  ctx.report("hift:random_reproducible_by_absolute_sample", err, 0.0,
+             err == 0.0 && differs && in_range);
 }
 
 PARITY_CHECK(s3gen_inference, "fixtures/s3gen_inference.safetensors") {
@@ -124,10 +140,11 @@ PARITY_CHECK(s3gen_inference, "fixtures/s3gen_inference.safetensors") {
   chatterbox::VoiceConditioning voice = fixture_voice(ctx);
   auto noise = chatterbox::FlowNoise::injected(ctx.input(fx, "cfm.noise_z"));
   HiftRandom random = injected_draws(ctx, fx);
-  chatterbox::S3GenTrace trace;
-  at::Tensor wav = parity::decode_offline(*model, voice, ctx.input(fx, "input.speech_tokens"), noise, random, &trace);
+  parity::TapRecorder rec;
+  at::Tensor wav = parity::decode_offline(*model, voice, ctx.input(fx, "input.speech_tokens"),
+                                          noise, random, rec.tap());
   ctx.compare(fx, "output_wav", wav, parity::kWaveform);
-  ctx.compare(fx, "output_source", trace.source, parity::kWaveform);
+  ctx.compare(fx, "output_source", rec.values["output_source"][-1], parity::kWaveform);
   ctx.mark_used(fx, "input.noise_seed");
   ctx.mark_used(fx, "source_module.noise_randn_unused");
 }

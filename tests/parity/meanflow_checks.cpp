@@ -12,23 +12,24 @@
 #include "common/error.h"
 #include "flow_trace_checks.h"
 #include "parity.h"
-#include "s3gen_offline.h"
 #include "s3gen/flow.h"
 #include "s3gen/s3gen.h"
+#include "s3gen_offline.h"
 #include "stream/chunk_decoder.h"
 #include "stream/chunk_plan.h"
+#include "tap_recorder.h"
 
 namespace {
 
 using chatterbox::FlowConfig;
 using chatterbox::FlowModel;
 using chatterbox::FlowNoise;
-using chatterbox::FlowTrace;
 using chatterbox::HiftRandom;
 using chatterbox::WeightReader;
 
 // `attention_block_bytes` 1: attention in 16-row blocks (the path long utterances take).
-FlowModel load_meanflow_flow(parity::Context& ctx, int64_t attention_block_bytes = FlowConfig().attention_block_bytes) {
+FlowModel load_meanflow_flow(parity::Context& ctx,
+                             int64_t attention_block_bytes = FlowConfig().attention_block_bytes) {
   const auto options = at::TensorOptions().dtype(at::kFloat);
   WeightReader reader(ctx.weights("s3gen_meanflow"), options);
   WeightReader flow = reader.scoped("flow.");
@@ -45,8 +46,8 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
 
 // Compares `actual` with the fixture tensor `key` under another report name (for a value the
 // engine computes a second way).
-void compare_as(parity::Context& ctx, const std::string& fx, const std::string& key, const std::string& label,
-                const at::Tensor& actual) {
+void compare_as(parity::Context& ctx, const std::string& fx, const std::string& key,
+                const std::string& label, const at::Tensor& actual) {
   at::Tensor ref = ctx.input(fx, key);
   const double tol = parity::kModelOutput.rel_to_max * ref.abs().max().item<double>();
   const double err = max_abs_diff(actual, ref);
@@ -65,7 +66,8 @@ chatterbox::VoiceConditioning fixture_voice(parity::Context& ctx, const std::str
 
 // The reference's CFM start point from its two draws (flow_inference's, then the CFM's).
 FlowNoise fixture_noise(parity::Context& ctx, const std::string& fx) {
-  return FlowNoise::injected_meanflow(ctx.input(fx, "flow.noised_mels_draw"), ctx.input(fx, "cfm.z_draw"));
+  return FlowNoise::injected_meanflow(ctx.input(fx, "flow.noised_mels_draw"),
+                                      ctx.input(fx, "cfm.z_draw"));
 }
 
 }  // namespace
@@ -78,34 +80,35 @@ PARITY_CHECK(meanflow_estimator, "fixtures/s3gen_meanflow_estimator.safetensors"
   ctx.report(fx + ":model is mean-flow (config and mixer tensor)", 0.0, 0.0,
              model.meanflow() && estimator.meanflow() && model.config().default_n_timesteps() == 2);
 
-  chatterbox::TimeEmbeddingTrace time;
-  estimator.time_embedding(ctx.input(fx, "input.t"), ctx.input(fx, "input.r"), &time);
-  ctx.compare(fx, "time_emb.t_sinusoidal", time.t_sinusoidal, parity::kModelOutput);
-  ctx.compare(fx, "time_emb.r_sinusoidal", time.r_sinusoidal, parity::kModelOutput);
-  ctx.compare(fx, "time_emb.t_mlp", time.t_mlp, parity::kModelOutput);
-  ctx.compare(fx, "time_emb.r_mlp", time.r_mlp, parity::kModelOutput);
-  ctx.compare(fx, "time_emb.mixed", time.mixed, parity::kModelOutput);
+  parity::TapRecorder time;
+  estimator.time_embedding(ctx.input(fx, "input.t"), ctx.input(fx, "input.r"), time.tap());
+  for (const char* key : {"time_emb.t_sinusoidal", "time_emb.r_sinusoidal", "time_emb.t_mlp",
+                          "time_emb.r_mlp", "time_emb.mixed"}) {
+    ctx.compare(fx, key, time.values[key][-1], parity::kModelOutput);
+  }
 
-  at::Tensor out = estimator.forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"), ctx.input(fx, "input.mu"),
-                                     ctx.input(fx, "input.t"), ctx.input(fx, "input.spks"),
-                                     ctx.input(fx, "input.cond"), ctx.input(fx, "input.r"));
+  at::Tensor out = estimator.forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
+                                     ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
+                                     ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"),
+                                     ctx.input(fx, "input.r"));
   ctx.compare(fx, "output", out, parity::kModelOutput);
 
   // Attention in 16-row blocks (the long-utterance path), with the padded item's key bias.
   {
     const FlowModel blocked_model = load_meanflow_flow(ctx, 1);
-    at::Tensor blocked = blocked_model.estimator().forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
-                                           ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
-                                           ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"),
-                                           ctx.input(fx, "input.r"));
+    at::Tensor blocked = blocked_model.estimator().forward(
+        ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"), ctx.input(fx, "input.mu"),
+        ctx.input(fx, "input.t"), ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"),
+        ctx.input(fx, "input.r"));
     compare_as(ctx, fx, "output", "attention in 16-row blocks", blocked);
   }
 
   // A mean-flow estimator without r is a caller error, not a silent fallback to t alone.
   bool threw = false;
   try {
-    estimator.forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"), ctx.input(fx, "input.mu"),
-                      ctx.input(fx, "input.t"), ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
+    estimator.forward(ctx.input(fx, "input.x"), ctx.input(fx, "input.mask"),
+                      ctx.input(fx, "input.mu"), ctx.input(fx, "input.t"),
+                      ctx.input(fx, "input.spks"), ctx.input(fx, "input.cond"));
   } catch (const chatterbox::Error& e) {
     threw = e.kind() == chatterbox::ErrorKind::kInvalidInput;
   }
@@ -126,43 +129,48 @@ PARITY_CHECK(meanflow_flow, "fixtures/s3gen_meanflow_flow.safetensors") {
   FlowNoise noise = fixture_noise(ctx, fx);
   at::Tensor tokens = ctx.input(fx, "input.speech_tokens");
 
-  FlowTrace trace;
-  at::Tensor mel = model.inference(voice, tokens, /*finalize=*/true, noise, n_timesteps, &trace);
+  parity::TapRecorder rec;
+  at::Tensor mel = model.inference(voice, tokens, /*finalize=*/true, noise, n_timesteps, rec.tap());
 
-  parity::compare_flow_trace(ctx, fx, trace);
-  ctx.compare(fx, "cfm.step0.r_in", trace.step0.r_in, parity::kModelOutput);
-  if (trace.steps.size() != static_cast<size_t>(n_timesteps)) {
-    ctx.report(fx + ":cfm step count", double(trace.steps.size()), double(n_timesteps), false);
+  parity::compare_flow_trace(ctx, fx, rec);
+  ctx.compare(fx, "cfm.step0.r_in", rec.values["cfm.step.r_in"][0], parity::kModelOutput);
+  auto& dxdt = rec.values["cfm.step.dxdt_out"];
+  if (dxdt.size() != static_cast<size_t>(n_timesteps)) {
+    ctx.report(fx + ":cfm step count", double(dxdt.size()), double(n_timesteps), false);
   } else {
+    // The fixture's cfm.step{k}.t / .r are the estimator's time inputs of step k.
     for (int k = 0; k < n_timesteps; ++k) {
       const std::string step = "cfm.step" + std::to_string(k);
-      ctx.compare(fx, step + ".t", trace.steps[k].t, parity::kModelOutput);
-      ctx.compare(fx, step + ".r", trace.steps[k].r, parity::kModelOutput);
-      ctx.compare(fx, step + ".dxdt_out", trace.steps[k].dxdt_out, parity::kModelOutput);
+      ctx.compare(fx, step + ".t", rec.values["cfm.step.t_in"][k], parity::kModelOutput);
+      ctx.compare(fx, step + ".r", rec.values["cfm.step.r_in"][k], parity::kModelOutput);
+      ctx.compare(fx, step + ".dxdt_out", dxdt[k], parity::kModelOutput);
     }
   }
-  ctx.compare(fx, "cfm.x_after_each_step", trace.x_after_each_step, parity::kModelOutput);
-  ctx.compare(fx, "cfm.output_full", trace.output_full, parity::kModelOutput);
+  ctx.compare(fx, "cfm.x_after_each_step", rec.stacked("cfm.x_after_each_step"),
+              parity::kModelOutput);
+  ctx.compare(fx, "cfm.output_full", rec.values["cfm.output_full"][-1], parity::kModelOutput);
   ctx.compare(fx, "output_mel", mel, parity::kModelOutput);
-  compare_as(ctx, fx, "cfm.step0.dxdt_out", "step0 trace", trace.step0.dxdt_out);
+  compare_as(ctx, fx, "cfm.step0.dxdt_out", "step0 trace", dxdt[0]);
 
   // The estimator alone on the recorded step-0 inputs (isolates it from the encoder).
   compare_as(ctx, fx, "cfm.step0.dxdt_out", "from fixture inputs",
-             model.estimator().forward(ctx.input(fx, "cfm.step0.x_in"), ctx.input(fx, "cfm.step0.mask_in"),
-                                       ctx.input(fx, "cfm.step0.mu_in"), ctx.input(fx, "cfm.step0.t_in"),
-                                       ctx.input(fx, "cfm.step0.spks_in"), ctx.input(fx, "cfm.step0.cond_in"),
-                                       ctx.input(fx, "cfm.step0.r_in")));
+             model.estimator().forward(
+                 ctx.input(fx, "cfm.step0.x_in"), ctx.input(fx, "cfm.step0.mask_in"),
+                 ctx.input(fx, "cfm.step0.mu_in"), ctx.input(fx, "cfm.step0.t_in"),
+                 ctx.input(fx, "cfm.step0.spks_in"), ctx.input(fx, "cfm.step0.cond_in"),
+                 ctx.input(fx, "cfm.step0.r_in")));
 
   // n_timesteps <= 0 takes the model's default, which for mean-flow is the fixture's 2; the
   // combined start point injected directly gives the same mel.
-  compare_as(ctx, fx, "output_mel", "default steps, cfm.noise_z injected",
-             model.inference(voice, tokens, true, FlowNoise::injected(ctx.input(fx, "cfm.noise_z")), 0));
+  compare_as(
+      ctx, fx, "output_mel", "default steps, cfm.noise_z injected",
+      model.inference(voice, tokens, true, FlowNoise::injected(ctx.input(fx, "cfm.noise_z")), 0));
 
   // Cancellation is polled between mean-flow steps too.
   std::atomic<bool> cancel{true};
   bool cancelled = false;
   try {
-    model.inference(voice, tokens, true, noise, n_timesteps, nullptr, &cancel);
+    model.inference(voice, tokens, true, noise, n_timesteps, {}, &cancel);
   } catch (const chatterbox::Error& e) {
     cancelled = e.kind() == chatterbox::ErrorKind::kCancelled;
   }
@@ -174,7 +182,8 @@ PARITY_CHECK(meanflow_s3gen_inference, "fixtures/s3gen_turbo_inference.safetenso
   // -> HiFT -> trim/fade, with every recorded draw injected, through the element's decoder.
   const std::string fx = "s3gen_turbo_inference";
   c10::InferenceMode guard;
-  auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen_meanflow"), ctx.weights_config("s3gen_meanflow"),
+  auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen_meanflow"),
+                                            ctx.weights_config("s3gen_meanflow"),
                                             at::TensorOptions().dtype(at::kFloat));
   ctx.compare(fx, "trim_fade", model->trim_fade(), parity::kModelOutput);
 
@@ -184,20 +193,20 @@ PARITY_CHECK(meanflow_s3gen_inference, "fixtures/s3gen_turbo_inference.safetenso
   // generate() leaves n_cfm_timesteps to S3Gen's default: the model's own must be the same.
   const int64_t steps = ctx.input(fx, "input.n_cfm_timesteps").item<int64_t>();
   const int64_t default_steps = model->flow().config().default_n_timesteps();
-  ctx.report(fx + ":input.n_cfm_timesteps(model default)", double(std::abs(default_steps - steps)), 0.0,
-             model->meanflow() && default_steps == steps);
+  ctx.report(fx + ":input.n_cfm_timesteps(model default)", double(std::abs(default_steps - steps)),
+             0.0, model->meanflow() && default_steps == steps);
   ctx.mark_used(fx, "input.n_cfm_timesteps");
 
   chatterbox::VoiceConditioning voice = fixture_voice(ctx, fx);
   FlowNoise noise = fixture_noise(ctx, fx);
-  HiftRandom random =
-      HiftRandom::injected(ctx.input(fx, "sinegen.phase_vec_uniform"), ctx.input(fx, "sinegen.noise_randn"));
-  chatterbox::S3GenTrace trace;
-  at::Tensor wav = parity::decode_offline(*model, voice, tokens, noise, random, &trace);
-  ctx.compare(fx, "output_mel", trace.mel, parity::kModelOutput);
-  ctx.compare(fx, "f0", trace.f0, parity::kModelOutput);
+  HiftRandom random = HiftRandom::injected(ctx.input(fx, "sinegen.phase_vec_uniform"),
+                                           ctx.input(fx, "sinegen.noise_randn"));
+  parity::TapRecorder rec;
+  at::Tensor wav = parity::decode_offline(*model, voice, tokens, noise, random, rec.tap());
+  ctx.compare(fx, "output_mel", rec.values["output_mel"][-1], parity::kModelOutput);
+  ctx.compare(fx, "f0", rec.values["f0"][-1], parity::kModelOutput);
   ctx.compare(fx, "output_wav", wav, parity::kWaveform);
-  ctx.compare(fx, "output_source", trace.source, parity::kWaveform);
+  ctx.compare(fx, "output_source", rec.values["output_source"][-1], parity::kWaveform);
   ctx.mark_used(fx, "input.noise_seed");
   ctx.mark_used(fx, "flow.noised_mels_draw");
   ctx.mark_used(fx, "cfm.z_draw");
@@ -211,7 +220,8 @@ PARITY_CHECK(meanflow_chunk_decoder, "fixtures/s3gen_turbo_inference.safetensors
   // every token's audio comes out exactly once, over several chunks, and is finite.
   const std::string fx = "s3gen_turbo_inference";
   c10::InferenceMode guard;
-  auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen_meanflow"), ctx.weights_config("s3gen_meanflow"),
+  auto model = chatterbox::S3GenModel::load(ctx.weights("s3gen_meanflow"),
+                                            ctx.weights_config("s3gen_meanflow"),
                                             at::TensorOptions().dtype(at::kFloat));
   chatterbox::VoiceConditioning voice;
   voice.prompt_token = ctx.input(fx, "input.prompt_token");
@@ -222,14 +232,16 @@ PARITY_CHECK(meanflow_chunk_decoder, "fixtures/s3gen_turbo_inference.safetensors
   const int64_t expected = int64_t(tokens.size()) * 2 * model->hift().samples_per_frame();
 
   for (chatterbox::StitchMode mode :
-       {chatterbox::StitchMode::kNone, chatterbox::StitchMode::kOverlapAdd, chatterbox::StitchMode::kContext}) {
+       {chatterbox::StitchMode::kNone, chatterbox::StitchMode::kOverlapAdd,
+        chatterbox::StitchMode::kContext}) {
     chatterbox::ChunkSchedule schedule;
     schedule.stitch_mode = mode;
     schedule.first_chunk_tokens = 6;
     schedule.chunk_tokens = schedule.max_chunk_tokens = 8;
     schedule.overlap_tokens = 4;
     chatterbox::ChunkPlanner planner(schedule);
-    chatterbox::ChunkDecoder decoder(model->flow(), model->hift(), voice, planner.schedule(), /*cfm_steps=*/0, 7);
+    chatterbox::ChunkDecoder decoder(model->flow(), model->hift(), voice, planner.schedule(),
+                                     /*cfm_steps=*/0, 7);
     std::vector<float> audio;
     chatterbox::ChunkPlan plan;
     int chunks = 0;
@@ -243,8 +255,8 @@ PARITY_CHECK(meanflow_chunk_decoder, "fixtures/s3gen_turbo_inference.safetensors
     const char* mode_name = mode == chatterbox::StitchMode::kNone         ? "none"
                             : mode == chatterbox::StitchMode::kOverlapAdd ? "overlap-add"
                                                                           : "context";
-    const std::string name = fx + ":chunk decoder " + mode_name + " (" +
-                             std::to_string(chunks) + " chunks) sample count, finite";
+    const std::string name = fx + ":chunk decoder " + mode_name + " (" + std::to_string(chunks) +
+                             " chunks) sample count, finite";
     ctx.report(name, double(int64_t(audio.size()) - expected), 0.0,
                int64_t(audio.size()) == expected && finite && chunks > 1);
   }

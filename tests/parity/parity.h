@@ -28,9 +28,9 @@ struct Tolerance {
   double rel_to_max = 1e-4;
   double abs = 0.0;
 };
-constexpr Tolerance kModelOutput{1e-4, 0.0};    // logits, embeddings, encoder/estimator/mel outputs
-constexpr Tolerance kWaveform{1e-3, 0.0};       // waveforms whose source is regenerated from F0
-constexpr Tolerance kLogMel{0.0, 1e-4};         // log-mel front ends
+constexpr Tolerance kModelOutput{1e-4, 0.0};  // logits, embeddings, encoder/estimator/mel outputs
+constexpr Tolerance kWaveform{1e-3, 0.0};     // waveforms whose source is regenerated from F0
+constexpr Tolerance kLogMel{0.0, 1e-4};       // log-mel front ends
 
 class Context {
  public:
@@ -80,7 +80,7 @@ struct Register {
 
 }  // namespace parity
 
-#define PARITY_CHECK(name, requires_path)                                       \
-  static void name(parity::Context& ctx);                                       \
-  static parity::Register parity_register_##name(#name, requires_path, name);   \
+#define PARITY_CHECK(name, requires_path)                                     \
+  static void name(parity::Context& ctx);                                     \
+  static parity::Register parity_register_##name(#name, requires_path, name); \
   static void name(parity::Context& ctx)

@@ -34,10 +34,12 @@ Register::Register(const char* name, const char* requires_path, CheckFn fn) {
 
 Context::Context(std::string dir) : dir_(std::move(dir)) {}
 
-std::shared_ptr<const chatterbox::SafetensorsFile> Context::fixture_file(const std::string& fixture) {
+std::shared_ptr<const chatterbox::SafetensorsFile> Context::fixture_file(
+    const std::string& fixture) {
   auto it = files_.find(fixture);
   if (it != files_.end()) return it->second;
-  auto file = std::make_shared<const chatterbox::SafetensorsFile>(dir_ + "/fixtures/" + fixture + ".safetensors");
+  auto file = std::make_shared<const chatterbox::SafetensorsFile>(dir_ + "/fixtures/" + fixture +
+                                                                  ".safetensors");
   files_[fixture] = file;
   return file;
 }
@@ -51,24 +53,28 @@ at::Tensor Context::input(const std::string& fixture, const std::string& key) {
   return fixture_file(fixture)->tensor(key).clone();
 }
 
-void Context::mark_used(const std::string& fixture, const std::string& key) { used_.insert(fixture + ":" + key); }
+void Context::mark_used(const std::string& fixture, const std::string& key) {
+  used_.insert(fixture + ":" + key);
+}
 
 void Context::report(const std::string& name, double error, double tolerance, bool pass) {
-  std::printf("%-60s max_abs_err=%.3e tolerance=%.3e %s\n", name.c_str(), error, tolerance, pass ? "PASS" : "FAIL");
+  std::printf("%-60s max_abs_err=%.3e tolerance=%.3e %s\n", name.c_str(), error, tolerance,
+              pass ? "PASS" : "FAIL");
   std::fflush(stdout);
   (pass ? passes_ : failures_)++;
 }
 
-bool Context::compare(const std::string& fixture, const std::string& key, const at::Tensor& actual_in,
-                      Tolerance tol) {
+bool Context::compare(const std::string& fixture, const std::string& key,
+                      const at::Tensor& actual_in, Tolerance tol) {
   const std::string name = fixture + ":" + key;
   used_.insert(name);
   at::Tensor expected = fixture_file(fixture)->tensor(key);
   at::Tensor actual = actual_in.detach().to(at::kCPU);
   if (!actual.defined() || actual.sizes() != expected.sizes()) {
-    std::printf("%-60s shape %s, expected %s FAIL\n", name.c_str(),
-                actual.defined() ? chatterbox::shape_string(actual.sizes().vec()).c_str() : "(undefined)",
-                chatterbox::shape_string(expected.sizes().vec()).c_str());
+    std::printf(
+        "%-60s shape %s, expected %s FAIL\n", name.c_str(),
+        actual.defined() ? chatterbox::shape_string(actual.sizes().vec()).c_str() : "(undefined)",
+        chatterbox::shape_string(expected.sizes().vec()).c_str());
     failures_++;
     return false;
   }
@@ -80,8 +86,9 @@ bool Context::compare(const std::string& fixture, const std::string& key, const 
   at::Tensor e = expected.to(at::kDouble), a = actual.to(at::kDouble);
   // -inf in filtered logits must match -inf; compare finite entries numerically.
   at::Tensor finite = at::isfinite(e);
-  bool inf_ok = at::equal(finite, at::isfinite(a)) &&
-                at::equal(e.masked_select(finite.logical_not()), a.masked_select(finite.logical_not()));
+  bool inf_ok =
+      at::equal(finite, at::isfinite(a)) &&
+      at::equal(e.masked_select(finite.logical_not()), a.masked_select(finite.logical_not()));
   double max_ref = e.numel() ? e.masked_select(finite).abs().max().item<double>() : 0.0;
   double err = e.numel() ? (a - e).masked_select(finite).abs().max().item<double>() : 0.0;
   if (std::isnan(err)) err = INFINITY;
@@ -92,7 +99,8 @@ bool Context::compare(const std::string& fixture, const std::string& key, const 
 }
 
 std::shared_ptr<const chatterbox::SafetensorsFile> Context::weights(const std::string& name) {
-  return std::make_shared<const chatterbox::SafetensorsFile>(weights_dir() + "/" + name + ".safetensors");
+  return std::make_shared<const chatterbox::SafetensorsFile>(weights_dir() + "/" + name +
+                                                             ".safetensors");
 }
 
 nlohmann::json Context::weights_config(const std::string& name) {
@@ -135,7 +143,8 @@ int main(int argc, char** argv) {
     if (!filter.empty() && std::string(check.name).find(filter) == std::string::npos) continue;
     const std::string required = check.requires_path;
     if (!required.empty()) {
-      if (!parity::file_exists(ctx.dir() + "/" + required)) continue;  // another fixture set's check
+      if (!parity::file_exists(ctx.dir() + "/" + required))
+        continue;  // another fixture set's check
       fixture_checks_run++;
     }
     try {

@@ -12,15 +12,18 @@
 
 namespace parity {
 
-// tokens [1, T] int64 -> wav [1, 960 T]; cfm_steps <= 0: the model's default.
-inline at::Tensor decode_offline(const chatterbox::S3GenModel& model, const chatterbox::VoiceConditioning& voice,
-                                 const at::Tensor& tokens, chatterbox::FlowNoise noise, chatterbox::HiftRandom random,
-                                 chatterbox::S3GenTrace* trace = nullptr, int cfm_steps = 0) {
+// tokens [1, T] int64 -> wav [1, 960 T]; cfm_steps <= 0: the model's default. tap: see
+// ChunkDecoder::decode_offline.
+inline at::Tensor decode_offline(const chatterbox::S3GenModel& model,
+                                 const chatterbox::VoiceConditioning& voice,
+                                 const at::Tensor& tokens, chatterbox::FlowNoise noise,
+                                 chatterbox::HiftRandom random,
+                                 const chatterbox::TensorTap& tap = {}, int cfm_steps = 0) {
   at::Tensor flat = tokens.reshape({-1}).to(at::kLong).contiguous();
   const std::vector<int64_t> ids(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
-  chatterbox::ChunkDecoder decoder(model.flow(), model.hift(), voice, chatterbox::ChunkSchedule(), cfm_steps,
-                                   std::move(noise), std::move(random));
-  return at::tensor(decoder.decode_offline(ids, trace)).unsqueeze(0);
+  chatterbox::ChunkDecoder decoder(model.flow(), model.hift(), voice, chatterbox::ChunkSchedule(),
+                                   cfm_steps, std::move(noise), std::move(random));
+  return at::tensor(decoder.decode_offline(ids, tap)).unsqueeze(0);
 }
 
 }  // namespace parity

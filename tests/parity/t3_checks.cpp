@@ -14,6 +14,7 @@
 #include "parity.h"
 #include "t3/small_linear.h"
 #include "t3/t3.h"
+#include "tap_recorder.h"
 
 namespace {
 
@@ -44,20 +45,7 @@ std::vector<int64_t> to_vector(const at::Tensor& t) {
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
-// Records tap values by name and index.
-struct TapRecorder {
-  std::map<std::string, std::map<int64_t, at::Tensor>> values;
-  chatterbox::TensorTap tap() {
-    return [this](const std::string& name, int64_t index, const at::Tensor& t) {
-      values[name][index] = t.detach().to(at::kCPU).clone();
-    };
-  }
-  at::Tensor stacked(const std::string& name) const {
-    std::vector<at::Tensor> parts;
-    for (const auto& [i, t] : values.at(name)) parts.push_back(t);
-    return at::stack(parts, 0);
-  }
-};
+using parity::TapRecorder;
 
 // One fixture set's names: the English set (t3_cfg, t3_cond, ...) or the multilingual one.
 struct T3Fixtures {
@@ -67,20 +55,20 @@ struct T3Fixtures {
   const char* inference;
 };
 constexpr T3Fixtures kEnglish{"t3_cfg", "t3_cond", "t3_forward", "t3_inference"};
-constexpr T3Fixtures kMultilingual{"t3_mtl23ls_v2", "t3_mtl_cond", "t3_mtl_forward", "t3_mtl_inference"};
+constexpr T3Fixtures kMultilingual{"t3_mtl23ls_v2", "t3_mtl_cond", "t3_mtl_forward",
+                                   "t3_mtl_inference"};
 
 void check_cond(parity::Context& ctx, const T3Fixtures& f) {
   c10::InferenceMode guard;
   auto model = load_t3(ctx, f.weights);
   chatterbox::VoiceConditioning voice = t3_voice(ctx, f.cond, f.cond);
-  chatterbox::CondEncoderParts parts;
-  at::Tensor prompt_emb;
-  at::Tensor cond = model->cond_embedding(voice.speaker_emb, voice.cond_prompt_speech_tokens, voice.exaggeration,
-                                          &parts, &prompt_emb);
-  ctx.compare(f.cond, "spkr_enc_out", parts.spkr_enc_out);
-  ctx.compare(f.cond, "prompt_speech_emb", prompt_emb);
-  ctx.compare(f.cond, "perceiver_out", parts.perceiver_out);
-  ctx.compare(f.cond, "emotion_adv_out", parts.emotion_adv_out);
+  TapRecorder rec;
+  at::Tensor cond = model->cond_embedding(voice.speaker_emb, voice.cond_prompt_speech_tokens,
+                                          voice.exaggeration, rec.tap());
+  for (const char* key :
+       {"spkr_enc_out", "prompt_speech_emb", "perceiver_out", "emotion_adv_out"}) {
+    ctx.compare(f.cond, key, rec.values[key][-1]);
+  }
   ctx.compare(f.cond, "cond_emb", cond);
   // The VoiceConditioning entry point must give the same prefix.
   at::Tensor via_voice = model->cond_embedding(voice, voice.exaggeration);
@@ -93,8 +81,8 @@ void check_forward(parity::Context& ctx, const T3Fixtures& f) {
   auto model = load_t3(ctx, f.weights);
   chatterbox::VoiceConditioning voice = t3_voice(ctx, f.forward, f.cond);
   at::Tensor cond = model->cond_embedding(voice, voice.exaggeration);
-  chatterbox::T3ForwardOutput out =
-      model->forward(cond, ctx.input(f.forward, "input.text_tokens"), ctx.input(f.forward, "input.speech_tokens"));
+  chatterbox::T3ForwardOutput out = model->forward(cond, ctx.input(f.forward, "input.text_tokens"),
+                                                   ctx.input(f.forward, "input.speech_tokens"));
   ctx.compare(f.forward, "text_logits", out.text_logits);
   ctx.compare(f.forward, "speech_logits", out.speech_logits);
   ctx.compare(f.forward, "hidden_states", out.hidden_states);
@@ -137,18 +125,20 @@ void compare_analysis(parity::Context& ctx, const std::string& fx, const std::st
 
 // The multilingual analyzer inside the sampling loop: the attention maps it read (captured from
 // our own backbone during the same forward passes), its alignment and every per-step flag.
-void check_inference_analyzer(parity::Context& ctx, const std::string& fx, const chatterbox::T3Session& session,
-                              const TapRecorder& rec) {
+void check_inference_analyzer(parity::Context& ctx, const std::string& fx,
+                              const chatterbox::T3Session& session, const TapRecorder& rec) {
   const chatterbox::AlignmentStreamAnalyzer* analyzer = session.analyzer();
   if (!analyzer) {
     ctx.fail_check(fx, "the multilingual T3 session runs no alignment analyzer");
     return;
   }
-  ctx.compare(fx, "analyzer.text_tokens_slice",
-              at::tensor(std::vector<int64_t>{analyzer->text_begin(), analyzer->text_end()}, at::kLong));
+  ctx.compare(
+      fx, "analyzer.text_tokens_slice",
+      at::tensor(std::vector<int64_t>{analyzer->text_begin(), analyzer->text_end()}, at::kLong));
   const auto& maps = rec.values.at("analyzer.aligned_attn");  // step -> [3, T, total]
   ctx.compare(fx, "analyzer.aligned_attn_prefill", maps.at(0));
-  at::Tensor ref_steps = ctx.input(fx, "analyzer.aligned_attn_steps");  // [N - 1, 3, width] zero-padded
+  at::Tensor ref_steps =
+      ctx.input(fx, "analyzer.aligned_attn_steps");  // [N - 1, 3, width] zero-padded
   at::Tensor steps = at::zeros_like(ref_steps);
   for (int64_t s = 1; s <= ref_steps.size(0) && maps.count(s); ++s) {
     at::Tensor m = maps.at(s).select(1, 0);  // [3, total]
@@ -170,7 +160,8 @@ void check_inference(parity::Context& ctx, const T3Fixtures& f) {
   ctx.compare(fx, "rope_inv_freq_tiny", chatterbox::rope_inv_freq(config));
   if (ctx.has(fx, "rope_inv_freq_real_llama520m")) {
     ctx.compare(fx, "rope_inv_freq_real_llama520m", chatterbox::rope_inv_freq(T3Config{}));
-    ctx.compare(fx, "rope_attention_scaling_real", at::ones({1}));  // llama3 scaling keeps attention scale 1
+    ctx.compare(fx, "rope_attention_scaling_real",
+                at::ones({1}));  // llama3 scaling keeps attention scale 1
   }
 
   // Text ids wrapped as generate() does: [start_text, ids..., stop_text], both CFG rows.
@@ -201,7 +192,8 @@ void check_inference(parity::Context& ctx, const T3Fixtures& f) {
     session.step_forced(tok);
   }
   if (session.tokens().size() != reference_tokens.size()) {
-    ctx.fail_check(fx, "session stopped after " + std::to_string(session.tokens().size()) + " tokens");
+    ctx.fail_check(fx,
+                   "session stopped after " + std::to_string(session.tokens().size()) + " tokens");
     return;
   }
 
@@ -211,12 +203,15 @@ void check_inference(parity::Context& ctx, const T3Fixtures& f) {
   // HF hidden_states: the input, the output of every layer but the last, then the last layer's
   // output after the final norm.
   std::vector<at::Tensor> hs;
-  for (int64_t i = 0; i < config.num_hidden_layers; ++i) hs.push_back(rec.values["hidden_states"][i]);
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i)
+    hs.push_back(rec.values["hidden_states"][i]);
   hs.push_back(rec.values["prefill_final_hidden"][-1]);
   ctx.compare(fx, "prefill_hidden_states", at::stack(hs, 0));
-  for (const char* key : {"step_logits_raw", "step_logits_cfg", "step_probs"}) ctx.compare(fx, key, rec.stacked(key));
-  for (const char* key : {"step_logits_after_analyzer", "step_logits_after_rep_penalty",
-                          "step_logits_after_temperature", "step_logits_after_min_p", "step_logits_after_top_p"}) {
+  for (const char* key : {"step_logits_raw", "step_logits_cfg", "step_probs"})
+    ctx.compare(fx, key, rec.stacked(key));
+  for (const char* key :
+       {"step_logits_after_analyzer", "step_logits_after_rep_penalty",
+        "step_logits_after_temperature", "step_logits_after_min_p", "step_logits_after_top_p"}) {
     if (!ctx.has(fx, key)) continue;  // after_analyzer: multilingual only
     if (!rec.values.count(key)) {
       ctx.fail_check(fx, std::string("no ") + key + " recorded");
@@ -231,16 +226,18 @@ void check_inference(parity::Context& ctx, const T3Fixtures& f) {
 
   // sampled_tokens: the session's own draws (same seed, same probabilities) must be valid
   // samples, i.e. have non-zero probability, and a free-running session must be deterministic.
-  at::Tensor probs = rec.stacked("step_probs");           // [N, V]
-  at::Tensor drawn = rec.stacked("sampled_token");         // [N]
+  at::Tensor probs = rec.stacked("step_probs");     // [N, V]
+  at::Tensor drawn = rec.stacked("sampled_token");  // [N]
   at::Tensor ref = at::tensor(reference_tokens, at::kLong);
   at::Tensor p_drawn = probs.gather(1, drawn.unsqueeze(1)).squeeze(1);
   at::Tensor p_ref = probs.gather(1, ref.unsqueeze(1)).squeeze(1);
   const int64_t invalid = (p_drawn <= 0).sum().item<int64_t>() + (p_ref <= 0).sum().item<int64_t>();
-  ctx.report(fx + ":sampled_tokens (draws with zero probability)", double(invalid), 0.0, invalid == 0);
+  ctx.report(fx + ":sampled_tokens (draws with zero probability)", double(invalid), 0.0,
+             invalid == 0);
   const int64_t agree = drawn.eq(ref).sum().item<int64_t>();
-  std::printf("  %s: %lld of %lld generator draws equal the reference's torch draws (informational)\n", fx.c_str(),
-              (long long)agree, (long long)ref.numel());
+  std::printf(
+      "  %s: %lld of %lld generator draws equal the reference's torch draws (informational)\n",
+      fx.c_str(), (long long)agree, (long long)ref.numel());
   auto run_free = [&](uint64_t seed) {
     chatterbox::T3SamplingParams p = params;
     p.seed = seed;
@@ -249,8 +246,8 @@ void check_inference(parity::Context& ctx, const T3Fixtures& f) {
     return s.tokens();
   };
   const auto a = run_free(params.seed), b = run_free(params.seed);
-  ctx.report(fx + ":sampled_tokens (free-running, same seed twice: mismatches)", a == b ? 0.0 : 1.0, 0.0,
-             a == b && !a.empty());
+  ctx.report(fx + ":sampled_tokens (free-running, same seed twice: mismatches)", a == b ? 0.0 : 1.0,
+             0.0, a == b && !a.empty());
   ctx.mark_used(fx, "sampled_tokens");
 
   // cfg_weight = 0 runs a single conditional row: its raw logits equal row 0 of the CFG batch.
@@ -260,7 +257,8 @@ void check_inference(parity::Context& ctx, const T3Fixtures& f) {
     TapRecorder rec1;
     chatterbox::T3Session s(model, voice, voice.exaggeration, text, p);
     s.set_tap(rec1.tap());
-    for (size_t i = 0; i < 3 && i < reference_tokens.size(); ++i) s.step_forced(reference_tokens[i]);
+    for (size_t i = 0; i < 3 && i < reference_tokens.size(); ++i)
+      s.step_forced(reference_tokens[i]);
     at::Tensor single = rec1.stacked("step_logits_raw").select(1, 0);
     at::Tensor batched = rec.stacked("step_logits_raw").narrow(0, 0, single.size(0)).select(1, 0);
     const double err = (single - batched).abs().max().item<double>();
@@ -275,8 +273,12 @@ PARITY_CHECK(t3_cond, "fixtures/t3_cond.safetensors") { check_cond(ctx, kEnglish
 PARITY_CHECK(t3_forward, "fixtures/t3_forward.safetensors") { check_forward(ctx, kEnglish); }
 PARITY_CHECK(t3_inference, "fixtures/t3_inference.safetensors") { check_inference(ctx, kEnglish); }
 PARITY_CHECK(t3_mtl_cond, "fixtures/t3_mtl_cond.safetensors") { check_cond(ctx, kMultilingual); }
-PARITY_CHECK(t3_mtl_forward, "fixtures/t3_mtl_forward.safetensors") { check_forward(ctx, kMultilingual); }
-PARITY_CHECK(t3_mtl_inference, "fixtures/t3_mtl_inference.safetensors") { check_inference(ctx, kMultilingual); }
+PARITY_CHECK(t3_mtl_forward, "fixtures/t3_mtl_forward.safetensors") {
+  check_forward(ctx, kMultilingual);
+}
+PARITY_CHECK(t3_mtl_inference, "fixtures/t3_mtl_inference.safetensors") {
+  check_inference(ctx, kMultilingual);
+}
 
 PARITY_CHECK(t3_mtl_analyzer, "fixtures/t3_mtl_analyzer.safetensors") {
   // AlignmentStreamAnalyzer.step on the designed attention maps of three scenarios: every flag
@@ -298,19 +300,23 @@ PARITY_CHECK(t3_mtl_analyzer, "fixtures/t3_mtl_analyzer.safetensors") {
     for (int64_t s = 0; s < logits_in.size(0); ++s) {
       std::vector<at::Tensor> maps;
       for (int64_t h = 0; h < 3; ++h)
-        maps.push_back(s == 0 ? prefill_maps[h] : step_maps[s - 1][h].narrow(0, 0, prefill + s).unsqueeze(0));
+        maps.push_back(s == 0 ? prefill_maps[h]
+                              : step_maps[s - 1][h].narrow(0, 0, prefill + s).unsqueeze(0));
       at::Tensor logits = logits_in[s].unsqueeze(0).clone();  // [1, V]
       results.push_back(analyzer.step(maps, logits, next_token[s]));
       out_eos.push_back(logits[0][eos].item<float>());
       at::Tensor others = at::ones({logits.size(1)}, at::kBool);
       others[eos] = false;
-      equals_in.push_back(at::equal(logits[0].masked_select(others), logits_in[s].masked_select(others)));
-      at::Tensor pattern = at::full({logits.size(1)}, chatterbox::AlignmentStreamAnalyzer::kSuppressedLogit);
+      equals_in.push_back(
+          at::equal(logits[0].masked_select(others), logits_in[s].masked_select(others)));
+      at::Tensor pattern =
+          at::full({logits.size(1)}, chatterbox::AlignmentStreamAnalyzer::kSuppressedLogit);
       pattern[eos] = chatterbox::AlignmentStreamAnalyzer::kForcedLogit;
       forced_pattern.push_back(at::equal(logits[0], pattern));
     }
     compare_analysis(ctx, fx, name + ".", results);
-    ctx.compare(fx, name + ".logits_out_eos", at::tensor(out_eos, at::kFloat), parity::Tolerance{0.0, 0.0});
+    ctx.compare(fx, name + ".logits_out_eos", at::tensor(out_eos, at::kFloat),
+                parity::Tolerance{0.0, 0.0});
     ctx.compare(fx, name + ".out_equals_in_except_eos", at::tensor(equals_in, at::kLong));
     ctx.compare(fx, name + ".out_is_forced_pattern", at::tensor(forced_pattern, at::kLong));
     ctx.compare(fx, name + ".alignment_final", analyzer.alignment(), parity::Tolerance{0.0, 0.0});
@@ -350,7 +356,9 @@ PARITY_CHECK(t3_small_linear, "") {
           for (bool with_bias : {false, true}) {
             const at::Tensor bias = with_bias ? b : at::Tensor();
             at::Tensor ref = at::linear(x, lw.dequantized(), bias);
-            auto rel = [&](const at::Tensor& got) { return ((got - ref).abs().max() / ref.abs().max()).item<double>(); };
+            auto rel = [&](const at::Tensor& got) {
+              return ((got - ref).abs().max() / ref.abs().max()).item<double>();
+            };
             worst[d] = std::max(worst[d], rel(chatterbox::small_linear(x, lw, bias)));
             if (!with_bias && dtypes[d] != at::kChar)  // the original tensor overload
               worst[d] = std::max(worst[d], rel(chatterbox::small_linear(x, lw.weight)));
@@ -366,9 +374,10 @@ PARITY_CHECK(t3_small_linear, "") {
   const std::string isa = chatterbox::small_linear_kernel_isa();
   const char* names[] = {"fp32", "bf16", "int8"};
   for (size_t d = 0; d < dtypes.size(); ++d)
-    ctx.report("t3:small_linear " + isa + " kernel " + names[d] + " vs at::linear (max rel err)", worst[d], 1e-5,
-               worst[d] <= 1e-5);
-  ctx.report("t3:small_linear scalar loop vs at::linear (max rel err)", worst_scalar, 1e-5, worst_scalar <= 1e-5);
+    ctx.report("t3:small_linear " + isa + " kernel " + names[d] + " vs at::linear (max rel err)",
+               worst[d], 1e-5, worst[d] <= 1e-5);
+  ctx.report("t3:small_linear scalar loop vs at::linear (max rel err)", worst_scalar, 1e-5,
+             worst_scalar <= 1e-5);
 }
 
 PARITY_CHECK(t3_small_linear_int8_quantisation, "") {
@@ -385,7 +394,8 @@ PARITY_CHECK(t3_small_linear_int8_quantisation, "") {
   ctx.report("t3:int8 |dequantised - w| - scale/2 (max)", excess, 1e-6, excess <= 1e-6);
   const double scale_err = (lw.scale * 127 - w.abs().amax(1)).abs().max().item<double>();
   ctx.report("t3:int8 scale * 127 vs max|row|", scale_err, 1e-5, scale_err <= 1e-5);
-  const bool zero_row = lw.scale[7].item<float>() == 0.f && lw.dequantized()[7].abs().max().item<float>() == 0.f;
+  const bool zero_row =
+      lw.scale[7].item<float>() == 0.f && lw.dequantized()[7].abs().max().item<float>() == 0.f;
   ctx.report("t3:int8 all-zero row stays zero", zero_row ? 0.0 : 1.0, 0.0, zero_row);
   bool threw = false;
   try {

@@ -33,6 +33,7 @@ PARITY_CHECK(text_norm, "fixtures/text_norm.json") {
     }
     const bool pass = got == expect;
     // error = 1 for a mismatch: text either matches exactly or not.
-    ctx.report("text_norm:" + std::to_string(i) + " " + nlohmann::json(input).dump(), pass ? 0.0 : 1.0, 0.0, pass);
+    ctx.report("text_norm:" + std::to_string(i) + " " + nlohmann::json(input).dump(),
+               pass ? 0.0 : 1.0, 0.0, pass);
   }
 }

@@ -39,8 +39,8 @@ PARITY_CHECK(turbo_text, "fixtures/turbo_text.json") {
   ctx.report("turbo_text:len_tokenizer+model_max_length", header_ok ? 0.0 : 1.0, 0.0, header_ok);
 
   const auto& cases = fixture["cases"];
-  const char* const kFields[] = {"punc_norm", "ids_of_input", "ids_of_punc_norm", "tokens_of_punc_norm",
-                                 "decode_of_punc_norm_ids"};
+  const char* const kFields[] = {"punc_norm", "ids_of_input", "ids_of_punc_norm",
+                                 "tokens_of_punc_norm", "decode_of_punc_norm_ids"};
   int mismatches[5] = {0, 0, 0, 0, 0};
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
@@ -61,8 +61,9 @@ PARITY_CHECK(turbo_text, "fixtures/turbo_text.json") {
     for (int f = 0; f < 5; ++f) {
       if (field_ok[f]) continue;
       ++mismatches[f];
-      ctx.report("turbo_text:" + std::to_string(i) + ":" + kFields[f] + " " + nlohmann::json(input).dump(), 1.0,
-                 0.0, false);
+      ctx.report(
+          "turbo_text:" + std::to_string(i) + ":" + kFields[f] + " " + nlohmann::json(input).dump(),
+          1.0, 0.0, false);
     }
   }
   // error = number of cases whose field does not match exactly.

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "parity.h"
+#include "tap_recorder.h"
 #include "voice/loudness.h"
 #include "voice/soxr_resample.h"
 #include "voice/voice_builder.h"
@@ -22,11 +23,12 @@ const c10::TensorOptions kCpu = at::TensorOptions().dtype(at::kFloat);
 // librosa soxr_hq output against libsoxr here: absolute, on a signal in [-1, 1].
 constexpr parity::Tolerance kResampled{0.0, 1e-4};
 
-void report_close(parity::Context& ctx, const std::string& name, const at::Tensor& actual, const at::Tensor& expected,
-                  parity::Tolerance tol = parity::kModelOutput) {
+void report_close(parity::Context& ctx, const std::string& name, const at::Tensor& actual,
+                  const at::Tensor& expected, parity::Tolerance tol = parity::kModelOutput) {
   at::Tensor a = actual.detach().to(at::kCPU, at::kDouble), e = expected.to(at::kDouble);
   if (a.sizes() != e.sizes()) {
-    ctx.report(name + " (shape " + shape_string(a.sizes().vec()) + " vs " + shape_string(e.sizes().vec()) + ")",
+    ctx.report(name + " (shape " + shape_string(a.sizes().vec()) + " vs " +
+                   shape_string(e.sizes().vec()) + ")",
                INFINITY, 0.0, false);
     return;
   }
@@ -35,10 +37,12 @@ void report_close(parity::Context& ctx, const std::string& name, const at::Tenso
   ctx.report(name, err, tolerance, err <= tolerance);
 }
 
-void report_exact(parity::Context& ctx, const std::string& name, const at::Tensor& actual, const at::Tensor& expected) {
+void report_exact(parity::Context& ctx, const std::string& name, const at::Tensor& actual,
+                  const at::Tensor& expected) {
   at::Tensor a = actual.to(at::kCPU, at::kLong), e = expected.to(at::kLong);
   if (a.sizes() != e.sizes()) {
-    ctx.report(name + " (shape " + shape_string(a.sizes().vec()) + " vs " + shape_string(e.sizes().vec()) + ")",
+    ctx.report(name + " (shape " + shape_string(a.sizes().vec()) + " vs " +
+                   shape_string(e.sizes().vec()) + ")",
                INFINITY, 0.0, false);
     return;
   }
@@ -47,10 +51,12 @@ void report_exact(parity::Context& ctx, const std::string& name, const at::Tenso
 }
 
 // A float64 scalar of turbo_conds.json.
-void report_scalar(parity::Context& ctx, const std::string& name, double actual, double expected, double tolerance) {
+void report_scalar(parity::Context& ctx, const std::string& name, double actual, double expected,
+                   double tolerance) {
   const double err = std::fabs(actual - expected);
   std::printf("    %s: %.17g (reference %.17g)\n", name.c_str(), actual, expected);
-  ctx.report("turbo_conds.json:" + name, std::isnan(err) ? INFINITY : err, tolerance, err <= tolerance);
+  ctx.report("turbo_conds.json:" + name, std::isnan(err) ? INFINITY : err, tolerance,
+             err <= tolerance);
 }
 
 }  // namespace
@@ -68,11 +74,14 @@ PARITY_CHECK(turbo_conds, "fixtures/turbo_conds.safetensors") {
   const VoiceBuilderConfig config =
       VoiceBuilderConfig::from_json(ctx.weights_config("ve"), ctx.weights_config("s3gen_meanflow"),
                                     ctx.weights_config("t3_turbo_v1"), ModelVariant::kTurbo);
-  auto vb = std::make_shared<const VoiceBuilder>(ctx.weights("ve"), ctx.weights("s3gen_meanflow"), config, kCpu);
-  const double sr24 = static_cast<double>(config.s3gen_sample_rate), sr16 = static_cast<double>(config.s3_sample_rate);
+  auto vb = std::make_shared<const VoiceBuilder>(ctx.weights("ve"), ctx.weights("s3gen_meanflow"),
+                                                 config, kCpu);
+  const double sr24 = static_cast<double>(config.s3gen_sample_rate),
+               sr16 = static_cast<double>(config.s3_sample_rate);
 
   // The recipe's constants against the ones the reference ran with.
-  report_scalar(ctx, "target_lufs", config.target_lufs, scalars.at("target_lufs").get<double>(), 0.0);
+  report_scalar(ctx, "target_lufs", config.target_lufs, scalars.at("target_lufs").get<double>(),
+                0.0);
   report_scalar(ctx, "ENC_COND_LEN_samples_16k", std::llround(config.enc_cond_seconds * sr16),
                 scalars.at("ENC_COND_LEN_samples_16k").get<double>(), 0.0);
   report_scalar(ctx, "DEC_COND_LEN_samples_24k", std::llround(config.dec_cond_seconds * sr24),
@@ -84,11 +93,14 @@ PARITY_CHECK(turbo_conds, "fixtures/turbo_conds.safetensors") {
   at::Tensor wav24 = ctx.input(f, "input.ref_wav_24k");  // [S]
   LoudnessNormalization norm;
   at::Tensor normed = normalize_loudness(wav24, sr24, config.target_lufs, &norm);
-  report_scalar(ctx, "loudness_lufs", norm.loudness_lufs, scalars.at("loudness_lufs").get<double>(), 1e-9);
-  report_scalar(ctx, "gain_db", config.target_lufs - norm.loudness_lufs, scalars.at("gain_db").get<double>(), 1e-9);
+  report_scalar(ctx, "loudness_lufs", norm.loudness_lufs, scalars.at("loudness_lufs").get<double>(),
+                1e-9);
+  report_scalar(ctx, "gain_db", config.target_lufs - norm.loudness_lufs,
+                scalars.at("gain_db").get<double>(), 1e-9);
   const double gain = scalars.at("gain_linear").get<double>();
   report_scalar(ctx, "gain_linear", norm.gain_linear, gain, 1e-9 * gain);
-  ctx.compare(f, "norm.loudness_lufs", at::tensor({norm.loudness_lufs}, at::kDouble).to(at::kFloat));
+  ctx.compare(f, "norm.loudness_lufs",
+              at::tensor({norm.loudness_lufs}, at::kDouble).to(at::kFloat));
   ctx.compare(f, "norm.gain_linear", at::tensor({norm.gain_linear}, at::kDouble).to(at::kFloat));
   ctx.compare(f, "norm.ref_wav_24k_normed", normed);
 
@@ -104,16 +116,17 @@ PARITY_CHECK(turbo_conds, "fixtures/turbo_conds.safetensors") {
   at::Tensor mel = tok.log_mel(prompt16);
   mel = mel.narrow(-1, 0, std::min(mel.size(-1), 4 * config.speech_cond_prompt_len));
   ctx.compare(f, "t3_tok.log_mel", mel, parity::kLogMel);
-  ctx.compare(f, "t3.cond_prompt_speech_tokens", tok.tokenize(prompt16, config.speech_cond_prompt_len));
+  ctx.compare(f, "t3.cond_prompt_speech_tokens",
+              tok.tokenize(prompt16, config.speech_cond_prompt_len));
 
   // 4. VoiceEncoder on the whole soxr signal.
   const VoiceEncoder& ve = vb->voice_encoder();
-  VoiceEncoderTrace trace;
-  ve.embed(wav16, &trace);
-  ctx.compare(f, "ve.trim_index", at::tensor({trace.trim.start, trace.trim.end}, at::kLong));
-  ctx.compare(f, "ve.trimmed_wav", trace.trimmed_wav);
-  ctx.compare(f, "ve.mel", trace.mel.unsqueeze(0));
-  ctx.compare(f, "ve.partial_mels", trace.partial_mels);
+  parity::TapRecorder rec;
+  ve.embed(wav16, rec.tap());
+  ctx.compare(f, "ve.trim_index", rec.values["ve.trim_index"][-1]);
+  ctx.compare(f, "ve.trimmed_wav", rec.values["ve.trimmed_wav"][-1]);
+  ctx.compare(f, "ve.mel", rec.values["ve.mel"][-1].unsqueeze(0));
+  ctx.compare(f, "ve.partial_mels", rec.values["ve.partial_mels"][-1]);
   at::Tensor partial_embeds = ve.forward(ctx.input(f, "ve.partial_mels"));
   ctx.compare(f, "ve.partial_embeds", partial_embeds);
   at::Tensor raw = partial_embeds.mean(0, true);
@@ -121,7 +134,8 @@ PARITY_CHECK(turbo_conds, "fixtures/turbo_conds.safetensors") {
 
   // 5. S3Gen.embed_ref on the first 10 s of the normalised 24 kHz signal.
   const int64_t dec_len = std::llround(config.dec_cond_seconds * sr24);
-  S3GenReference ref = vb->embed_ref(fixture_normed.narrow(0, 0, std::min(dec_len, fixture_normed.size(0))));
+  S3GenReference ref =
+      vb->embed_ref(fixture_normed.narrow(0, 0, std::min(dec_len, fixture_normed.size(0))));
   ctx.compare(f, "embed_ref.internal_wav_16k", ref.wav16);
   ctx.compare(f, "gen.prompt_feat", ref.prompt_feat, parity::kLogMel);
   ctx.compare(f, "gen.embedding", ref.embedding);
@@ -138,9 +152,10 @@ PARITY_CHECK(turbo_conds, "fixtures/turbo_conds.safetensors") {
   report_close(ctx, f + ":t3.speaker_emb" + e2e, conds.speaker_emb, ctx.input(f, "t3.speaker_emb"));
   report_exact(ctx, f + ":t3.cond_prompt_speech_tokens" + e2e, conds.cond_prompt_speech_tokens,
                ctx.input(f, "t3.cond_prompt_speech_tokens"));
-  report_exact(ctx, f + ":gen.prompt_token" + e2e, conds.prompt_token, ctx.input(f, "gen.prompt_token"));
-  report_close(ctx, f + ":gen.prompt_feat" + e2e, conds.prompt_feat, ctx.input(f, "gen.prompt_feat"),
-               parity::kLogMel);
+  report_exact(ctx, f + ":gen.prompt_token" + e2e, conds.prompt_token,
+               ctx.input(f, "gen.prompt_token"));
+  report_close(ctx, f + ":gen.prompt_feat" + e2e, conds.prompt_feat,
+               ctx.input(f, "gen.prompt_feat"), parity::kLogMel);
   report_close(ctx, f + ":gen.embedding" + e2e, conds.embedding, ctx.input(f, "gen.embedding"));
 }
 
@@ -149,7 +164,8 @@ PARITY_CHECK(turbo_conds_invalid_input, "fixtures/turbo_conds.safetensors") {
   const VoiceBuilderConfig config =
       VoiceBuilderConfig::from_json(ctx.weights_config("ve"), ctx.weights_config("s3gen_meanflow"),
                                     ctx.weights_config("t3_turbo_v1"), ModelVariant::kTurbo);
-  auto vb = std::make_shared<const VoiceBuilder>(ctx.weights("ve"), ctx.weights("s3gen_meanflow"), config, kCpu);
+  auto vb = std::make_shared<const VoiceBuilder>(ctx.weights("ve"), ctx.weights("s3gen_meanflow"),
+                                                 config, kCpu);
   at::Tensor wav24 = ctx.input("turbo_conds", "input.ref_wav_24k").contiguous();
   const float* data = wav24.data_ptr<float>();
   auto expect_invalid = [&](const std::string& what, const std::vector<float>& wav, int sr) {
@@ -172,5 +188,7 @@ PARITY_CHECK(turbo_conds_invalid_input, "fixtures/turbo_conds.safetensors") {
   VoiceConditioning conds = vb->build(samples, 44100, 0.0f);
   ctx.report("turbo voice 44.1 kHz input builds (prompt tokens " +
                  std::to_string(conds.cond_prompt_speech_tokens.size(1)) + ")",
-             0.0, 0.0, conds.cond_prompt_speech_tokens.size(1) == ctx.input("turbo_conds", "t3.cond_prompt_speech_tokens").size(1));
+             0.0, 0.0,
+             conds.cond_prompt_speech_tokens.size(1) ==
+                 ctx.input("turbo_conds", "t3.cond_prompt_speech_tokens").size(1));
 }

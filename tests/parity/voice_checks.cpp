@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "parity.h"
+#include "tap_recorder.h"
 #include "voice/campplus.h"
 #include "voice/mel.h"
 #include "voice/resample.h"
@@ -19,8 +20,8 @@ const c10::TensorOptions kCpu = at::TensorOptions().dtype(at::kFloat);
 
 // An end-to-end result that is compared with a fixture already compared stage by stage: report
 // it under its own name so that the stage checks stay "from the fixture's own inputs".
-void report_close(parity::Context& ctx, const std::string& name, const at::Tensor& actual, const at::Tensor& expected,
-                  parity::Tolerance tol = parity::kModelOutput) {
+void report_close(parity::Context& ctx, const std::string& name, const at::Tensor& actual,
+                  const at::Tensor& expected, parity::Tolerance tol = parity::kModelOutput) {
   at::Tensor a = actual.detach().to(at::kCPU, at::kDouble), e = expected.to(at::kDouble);
   if (a.sizes() != e.sizes()) {
     ctx.report(name + " (shape mismatch)", INFINITY, 0.0, false);
@@ -35,14 +36,15 @@ void report_close(parity::Context& ctx, const std::string& name, const at::Tenso
 // frame is within rounding noise of a +-0.5 boundary (a genuine tie between implementations).
 // `z` [1, T, 8] are our projected values (tanh(.) * 0.999) when available.
 constexpr double kTieNoise = 1e-4;
-void compare_token_ids(parity::Context& ctx, const std::string& f, const std::string& key, const at::Tensor& tokens,
-                       const at::Tensor* z) {
+void compare_token_ids(parity::Context& ctx, const std::string& f, const std::string& key,
+                       const at::Tensor& tokens, const at::Tensor* z) {
   at::Tensor expected = ctx.input(f, key).to(at::kLong);
   at::Tensor actual = tokens.to(at::kCPU, at::kLong);
   const std::string name = f + ":" + key;
   if (actual.sizes() != expected.sizes()) {
     ctx.report(name + " (shape " + shape_string(actual.sizes().vec()) + " vs " +
-                   shape_string(expected.sizes().vec()) + ")", INFINITY, 0.0, false);
+                   shape_string(expected.sizes().vec()) + ")",
+               INFINITY, 0.0, false);
     return;
   }
   at::Tensor diff = actual.ne(expected).reshape({-1});
@@ -51,18 +53,22 @@ void compare_token_ids(parity::Context& ctx, const std::string& f, const std::st
   double min_margin = INFINITY;
   if (z) {
     // distance of every projected value to the nearest .5 boundary, per frame
-    at::Tensor margin = ((z->to(at::kCPU, at::kDouble).abs() - 0.5).abs()).reshape({-1, z->size(-1)}).amin(1);
+    at::Tensor margin =
+        ((z->to(at::kCPU, at::kDouble).abs() - 0.5).abs()).reshape({-1, z->size(-1)}).amin(1);
     min_margin = margin.min().item<double>();
     ties = (diff & margin.lt(kTieNoise)).sum().item<int64_t>();
   }
   const bool pass = flips == ties;
-  std::string label = name + " (exact; flips=" + std::to_string(flips) + ", at ties=" + std::to_string(ties) + ")";
+  std::string label =
+      name + " (exact; flips=" + std::to_string(flips) + ", at ties=" + std::to_string(ties) + ")";
   ctx.report(label, static_cast<double>(flips - ties), 0.0, pass);
-  if (z) std::printf("    %s: smallest distance of a projected value to a .5 boundary = %.3e\n", name.c_str(), min_margin);
+  if (z)
+    std::printf("    %s: smallest distance of a projected value to a .5 boundary = %.3e\n",
+                name.c_str(), min_margin);
 }
 
-void compare_tokens(parity::Context& ctx, const std::string& f, const std::string& key, const S3Tokenizer& tok,
-                    const at::Tensor& hidden) {
+void compare_tokens(parity::Context& ctx, const std::string& f, const std::string& key,
+                    const S3Tokenizer& tok, const at::Tensor& hidden) {
   at::Tensor z = tok.project(hidden);
   compare_token_ids(ctx, f, key, tok.quantize(hidden), &z);
 }
@@ -86,7 +92,8 @@ PARITY_CHECK(voice_audio_frontend, "fixtures/audio_frontend.safetensors") {
   ctx.compare(f, "s3tok_logmel_16k.tone", tok_mel(tone16), parity::kLogMel);
 
   KaldiFbank fbank(80, kCpu);
-  ctx.compare(f, "campplus_fbank_16k.ref", fbank(ctx.input(f, "ref_wav_16k")).unsqueeze(0), parity::kLogMel);
+  ctx.compare(f, "campplus_fbank_16k.ref", fbank(ctx.input(f, "ref_wav_16k")).unsqueeze(0),
+              parity::kLogMel);
 
   VoiceEncoderMel ve_mel(16000, 400, 160, 400, 40, 0.0, 8000.0, 2.0, kCpu);
   ctx.compare(f, "ve_mel_16k.tone", ve_mel(tone16));
@@ -94,24 +101,27 @@ PARITY_CHECK(voice_audio_frontend, "fixtures/audio_frontend.safetensors") {
 
 PARITY_CHECK(voice_encoder, "fixtures/voice_encoder.safetensors") {
   const std::string f = "voice_encoder";
-  VoiceEncoder ve(VoiceEncoderConfig::from_json(ctx.weights_config("ve")), WeightReader(ctx.weights("ve"), kCpu));
+  VoiceEncoder ve(VoiceEncoderConfig::from_json(ctx.weights_config("ve")),
+                  WeightReader(ctx.weights("ve"), kCpu));
   at::Tensor h_n, c_n;
-  ctx.compare(f, "forward.output_embeds", ve.forward(ctx.input(f, "forward.input_mels"), &h_n, &c_n));
+  ctx.compare(f, "forward.output_embeds",
+              ve.forward(ctx.input(f, "forward.input_mels"), &h_n, &c_n));
   ctx.compare(f, "forward.lstm_h_n", h_n);
   ctx.compare(f, "forward.lstm_c_n", c_n);
 
-  VoiceEncoderTrace trace;
-  ve.embed(ctx.input(f, "wav.input_wav_16k"), &trace);
-  ctx.compare(f, "wav.trim_index", at::tensor({trace.trim.start, trace.trim.end}, at::kLong));
-  ctx.compare(f, "wav.trimmed_wav", trace.trimmed_wav.unsqueeze(0));
-  ctx.compare(f, "wav.mel", trace.mel.unsqueeze(0));
-  ctx.compare(f, "wav.partial_mels", trace.partial_mels);
+  parity::TapRecorder rec;
+  at::Tensor speaker_embed = ve.embed(ctx.input(f, "wav.input_wav_16k"), rec.tap());
+  ctx.compare(f, "wav.trim_index", rec.values["ve.trim_index"][-1]);
+  ctx.compare(f, "wav.trimmed_wav", rec.values["ve.trimmed_wav"][-1].unsqueeze(0));
+  ctx.compare(f, "wav.mel", rec.values["ve.mel"][-1].unsqueeze(0));
+  ctx.compare(f, "wav.partial_mels", rec.values["ve.partial_mels"][-1]);
   // Each stage from the fixture's own input: partial embeddings from the recorded partial mels.
   at::Tensor partial_embeds = ve.forward(ctx.input(f, "wav.partial_mels"));
   ctx.compare(f, "wav.partial_embeds", partial_embeds);
   at::Tensor raw = partial_embeds.mean(0, true);
   ctx.compare(f, "wav.speaker_embed", raw / raw.norm(2, {1}, true));
-  report_close(ctx, f + ":wav.speaker_embed (end to end)", trace.speaker_embed, ctx.input(f, "wav.speaker_embed"));
+  report_close(ctx, f + ":wav.speaker_embed (end to end)", speaker_embed,
+               ctx.input(f, "wav.speaker_embed"));
 }
 
 PARITY_CHECK(voice_campplus, "fixtures/campplus.safetensors") {
@@ -131,7 +141,8 @@ PARITY_CHECK(voice_s3tokenizer, "fixtures/s3tokenizer.safetensors") {
   for (const std::string set : {"rand", "wav"}) {
     at::Tensor mel;
     if (set == "wav") {
-      ctx.compare(f, "wav.log_mel", tok.log_mel(ctx.input(f, "wav.input_wav_16k")), parity::kLogMel);
+      ctx.compare(f, "wav.log_mel", tok.log_mel(ctx.input(f, "wav.input_wav_16k")),
+                  parity::kLogMel);
     }
     mel = ctx.input(f, set == "wav" ? "wav.log_mel" : "rand.input_mel");
     at::Tensor hidden = tok.encode(mel);
@@ -156,13 +167,15 @@ namespace {
 std::shared_ptr<const VoiceBuilder> oracle_voice_builder(parity::Context& ctx) {
   return std::make_shared<const VoiceBuilder>(
       ctx.weights("ve"), ctx.weights("s3gen"),
-      VoiceBuilderConfig::from_json(ctx.weights_config("ve"), ctx.weights_config("s3gen"), ctx.weights_config("t3_cfg")),
+      VoiceBuilderConfig::from_json(ctx.weights_config("ve"), ctx.weights_config("s3gen"),
+                                    ctx.weights_config("t3_cfg")),
       kCpu);
 }
 
 // Tokens with the tie rule: the projected values are recomputed from our own encoder on `wav16`.
-void compare_wav_tokens(parity::Context& ctx, const std::string& f, const std::string& key, const VoiceBuilder& vb,
-                        const at::Tensor& tokens, const at::Tensor& wav16, int64_t max_tokens) {
+void compare_wav_tokens(parity::Context& ctx, const std::string& f, const std::string& key,
+                        const VoiceBuilder& vb, const at::Tensor& tokens, const at::Tensor& wav16,
+                        int64_t max_tokens) {
   at::Tensor z;
   vb.tokenizer().tokenize(wav16.reshape({-1}), max_tokens, &z);
   z = z.narrow(1, 0, std::min(z.size(1), tokens.size(1)));
@@ -195,8 +208,9 @@ PARITY_CHECK(voice_conds, "fixtures/conds.safetensors") {
   compare_wav_tokens(ctx, f, "t3.cond_prompt_speech_tokens", *vb, conds.cond_prompt_speech_tokens,
                      wav16.narrow(0, 0, std::min<int64_t>(wav16.size(0), 6 * 16000)),
                      vb->config().speech_cond_prompt_len);
-  compare_wav_tokens(ctx, f, "gen.prompt_token", *vb, conds.prompt_token,
-                     resample(wav24.narrow(0, 0, std::min<int64_t>(wav24.size(0), 240000)), 24000, 16000), -1);
+  compare_wav_tokens(
+      ctx, f, "gen.prompt_token", *vb, conds.prompt_token,
+      resample(wav24.narrow(0, 0, std::min<int64_t>(wav24.size(0), 240000)), 24000, 16000), -1);
   ctx.compare(f, "gen.prompt_token_len", at::tensor({conds.prompt_token.size(1)}, at::kLong));
   ctx.compare(f, "gen.prompt_feat", conds.prompt_feat, parity::kLogMel);
   ctx.compare(f, "gen.embedding", conds.embedding);
@@ -227,6 +241,7 @@ PARITY_CHECK(voice_invalid_input, "fixtures/audio_frontend.safetensors") {
   at::Tensor wav44 = resample(wav24, 24000, 44100).contiguous();
   std::vector<float> samples(wav44.data_ptr<float>(), wav44.data_ptr<float>() + wav44.numel());
   VoiceConditioning conds = vb->build(samples, 44100, 0.5f);
-  ctx.report("voice 44.1 kHz input builds (prompt_feat frames " + std::to_string(conds.prompt_feat.size(1)) + ")",
+  ctx.report("voice 44.1 kHz input builds (prompt_feat frames " +
+                 std::to_string(conds.prompt_feat.size(1)) + ")",
              0.0, 0.0, conds.prompt_feat.size(1) == 2 * conds.prompt_token.size(1));
 }

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -28,17 +29,25 @@ size_t tag_end(const std::string& text, size_t lt) {
 }
 
 // Where an unfinished tag or entity starts in `text`, or npos. Called on the text that has
-// arrived so far; the tail from that point waits for more input.
+// arrived so far; the tail from that point waits for more input. It must cut where
+// strip_pango_markup, reading the whole text left to right, would start a tag or an entity,
+// so that the text is the same wherever the input was cut:
+// - a tag may hold further '<', so the EARLIEST '<' that is still open decides: after the last
+//   '>' or line break (which closes or rules out every '<' before it), and near enough to the
+//   end that its '>' could still come within kMaxTagLength;
+// - an entity name holds no '&' (nor '>'), so only the last '&' can be unfinished: no ';' after
+//   it yet, no '>' (which would also make it part of a tag's text), and its ';' could still come
+//   within kMaxEntityLength.
 size_t unfinished_markup_start(const std::string& text) {
-  size_t lt = text.rfind('<');
-  if (lt != std::string::npos && text.find_first_of(">\n", lt) == std::string::npos &&
-      text.size() - lt < kMaxTagLength)
-    return lt;
+  size_t from = text.find_last_of(">\n");
+  from = from == std::string::npos ? 0 : from + 1;
+  if (text.size() >= kMaxTagLength) from = std::max(from, text.size() - kMaxTagLength + 1);
+  const size_t lt = text.find('<', from);
   size_t amp = text.rfind('&');
-  if (amp != std::string::npos && text.find(';', amp) == std::string::npos &&
-      text.size() - amp < kMaxEntityLength)
-    return amp;
-  return std::string::npos;
+  if (amp != std::string::npos &&
+      (text.find_first_of(";>", amp) != std::string::npos || text.size() - amp > kMaxEntityLength))
+    amp = std::string::npos;
+  return std::min(lt, amp);
 }
 
 void append_unichar(std::string& out, gunichar c) {

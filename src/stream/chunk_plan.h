@@ -23,7 +23,7 @@ namespace chatterbox {
 struct ChunkSchedule : ChunkSettings {
   ChunkSchedule() = default;
   explicit ChunkSchedule(const ChunkSettings& settings) : ChunkSettings(settings) {}
-  int lookahead_tokens = 3;    // the flow encoder's pre-lookahead layer
+  int lookahead_tokens = 3;      // the flow encoder's pre-lookahead layer
   int left_context_tokens = 50;  // context mode: tokens re-decoded before the chunk (bounds cost)
 };
 
@@ -32,15 +32,16 @@ struct ChunkPlan {
   int decode_end = 0;    // one past the last token given to the flow
   int emit_begin = 0;    // tokens whose audio this chunk emits: [emit_begin, emit_end)
   int emit_end = 0;
-  bool finalize = false; // flow sees the true end of the utterance
-  bool last = false;     // no chunk follows
+  bool finalize = false;  // flow sees the true end of the utterance
+  bool last = false;      // no chunk follows
 };
 
 class ChunkPlanner {
  public:
   explicit ChunkPlanner(const ChunkSchedule& schedule) : s_(schedule) {
     // An overlap longer than a chunk would reach back past the audio the decoder holds back.
-    s_.overlap_tokens = std::max(0, std::min({s_.overlap_tokens, s_.first_chunk_tokens, s_.chunk_tokens}));
+    s_.overlap_tokens =
+        std::max(0, std::min({s_.overlap_tokens, s_.first_chunk_tokens, s_.chunk_tokens}));
   }
   const ChunkSchedule& schedule() const { return s_; }
 
@@ -72,8 +73,12 @@ class ChunkPlanner {
     switch (s_.stitch_mode) {
       case StitchMode::kContext:
         plan.window_begin = std::max(0, emitted_ - s_.left_context_tokens);
-        plan.decode_end = last ? available : std::min(available, plan.emit_end + s_.lookahead_tokens);
-        plan.finalize = last;
+        plan.decode_end =
+            last ? available : std::min(available, plan.emit_end + s_.lookahead_tokens);
+        // Once T3 is done, a window that reaches its last token sees the true end: finalize it.
+        // (Not finalized, the flow would drop the look-ahead frames, which here belong to
+        // emitted tokens when fewer than lookahead_tokens follow them.)
+        plan.finalize = last || (done && plan.decode_end == available);
         break;
       case StitchMode::kOverlapAdd:
         plan.window_begin = std::max(0, emitted_ - s_.overlap_tokens);

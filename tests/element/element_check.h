@@ -6,6 +6,11 @@
 
 /* C++ and project headers first: gstcheck.h defines a `fail` macro that breaks standard
  * headers (std::basic_ios::fail) included after it, which C++20 library headers do. */
+#include <glib/gstdio.h>
+#include <gst/audio/audio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -15,11 +20,6 @@
 #include "fake_synthesizer.h"
 #include "gstchatterboxtts.h"
 #include "gstchatterboxttsengine.h"
-
-#include <gst/audio/audio.h>
-#include <gst/check/gstcheck.h>
-#include <gst/check/gstharness.h>
-#include <glib/gstdio.h>
 
 using chatterbox::testing::FakeSynthesizer;
 
@@ -55,7 +55,7 @@ static inline GstElement* make_tts(void) {
 /* A harness around `e` (which it takes over) with non-live upstream, so timestamps are not
  * subject to live deadlines, and the given output caps downstream. */
 static inline GstHarness* make_harness(GstElement* e, const char* out_caps = kF32,
-                                const char* in_caps = "text/x-raw,format=utf8") {
+                                       const char* in_caps = "text/x-raw,format=utf8") {
   GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
   gst_object_unref(e);
   gst_harness_set_live(h, FALSE);
@@ -65,19 +65,22 @@ static inline GstHarness* make_harness(GstElement* e, const char* out_caps = kF3
 }
 
 static inline GstBuffer* text_buffer(const std::string& s, GstClockTime pts = GST_CLOCK_TIME_NONE,
-                              GstClockTime duration = GST_CLOCK_TIME_NONE) {
+                                     GstClockTime duration = GST_CLOCK_TIME_NONE) {
   GstBuffer* buf = s.empty() ? gst_buffer_new() : gst_buffer_new_memdup(s.data(), s.size());
   GST_BUFFER_PTS(buf) = pts;
   GST_BUFFER_DURATION(buf) = duration;
   return buf;
 }
 
-static inline void push_text(GstHarness* h, const std::string& s, GstClockTime pts = GST_CLOCK_TIME_NONE,
-                      GstClockTime duration = GST_CLOCK_TIME_NONE) {
+static inline void push_text(GstHarness* h, const std::string& s,
+                             GstClockTime pts = GST_CLOCK_TIME_NONE,
+                             GstClockTime duration = GST_CLOCK_TIME_NONE) {
   fail_unless_equals_int(gst_harness_push(h, text_buffer(s, pts, duration)), GST_FLOW_OK);
 }
 
-static inline void push_eos(GstHarness* h) { fail_unless(gst_harness_push_event(h, gst_event_new_eos())); }
+static inline void push_eos(GstHarness* h) {
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+}
 
 /* Every buffer until EOS (fails on the harness's 60 s timeout). */
 static inline std::vector<GstBuffer*> pull_until_eos(GstHarness* h) {
@@ -281,4 +284,3 @@ static inline GstTask* src_task(GstElement* e) {
   gst_object_unref(src);
   return task;
 }
-

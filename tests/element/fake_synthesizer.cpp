@@ -64,8 +64,7 @@ class FakeUtterance : public Utterance {
       throw Error(ErrorKind::kInternal, "fake synthesizer failure on request");
     if (chunk_ms_ > 0) {
       std::unique_lock<std::mutex> lock(mutex_);
-      cond_.wait_for(lock, std::chrono::milliseconds(chunk_ms_),
-                     [&] { return cancelled_.load(); });
+      cond_.wait_for(lock, std::chrono::milliseconds(chunk_ms_), [&] { return cancelled_.load(); });
       if (cancelled_) return false;
     }
     int n =
@@ -132,7 +131,8 @@ std::unique_ptr<Utterance> FakeSynthesizer::start(const TextUtterance& utterance
 std::vector<TextUtterance> FakeSynthesizer::split(const std::string& text) const {
   const std::u32string s = decode_utf8(text);
   std::vector<TextUtterance> out;
-  for (const TextRange& r : sentence_ranges(s)) out.push_back({encode_utf8(s.substr(r.begin, r.end - r.begin)), {}, {}});
+  for (const TextRange& r : sentence_ranges(s))
+    out.push_back({encode_utf8(s.substr(r.begin, r.end - r.begin)), {}, {}});
   return out;
 }
 

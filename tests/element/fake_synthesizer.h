@@ -42,7 +42,8 @@ class FakeSynthesizer : public Synthesizer {
   static constexpr float kFrequency = 440.0f;
 
   using Synthesizer::start;
-  std::unique_ptr<Utterance> start(const TextUtterance& text, const SynthesisParams& params) override;
+  std::unique_ptr<Utterance> start(const TextUtterance& text,
+                                   const SynthesisParams& params) override;
   std::vector<TextUtterance> split(const std::string& text) const override;
   std::string describe() const override { return "fake synthesizer"; }
   std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples,

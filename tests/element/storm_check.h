@@ -115,6 +115,14 @@ class MemoryGrowth {
     malloc_trim(0);
     start_mib_ = resident_mib();
   }
+  /* Prints the trimmed resident memory at `cycle` (long runs: does the growth level off?). */
+  void progress(const char* what, int cycle) {
+    malloc_trim(0);
+    const double mib = resident_mib();
+    g_print("%s: cycle %d: %.1f MiB after malloc_trim (%+.2f per 100 cycles since cycle %d)\n",
+            what, cycle, mib, (mib - start_mib_) * 100.0 / double(cycle - start_cycle_),
+            start_cycle_);
+  }
   /* Fails when the trimmed growth from start() to `cycle` exceeds `bound_mib` per 100
    * cycles. */
   void check(const char* what, int cycle, double bound_mib) {
@@ -123,13 +131,15 @@ class MemoryGrowth {
     malloc_trim(0);
     const double end_mib = resident_mib();
     const double per_100 = (end_mib - start_mib_) * 100.0 / cycles;
-    g_print("%s: cycles %d..%d: resident %.1f -> %.1f MiB untrimmed (%+.2f per 100 cycles), "
-            "%.1f -> %.1f MiB after malloc_trim (%+.2f per 100 cycles, bound %.1f)\n",
-            what, start_cycle_, cycle, start_raw_mib_, raw_mib,
-            (raw_mib - start_raw_mib_) * 100.0 / cycles, start_mib_, end_mib, per_100, bound_mib);
+    g_print(
+        "%s: cycles %d..%d: resident %.1f -> %.1f MiB untrimmed (%+.2f per 100 cycles), "
+        "%.1f -> %.1f MiB after malloc_trim (%+.2f per 100 cycles, bound %.1f)\n",
+        what, start_cycle_, cycle, start_raw_mib_, raw_mib,
+        (raw_mib - start_raw_mib_) * 100.0 / cycles, start_mib_, end_mib, per_100, bound_mib);
     if (!kMeasureMemory) return;
-    fail_unless(per_100 < bound_mib, "%s: resident memory grew %.2f MiB per 100 cycles (bound %.1f)",
-                what, per_100, bound_mib);
+    fail_unless(per_100 < bound_mib,
+                "%s: resident memory grew %.2f MiB per 100 cycles (bound %.1f)", what, per_100,
+                bound_mib);
   }
 
  private:

@@ -84,8 +84,9 @@ static std::string megabyte_of_sentences(int* count) {
   int n = 0;
   while (text.size() < (1u << 20)) {
     char s[128];
-    g_snprintf(s, sizeof s, "Sentence number %06d of the megabyte, written out in full for the %s. ",
-               n++, "element to speak");
+    g_snprintf(s, sizeof s,
+               "Sentence number %06d of the megabyte, written out in full for the %s. ", n++,
+               "element to speak");
     text += s;
   }
   *count = n;
@@ -158,7 +159,8 @@ GST_END_TEST;
 GST_START_TEST(test_nul_bytes) {
   Watchdog dog;
   GstHarness* h = make_harness(make_tts());
-  guint64 frames = speak(dog, h, {std::string("Hel\0lo wor\0\0ld.\n", 16), std::string(3, '\0'), kGood});
+  guint64 frames =
+      speak(dog, h, {std::string("Hel\0lo wor\0\0ld.\n", 16), std::string(3, '\0'), kGood});
   expect_warning("UTF-8");
   std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
   fail_unless_equals_int(calls.size(), 2);
@@ -214,7 +216,8 @@ GST_END_TEST;
 GST_START_TEST(test_mixed_scripts) {
   Watchdog dog;
   const std::string text =
-      "Hello \xd0\xbc\xd0\xb8\xd1\x80 \xe4\xb8\x96\xe7\x95\x8c \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 "
+      "Hello \xd0\xbc\xd0\xb8\xd1\x80 \xe4\xb8\x96\xe7\x95\x8c "
+      "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 "
       "\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87 \xf0\x9f\x8e\x89 "
       "e\xcc\x81t\xc3\xa9.";
   GstHarness* h = make_harness(make_tts());
@@ -376,7 +379,8 @@ GST_START_TEST(test_voice_files) {
     expect_no_problem_on_bus(g.path.c_str());
     gst_harness_teardown(h);
   }
-  for (const std::string& f : {good, text, header_only, tenth, silent, truncated, ten_minutes, spaced})
+  for (const std::string& f :
+       {good, text, header_only, tenth, silent, truncated, ten_minutes, spaced})
     g_unlink(f.c_str());
   g_rmdir(spaced_dir.c_str());
   g_rmdir(dir.c_str());
@@ -591,7 +595,8 @@ GST_START_TEST(test_tiny_model_bad_text) {
        * minutes on the tiny model, and the element's framing of 5,000 is tested above). */
       {"a 1,000-character word", std::string(1000, 'b') + "\n"},
       {"mixed scripts",
-       "Hello \xd0\xbc\xd0\xb8\xd1\x80 \xe4\xb8\x96\xe7\x95\x8c \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 "
+       "Hello \xd0\xbc\xd0\xb8\xd1\x80 \xe4\xb8\x96\xe7\x95\x8c "
+       "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 "
        "\xf0\x9f\x8e\x89.\n"},
   };
   for (const auto& c : cases)
@@ -628,13 +633,10 @@ GST_START_TEST(test_tiny_model_settings_at_range) {
     property_matrix(
         h,
         [](GParamSpec* p) {
-          for (const char* name :
-               {"max-tokens", "seed", "latency", "post-messages", "max-queued-text", "overflow",
-                "voice", "text"})
+          for (const char* name : {"max-tokens", "seed", "latency", "post-messages",
+                                   "max-queued-text", "overflow", "voice", "text"})
             if (!strcmp(p->name, name)) return true;
-          /* Known failure, not fixed yet: English S3Gen throws "Dimension out of range" on a
-           * first chunk of 1 token (docs/testing.md, "Open"). */
-          return !strcmp(p->name, "first-chunk-size");
+          return false;
         },
         [&](const std::string& what) {
           fail_unless(speak_then(dog, h, "", "Hi there.", std::string(m.first) + " " + what) > 0);

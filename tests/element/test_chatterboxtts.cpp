@@ -598,12 +598,12 @@ GST_START_TEST(test_sentence_boundaries) {
       {"Say \"hi.\" Then", 9},
       {"Pi is 3.14 and", 0},
       {"Really?! Yes", 8},
-      {"line one\nline", 0},   /* a single newline inside the text joins wrapped lines */
-      {"line one\n", 9},       /* ... but a line pushed alone is complete */
-      {"para one\n\npara", 10}, /* a blank line ends a paragraph */
-      {"Hello Dr. Sm", 0},      /* no sentence ends after an abbreviation when text follows */
-      {"I saw the Dr.", 13},    /* ... at the end of the text so far it does */
-      {"Plan B. Then", 0},      /* an initial */
+      {"line one\nline", 0},     /* a single newline inside the text joins wrapped lines */
+      {"line one\n", 9},         /* ... but a line pushed alone is complete */
+      {"para one\n\npara", 10},  /* a blank line ends a paragraph */
+      {"Hello Dr. Sm", 0},       /* no sentence ends after an abbreviation when text follows */
+      {"I saw the Dr.", 13},     /* ... at the end of the text so far it does */
+      {"Plan B. Then", 0},       /* an initial */
       {"It was 3.50. Then", 12}, /* a number is no abbreviation */
       {"\xe6\x97\xa5\xe3\x80\x82\xe6\x9c\xac", 6}, /* 日。本: CJK stop needs no space */
       /* （好。）然: a CJK stop inside full-width brackets, U+FF09 closes */
@@ -654,19 +654,33 @@ GST_START_TEST(test_empty_text) {
 }
 GST_END_TEST;
 
-/* pango-markup input: tags removed and entities resolved, even when cut across buffers. */
-GST_START_TEST(test_pango_markup) {
+/* Pushes `buffers` as pango markup, then EOS: they must be spoken as one utterance, `expected`. */
+static void expect_markup_spoken_as(std::initializer_list<const char*> buffers,
+                                    const char* expected) {
   GstHarness* h = make_harness(make_tts(), kF32, "text/x-raw,format=pango-markup");
-  push_text(h, "<b>Hel");
-  push_text(h, "lo</b> &am");
-  push_text(h, "p; <span foreground=\"red\">world</span> &lt;3.");
+  for (const char* text : buffers) push_text(h, text);
   push_eos(h);
   std::vector<GstBuffer*> bufs = pull_until_eos(h);
   std::vector<chatterbox::testing::FakeCall> calls = FakeSynthesizer::calls();
   fail_unless_equals_int(calls.size(), 1);
-  fail_unless_equals_string(calls[0].text.c_str(), "Hello & world <3.");
+  fail_unless_equals_string(calls[0].text.c_str(), expected);
   unref_all(bufs);
   gst_harness_teardown(h);
+}
+
+/* pango-markup input: tags removed and entities resolved, even when cut across buffers. */
+GST_START_TEST(test_pango_markup) {
+  expect_markup_spoken_as(
+      {"<b>Hel", "lo</b> &am", "p; <span foreground=\"red\">world</span> &lt;3."},
+      "Hello & world <3.");
+}
+GST_END_TEST;
+
+/* A tag whose text holds '<' and '&', and an entity, each cut by a buffer boundary: the text is
+ * the same as if the markup had come in one buffer (the earliest open '<' waits, not the last). */
+GST_START_TEST(test_pango_markup_cut_inside_tag) {
+  expect_markup_spoken_as({"<span title=\"a &b <c\" x", "='1'>Hi</span> x &#x4", "1; done."},
+                          "Hi x A done.");
 }
 GST_END_TEST;
 
@@ -1100,9 +1114,9 @@ GST_END_TEST;
  * list left empty by the filter is not forwarded. */
 GST_START_TEST(test_tag_filtering) {
   GstHarness* h = make_harness(make_tts());
-  GstTagList* stream = gst_tag_list_new(GST_TAG_LANGUAGE_CODE, "fr", GST_TAG_TITLE, "Episode 1",
-                                        GST_TAG_SUBTITLE_CODEC, "SubRip", GST_TAG_ARTIST,
-                                        "Narrator", NULL);
+  GstTagList* stream =
+      gst_tag_list_new(GST_TAG_LANGUAGE_CODE, "fr", GST_TAG_TITLE, "Episode 1",
+                       GST_TAG_SUBTITLE_CODEC, "SubRip", GST_TAG_ARTIST, "Narrator", NULL);
   gst_tag_list_set_scope(stream, GST_TAG_SCOPE_STREAM);
   fail_unless(gst_harness_push_event(h, gst_event_new_tag(stream)));
   GstTagList* global = gst_tag_list_new(GST_TAG_TITLE, "The film", NULL);
@@ -1488,8 +1502,8 @@ GST_START_TEST(test_flush_stop_racing_deactivation) {
   g_mutex_init(&gate.lock);
   g_cond_init(&gate.cond);
   GstPad* src = gst_element_get_static_pad(h->element, "src");
-  gulong probe = gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_FLUSH, hold_flush_stop, &gate,
-                                   NULL);
+  gulong probe =
+      gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_FLUSH, hold_flush_stop, &gate, NULL);
   g_mutex_lock(&gate.lock);
   gate.armed = true;
   g_mutex_unlock(&gate.lock);
@@ -1564,8 +1578,7 @@ GST_START_TEST(test_flush_storm_teardown) {
 
   /* Several rounds of PLAYING -> NULL with flushes racing the state change. */
   for (int round = 0; round < 20; ++round) {
-    fail_unless(gst_element_set_state(h->element, GST_STATE_PLAYING) !=
-                GST_STATE_CHANGE_FAILURE);
+    fail_unless(gst_element_set_state(h->element, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
     /* Something to speak while the flushes come (accepted or not: the race is the point). */
     gst_harness_push(h, text_buffer("Round " + std::to_string(round) + "."));
     Storm storm;
@@ -1636,6 +1649,7 @@ static Suite* chatterboxtts_suite(void) {
   tcase_add_test(tc, test_invalid_utf8);
   tcase_add_test(tc, test_empty_text);
   tcase_add_test(tc, test_pango_markup);
+  tcase_add_test(tc, test_pango_markup_cut_inside_tag);
   tcase_add_test(tc, test_buffer_list);
   tcase_add_test(tc, test_eos_drains);
   tcase_add_test(tc, test_no_input_caps);

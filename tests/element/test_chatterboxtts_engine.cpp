@@ -2,15 +2,15 @@
  * loading errors, and a short utterance on the tiny random-weight model generated at build
  * time (CHATTERBOX_TINY_MODEL_DIR). No fake synthesizer here. */
 /* C++ and project headers before gstcheck.h (its `fail` macro breaks later standard headers). */
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "gstchatterboxtts.h"
-
-#include <gst/check/gstcheck.h>
-#include <gst/check/gstharness.h>
-#include <glib/gstdio.h>
 
 static const char* const kModelFiles[] = {
     "t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json",
@@ -124,7 +124,8 @@ static std::vector<guint8> speak_with_voice(const std::string& voice, const char
   gst_object_unref(e);
   gst_harness_set_live(h, FALSE);
   gst_harness_set_src_caps_str(h, "text/x-raw,format=utf8");
-  fail_unless_equals_int(gst_harness_push(h, gst_buffer_new_memdup(text, strlen(text))), GST_FLOW_OK);
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_new_memdup(text, strlen(text))),
+                         GST_FLOW_OK);
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
   std::vector<guint8> audio = pull_audio(h);
   gst_harness_teardown(h);
@@ -143,8 +144,8 @@ static void make_reference(const std::string& path, const char* encoder) {
   fail_unless(pipeline != NULL && err == NULL, "%s", err ? err->message : "");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus* bus = gst_element_get_bus(pipeline);
-  GstMessage* msg = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND,
-                                               (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  GstMessage* msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   fail_unless(msg != NULL && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS);
   gst_message_unref(msg);
   gst_object_unref(bus);
@@ -159,9 +160,8 @@ GST_START_TEST(test_tiny_model_clones_voice_from_files) {
   g_setenv("CHATTERBOX_VOICE_CACHE", dir.c_str(), TRUE);
   const std::vector<guint8> builtin = speak_with_voice("", "Hello.");
   fail_unless(!builtin.empty());
-  const char* encoders[][2] = {{"ref.wav", "wavenc"},
-                               {"ref.flac", "flacenc"},
-                               {"ref.ogg", "vorbisenc ! oggmux"}};
+  const char* encoders[][2] = {
+      {"ref.wav", "wavenc"}, {"ref.flac", "flacenc"}, {"ref.ogg", "vorbisenc ! oggmux"}};
   for (const auto& enc : encoders) {
     const std::string path = dir + "/" + enc[0];
     make_reference(path, enc[1]);
@@ -216,8 +216,8 @@ static std::vector<guint8> speak_in(const char* model_dir, const char* language,
  * French rather than speaking it with the English tokenizer. */
 GST_START_TEST(test_language_on_real_models) {
   std::string error;
-  fail_unless(!speak_in(CHATTERBOX_TINY_MTL_MODEL_DIR, "fr", "Bonjour, ça va ?", &error).empty(), "%s",
-              error.c_str());
+  fail_unless(!speak_in(CHATTERBOX_TINY_MTL_MODEL_DIR, "fr", "Bonjour, ça va ?", &error).empty(),
+              "%s", error.c_str());
   fail_unless(error.empty(), "%s", error.c_str());
   fail_unless(!speak_in(CHATTERBOX_TINY_MTL_MODEL_DIR, "zh", "你好，世界。", &error).empty(), "%s",
               error.c_str());

@@ -1,14 +1,14 @@
 /* GstCheck tests of the chatterboxtts text queue on its own (no element, no pads): bounds,
  * flushing, event order and the utterance in flight. */
 /* C++ and project headers before gstcheck.h (its `fail` macro breaks later standard headers). */
+#include <gst/check/gstcheck.h>
+
 #include <atomic>
 #include <deque>
 #include <memory>
 #include <string>
 
 #include "gstchatterboxttsqueue.h"
-
-#include <gst/check/gstcheck.h>
 
 using chatterbox::QueueItem;
 using chatterbox::TextQueue;

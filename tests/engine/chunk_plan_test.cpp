@@ -1,9 +1,9 @@
 // The streaming chunk schedule: every generated token's audio is emitted exactly once, in
 // order, chunks grow as configured, and context-mode chunks never decode past the tokens T3
 // has produced.
-#include <gtest/gtest.h>
-
 #include "stream/chunk_plan.h"
+
+#include <gtest/gtest.h>
 
 namespace chatterbox {
 namespace {
@@ -51,7 +51,8 @@ TEST(ChunkPlan, ContextModeCoversEveryTokenOnceWithLookahead) {
     expect_covers_once(plans, total);
     for (const auto& p : plans) {
       if (!p.last) {
-        EXPECT_EQ(p.decode_end, p.emit_end + s.lookahead_tokens) << "non-final chunks carry the look-ahead";
+        EXPECT_EQ(p.decode_end, p.emit_end + s.lookahead_tokens)
+            << "non-final chunks carry the look-ahead";
         EXPECT_FALSE(p.finalize);
       }
       EXPECT_GE(p.window_begin, p.emit_begin - s.left_context_tokens);
@@ -86,6 +87,27 @@ TEST(ChunkPlan, FirstChunkWaitsForLookahead) {
   EXPECT_EQ(plan.decode_end, 13);
 }
 
+// T3 may finish before a chunk's look-ahead tokens exist (a first chunk of 1 token, an
+// utterance of 3): such a chunk must see the true end (finalize), or the flow would drop the
+// frames of tokens it emits. Every chunk that is not finalized carries the full look-ahead.
+TEST(ChunkPlan, DoneBeforeTheLookaheadExistsFinalizes) {
+  for (int first : {1, 2, 3, 5}) {
+    for (int total = 1; total <= 12; ++total) {
+      ChunkSchedule s;
+      s.stitch_mode = StitchMode::kContext;
+      s.first_chunk_tokens = first;
+      s.chunk_tokens = 1;
+      s.max_chunk_tokens = 4;
+      auto plans = run(s, total);
+      expect_covers_once(plans, total);
+      for (const auto& p : plans)
+        if (!p.finalize)
+          EXPECT_EQ(p.decode_end, p.emit_end + s.lookahead_tokens)
+              << "first " << first << ", total " << total << ", chunk from " << p.emit_begin;
+    }
+  }
+}
+
 TEST(ChunkPlan, OverlapAddReachesBackByTheOverlap) {
   ChunkSchedule s;
   s.stitch_mode = StitchMode::kOverlapAdd;
@@ -93,7 +115,8 @@ TEST(ChunkPlan, OverlapAddReachesBackByTheOverlap) {
   auto plans = run(s, 120);
   expect_covers_once(plans, 120);
   for (size_t i = 1; i < plans.size(); ++i)
-    if (plans[i].emit_end > plans[i].emit_begin) EXPECT_EQ(plans[i].window_begin, plans[i].emit_begin - 4);
+    if (plans[i].emit_end > plans[i].emit_begin)
+      EXPECT_EQ(plans[i].window_begin, plans[i].emit_begin - 4);
 }
 
 TEST(ChunkPlan, OverlapNeverExceedsAChunk) {

@@ -49,15 +49,15 @@ class Voice {
 // holds a "model default" value that the engine resolves for the loaded model (resolve_for()).
 struct SynthesisParams : SamplingSettings, ChunkSettings {
   std::shared_ptr<const Voice> voice;  // null: the model's built-in voice (conds.pt)
-  float exaggeration = 0.5f;      // English only: emotion intensity
-  int64_t seed = -1;              // -1: random
+  float exaggeration = 0.5f;           // English only: emotion intensity
+  int64_t seed = -1;                   // -1: random
   // ISO 639-1 code of the text's language. The multilingual model speaks 23 (see
   // multilingual_languages() in text/mtl_tokenizer.h); English and Turbo only "en" and reject
   // another with Error(kInvalidInput).
   std::string language = "en";
-  int max_tokens = 1000;          // speech tokens per utterance
-  int cfm_steps = 0;              // flow-matching steps; 0: the model's (English 10, Turbo 2)
-  int queue_depth = 4;            // chunks buffered between the T3 and S3Gen stages
+  int max_tokens = 1000;  // speech tokens per utterance
+  int cfm_steps = 0;      // flow-matching steps; 0: the model's (English 10, Turbo 2)
+  int queue_depth = 4;    // chunks buffered between the T3 and S3Gen stages
   // Intra-op threads for the utterance's two stages together (0: libtorch's default in each):
   // T3 gets total / 2, S3Gen the rest, each at least one, so that the stages running side by
   // side never use more than `threads` cores (see stage_threads()).
@@ -71,8 +71,8 @@ struct SynthesisParams : SamplingSettings, ChunkSettings {
 };
 
 struct AudioChunk {
-  std::vector<float> samples;     // [S] 24 kHz mono
-  bool last = false;              // the utterance ends with this chunk
+  std::vector<float> samples;  // [S] 24 kHz mono
+  bool last = false;           // the utterance ends with this chunk
 };
 
 // What one utterance cost; filled as it runs, complete after the last chunk.
@@ -106,7 +106,8 @@ class Synthesizer {
   // Starts speaking one utterance: a piece from split() or split_for() (its ids are used as they
   // are when they were made for params.language), or any text short enough for the model
   // (tokenised here).
-  virtual std::unique_ptr<Utterance> start(const TextUtterance& text, const SynthesisParams& params) = 0;
+  virtual std::unique_ptr<Utterance> start(const TextUtterance& text,
+                                           const SynthesisParams& params) = 0;
   std::unique_ptr<Utterance> start(const std::string& text, const SynthesisParams& params) {
     return start(TextUtterance{text, {}, {}}, params);
   }
@@ -115,7 +116,8 @@ class Synthesizer {
   virtual std::vector<TextUtterance> split(const std::string& text) const = 0;
   // The same for text in `language` (token counts and ids depend on it for the multilingual
   // model). Throws Error(kInvalidInput) for a language the model does not speak.
-  virtual std::vector<TextUtterance> split_for(const std::string& text, const std::string& language) const {
+  virtual std::vector<TextUtterance> split_for(const std::string& text,
+                                               const std::string& language) const {
     (void)language;
     return split(text);
   }
@@ -127,7 +129,8 @@ class Synthesizer {
   // the engine resamples to what each model needs). Results are cached in memory and on disk
   // by content hash, so the same recording twice costs nothing. Throws Error(kInvalidInput)
   // for audio that is silent or too short.
-  virtual std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples, int sample_rate) = 0;
+  virtual std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples,
+                                                        int sample_rate) = 0;
   // A saved conditioning file (conds.pt format, or one written by save_voice()).
   virtual std::shared_ptr<const Voice> voice_from_file(const std::string& path) = 0;
   virtual void save_voice(const Voice& voice, const std::string& path) = 0;

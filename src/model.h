@@ -17,6 +17,7 @@
 
 #include "engine.h"
 #include "io/model_dir.h"
+#include "io/safetensors.h"
 #include "s3gen/s3gen.h"
 #include "t3/speech_token_session.h"
 #include "t3/t3.h"
@@ -34,12 +35,18 @@ struct LoadedModel {
   ModelFiles files;
   c10::Device device = c10::Device(c10::kCPU);
   c10::TensorOptions options;
-  TextTokenizer tokenizer;                          // English: tokenizer.json
+  TextTokenizer tokenizer;                              // English: tokenizer.json
   std::shared_ptr<const Gpt2Tokenizer> gpt2_tokenizer;  // Turbo/Nano: vocab.json, merges.txt, ...
-  std::shared_ptr<const MtlTokenizer> mtl_tokenizer;    // multilingual: grapheme_mtl_merged_expanded_v1.json
-  std::shared_ptr<const T3Model> t3;                // English and multilingual (Llama, CFG)
-  std::shared_ptr<const T3TurboModel> t3_turbo;     // Turbo/Nano (GPT-2, no CFG)
-  std::shared_ptr<const S3GenModel> s3gen;          // flow (CFM or mean-flow) + HiFT
+  std::shared_ptr<const MtlTokenizer>
+      mtl_tokenizer;                  // multilingual: grapheme_mtl_merged_expanded_v1.json
+  std::shared_ptr<const T3Model> t3;  // English and multilingual (Llama, CFG)
+  std::shared_ptr<const T3TurboModel> t3_turbo;  // Turbo/Nano (GPT-2, no CFG)
+  std::shared_ptr<const S3GenModel> s3gen;       // flow (CFM or mean-flow) + HiFT
+  // The voice networks' files (VoiceEncoder; CAMPPlus and S3Tokenizer in s3gen.safetensors),
+  // opened at load (header checked, mapped): their weights are read when the first voice is
+  // cloned, most pipelines never do.
+  std::shared_ptr<const SafetensorsFile> ve_file;
+  std::shared_ptr<const SafetensorsFile> s3gen_file;
   VoiceConditioning builtin_voice;  // conds.pt; undefined tensors when a Turbo directory has none
 
   ModelVariant variant() const { return files.variant; }
@@ -65,7 +72,8 @@ struct LoadedModel {
 
   // T3 for one utterance. `params` resolved for this variant (SynthesisParams::resolve_for);
   // `text_tokens` from text_tokens(). Throws Error(kInvalidInput) for invalid settings.
-  std::unique_ptr<SpeechTokenSession> start_t3(const VoiceConditioning& voice, const std::vector<int64_t>& text_tokens,
+  std::unique_ptr<SpeechTokenSession> start_t3(const VoiceConditioning& voice,
+                                               const std::vector<int64_t>& text_tokens,
                                                const SynthesisParams& params, uint64_t seed) const;
   // Speech tokens at or above this are not codec ids (start/stop speech): S3Gen never sees them.
   int64_t start_speech_token() const;
@@ -76,7 +84,8 @@ struct LoadedModel {
  private:
   static constexpr size_t kTurboPrefixes = 4;
   mutable std::mutex prefix_mutex_;  // protects turbo_prefixes_
-  mutable std::list<std::pair<std::string, std::shared_ptr<const T3TurboPrefix>>> turbo_prefixes_;  // recent first
+  mutable std::list<std::pair<std::string, std::shared_ptr<const T3TurboPrefix>>>
+      turbo_prefixes_;  // recent first
 };
 
 // Parses a device name (auto | cpu | cuda | cuda:N) into a usable device. Throws Error(kDevice) or

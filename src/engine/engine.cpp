@@ -26,18 +26,20 @@ class EngineImpl : public Engine {
   explicit EngineImpl(std::shared_ptr<const LoadedModel> model) : model_(std::move(model)) {}
 
   using Synthesizer::start;
-  std::unique_ptr<Utterance> start(const TextUtterance& text, const SynthesisParams& params) override {
+  std::unique_ptr<Utterance> start(const TextUtterance& text,
+                                   const SynthesisParams& params) override {
     // The splitter's ids are used as they are when they were made for the language spoken.
     model_->check_language(params.language);
     std::vector<int64_t> text_tokens = !text.token_ids.empty() && text.language == params.language
                                            ? model_->t3_text_input(text.token_ids)
                                            : model_->text_tokens(text.text, params.language);
     // English and multilingual wrap the text in [START]/[STOP].
-    const int64_t max_text = model_->max_text_tokens() + (uses_turbo_pipeline(model_->variant()) ? 0 : 2);
+    const int64_t max_text =
+        model_->max_text_tokens() + (uses_turbo_pipeline(model_->variant()) ? 0 : 2);
     if (int64_t(text_tokens.size()) > max_text)
       throw Error(ErrorKind::kInvalidInput, "text of " + std::to_string(text_tokens.size()) +
-                                                " tokens is longer than T3 can take (" + std::to_string(max_text) +
-                                                "); split it first");
+                                                " tokens is longer than T3 can take (" +
+                                                std::to_string(max_text) + "); split it first");
     try {
       return start_streaming_utterance(model_, std::move(text_tokens), params);
     } catch (...) {
@@ -45,9 +47,12 @@ class EngineImpl : public Engine {
     }
   }
 
-  std::vector<TextUtterance> split(const std::string& text) const override { return split_for(text, "en"); }
+  std::vector<TextUtterance> split(const std::string& text) const override {
+    return split_for(text, "en");
+  }
 
-  std::vector<TextUtterance> split_for(const std::string& text, const std::string& language) const override {
+  std::vector<TextUtterance> split_for(const std::string& text,
+                                       const std::string& language) const override {
     model_->check_language(language);
     std::vector<TextUtterance> pieces = split_utterances(
         text, [&](const std::string& utterance) { return model_->text_ids(utterance, language); },
@@ -57,18 +62,21 @@ class EngineImpl : public Engine {
   }
 
   std::string describe() const override {
-    return model_->files.dir + " (" + model_variant_name(model_->variant()) + ") on " + model_->device.str();
+    return model_->files.dir + " (" + model_variant_name(model_->variant()) + ") on " +
+           model_->device.str();
   }
 
   ModelVariant variant() const override { return model_->variant(); }
 
-  std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples, int sample_rate) override {
+  std::shared_ptr<const Voice> voice_from_audio(const std::vector<float>& samples,
+                                                int sample_rate) override {
     const std::string key = VoiceCache::key(samples, sample_rate, model_->files);
     if (auto cached = voices_.find(key, model_->options)) return cached;
     std::shared_ptr<const ConditionedVoice> voice;
     try {
       c10::InferenceMode inference_mode;
-      VoiceConditioning cond = voice_builder().build(samples, sample_rate, SynthesisParams().exaggeration);
+      VoiceConditioning cond =
+          voice_builder().build(samples, sample_rate, SynthesisParams().exaggeration);
       voice = std::make_shared<const ConditionedVoice>(std::move(cond), "cloned voice");
     } catch (...) {
       rethrow_as_engine_error("building the voice conditioning");
@@ -79,7 +87,8 @@ class EngineImpl : public Engine {
 
   std::shared_ptr<const Voice> voice_from_file(const std::string& path) override {
     try {
-      return std::make_shared<const ConditionedVoice>(load_conds(path, model_->options), "conditioning " + path);
+      return std::make_shared<const ConditionedVoice>(load_conds(path, model_->options),
+                                                      "conditioning " + path);
     } catch (...) {
       rethrow_as_engine_error("loading voice " + path);
     }
@@ -109,10 +118,10 @@ class EngineImpl : public Engine {
   const VoiceBuilder& voice_builder() {
     std::lock_guard<std::mutex> lock(voice_mutex_);
     if (!voice_builder_) {
-      voice_builder_ = VoiceBuilder::load(
-          model_->files.ve, model_->files.s3gen,
-          VoiceBuilderConfig::from_json(model_->files.ve_config, model_->files.s3gen_config, model_->files.t3_config,
-                                        model_->variant()),
+      voice_builder_ = std::make_shared<const VoiceBuilder>(
+          model_->ve_file, model_->s3gen_file,
+          VoiceBuilderConfig::from_json(model_->files.ve_config, model_->files.s3gen_config,
+                                        model_->files.t3_config, model_->variant()),
           model_->options);
     }
     return *voice_builder_;
@@ -129,8 +138,8 @@ class EngineImpl : public Engine {
 }  // namespace
 
 std::shared_ptr<Engine> Engine::load(const EngineConfig& config) {
-  // One loaded model per (directory, device, precision), shared by every element that asks for it; kept
-  // only as long as someone uses it.
+  // One loaded model per (directory, device, precision), shared by every element that asks for it;
+  // kept only as long as someone uses it.
   static std::mutex mutex;
   static std::map<std::tuple<std::string, std::string, std::string>, std::weak_ptr<Engine>> loaded;
   const auto key = std::make_tuple(config.model_dir, config.device, config.t3_precision);

@@ -44,8 +44,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 class StreamingUtterance : public Utterance {
  public:
-  StreamingUtterance(std::shared_ptr<const LoadedModel> model, const std::vector<int64_t>& text_tokens,
-                     const SynthesisParams& params)
+  StreamingUtterance(std::shared_ptr<const LoadedModel> model,
+                     const std::vector<int64_t>& text_tokens, const SynthesisParams& params)
       : model_(std::move(model)),
         params_(params.resolve_for(model_->variant())),
         voice_(std::static_pointer_cast<const ConditionedVoice>(params.voice)),
@@ -54,14 +54,16 @@ class StreamingUtterance : public Utterance {
         planner_(ChunkSchedule(params_)) {
     c10::InferenceMode inference_mode;
     if (!voice_ && !model_->has_builtin_voice())
-      throw Error(ErrorKind::kInvalidInput, model_->files.dir +
-                                                " has no built-in voice (conds.pt): give a voice to clone");
+      throw Error(ErrorKind::kInvalidInput,
+                  model_->files.dir + " has no built-in voice (conds.pt): give a voice to clone");
     stats_.text_tokens = static_cast<int>(text_tokens.size());
-    const uint64_t seed = params_.seed >= 0 ? uint64_t(params_.seed) : std::random_device{}() * 0x100000001ull;
+    const uint64_t seed =
+        params_.seed >= 0 ? uint64_t(params_.seed) : std::random_device{}() * 0x100000001ull;
     // Built here so that invalid settings fail start(), not the first next().
     session_ = model_->start_t3(conditioning(), text_tokens, params_, seed);
-    decoder_ = std::make_unique<ChunkDecoder>(model_->s3gen->flow(), model_->s3gen->hift(), conditioning(),
-                                              planner_.schedule(), params_.cfm_steps, seed + 1);
+    decoder_ =
+        std::make_unique<ChunkDecoder>(model_->s3gen->flow(), model_->s3gen->hift(), conditioning(),
+                                       planner_.schedule(), params_.cfm_steps, seed + 1);
     decoder_->set_cancel_flag(&cancel_flag_);
     t3_thread_ = std::thread([this] { run_t3(); });
   }
@@ -82,7 +84,8 @@ class StreamingUtterance : public Utterance {
         std::unique_lock<std::mutex> lock(mutex_);
         if (finished_) return false;
         tokens_cv_.wait(lock, [&] {
-          return cancelled_ || t3_error_ || t3_done_ || int(tokens_.size()) >= planner_.tokens_needed();
+          return cancelled_ || t3_error_ || t3_done_ ||
+                 int(tokens_.size()) >= planner_.tokens_needed();
         });
         if (cancelled_) return false;
         if (t3_error_) std::rethrow_exception(t3_error_);
@@ -132,7 +135,9 @@ class StreamingUtterance : public Utterance {
   }
 
  private:
-  const VoiceConditioning& conditioning() const { return voice_ ? voice_->conditioning() : model_->builtin_voice; }
+  const VoiceConditioning& conditioning() const {
+    return voice_ ? voice_->conditioning() : model_->builtin_voice;
+  }
 
   // The T3 stage. Tokens S3Gen cannot take (start/stop speech, ids >= 6561) are dropped here,
   // as the reference's post-processing does after generation; at the end, the variant's
@@ -143,7 +148,8 @@ class StreamingUtterance : public Utterance {
     try {
       const int64_t start_speech = model_->start_speech_token();
       const size_t max_ahead = size_t(std::max(1, params_.queue_depth)) *
-                               size_t(std::max({params_.first_chunk_tokens, params_.chunk_tokens, params_.max_chunk_tokens}));
+                               size_t(std::max({params_.first_chunk_tokens, params_.chunk_tokens,
+                                                params_.max_chunk_tokens}));
       while (!session_->finished()) {
         {
           // Back-pressure: stay at most queue_depth chunks ahead of S3Gen. While the first chunk
@@ -189,13 +195,13 @@ class StreamingUtterance : public Utterance {
   SynthesisParams params_;
   std::shared_ptr<const ConditionedVoice> voice_;  // null: the model's built-in voice
   std::unique_ptr<SpeechTokenSession> session_;  // used by the T3 thread only (after construction)
-  std::unique_ptr<ChunkDecoder> decoder_;  // used by the S3Gen stage only
+  std::unique_ptr<ChunkDecoder> decoder_;        // used by the S3Gen stage only
   std::chrono::steady_clock::time_point started_;
   StageThreads threads_;
   std::thread t3_thread_;
   std::atomic<bool> cancel_flag_{false};  // read by the S3Gen stage inside model calls
 
-  mutable std::mutex mutex_;  // protects everything below
+  mutable std::mutex mutex_;           // protects everything below
   std::condition_variable tokens_cv_;  // T3 -> S3Gen: tokens appended, done, error, cancel
   std::condition_variable space_cv_;   // S3Gen -> T3: chunk planned, cancel
   ChunkPlanner planner_;
@@ -216,7 +222,8 @@ StageThreads stage_threads(int total) {
 }
 
 std::unique_ptr<Utterance> start_streaming_utterance(std::shared_ptr<const LoadedModel> model,
-                                                     std::vector<int64_t> text_tokens, const SynthesisParams& params) {
+                                                     std::vector<int64_t> text_tokens,
+                                                     const SynthesisParams& params) {
   return std::make_unique<StreamingUtterance>(std::move(model), text_tokens, params);
 }
 

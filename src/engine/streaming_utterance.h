@@ -1,7 +1,8 @@
 // One utterance through the two-stage pipeline:
 //
-//   T3 thread:    prefill, then one speech token per step ---tokens--->  (bounded by queue_depth chunks)
-//   next() caller: as soon as the ChunkPlanner says a chunk is decodable, flow + HiFT on it,
+//   T3 thread:    prefill, then one speech token per step ---tokens--->  (bounded by queue_depth
+//   chunks) next() caller: as soon as the ChunkPlanner says a chunk is decodable, flow + HiFT on
+//   it,
 //                  stitched by the ChunkDecoder, returned as audio.
 //
 // Lock order: the utterance's mutex only; it is never held across model work, so cancel() from
@@ -27,6 +28,7 @@ StageThreads stage_threads(int total);
 
 // text_tokens: the T3 text sequence of one utterance (already normalised and tokenised).
 std::unique_ptr<Utterance> start_streaming_utterance(std::shared_ptr<const LoadedModel> model,
-                                                     std::vector<int64_t> text_tokens, const SynthesisParams& params);
+                                                     std::vector<int64_t> text_tokens,
+                                                     const SynthesisParams& params);
 
 }  // namespace chatterbox

@@ -30,7 +30,8 @@ std::string VoiceCache::default_disk_dir() {
   return base + "/gst-chatterbox/voices";
 }
 
-std::string VoiceCache::key(const std::vector<float>& samples, int sample_rate, const ModelFiles& files) {
+std::string VoiceCache::key(const std::vector<float>& samples, int sample_rate,
+                            const ModelFiles& files) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](const void* data, size_t n) {
     const auto* p = static_cast<const unsigned char*>(data);
@@ -53,7 +54,8 @@ std::string VoiceCache::key(const std::vector<float>& samples, int sample_rate, 
   return hex;
 }
 
-std::shared_ptr<const ConditionedVoice> VoiceCache::find(const std::string& key, const c10::TensorOptions& options) {
+std::shared_ptr<const ConditionedVoice> VoiceCache::find(const std::string& key,
+                                                         const c10::TensorOptions& options) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = entries_.find(key);
@@ -68,7 +70,8 @@ std::shared_ptr<const ConditionedVoice> VoiceCache::find(const std::string& key,
   if (::access(path.c_str(), R_OK) != 0) return nullptr;
   std::shared_ptr<const ConditionedVoice> voice;
   try {
-    voice = std::make_shared<const ConditionedVoice>(load_conds(path, options), "cloned voice (cached " + path + ")");
+    voice = std::make_shared<const ConditionedVoice>(load_conds(path, options),
+                                                     "cloned voice (cached " + path + ")");
   } catch (const Error&) {
     std::remove(path.c_str());  // corrupt: the caller rebuilds and rewrites it
     return nullptr;
@@ -137,7 +140,8 @@ void VoiceCache::trim_disk(const std::string& dir) {
     total += size;
   }
   if (total <= limits_.disk_bytes) return;
-  std::sort(files.begin(), files.end(), [](const File& a, const File& b) { return a.time < b.time; });
+  std::sort(files.begin(), files.end(),
+            [](const File& a, const File& b) { return a.time < b.time; });
   for (const File& f : files) {
     if (total <= limits_.disk_bytes) break;
     std::error_code e2;

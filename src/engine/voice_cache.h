@@ -42,11 +42,13 @@ class VoiceCache {
 
   // FNV-1a over the samples, the rate, the model variant and the identity (path, size, mtime)
   // of the files whose networks compute the conditioning. 16 hex digits.
-  static std::string key(const std::vector<float>& samples, int sample_rate, const ModelFiles& files);
+  static std::string key(const std::vector<float>& samples, int sample_rate,
+                         const ModelFiles& files);
 
   // Memory, then disk (loaded onto `options`' device). Null when absent; a corrupt disk entry is
   // removed and counts as absent.
-  std::shared_ptr<const ConditionedVoice> find(const std::string& key, const c10::TensorOptions& options);
+  std::shared_ptr<const ConditionedVoice> find(const std::string& key,
+                                               const c10::TensorOptions& options);
   // Keeps `voice` in memory and writes it to disk (atomically; a disk that refuses is ignored:
   // the cache is an optimisation), then evicts past the limits.
   void insert(const std::string& key, std::shared_ptr<const ConditionedVoice> voice);
@@ -55,8 +57,9 @@ class VoiceCache {
   std::string disk_dir() const { return fixed_disk_dir_ ? *fixed_disk_dir_ : default_disk_dir(); }
 
  private:
-  void remember(const std::string& key, std::shared_ptr<const ConditionedVoice> voice);  // lock held
-  void trim_disk(const std::string& dir);  // lock held
+  void remember(const std::string& key,
+                std::shared_ptr<const ConditionedVoice> voice);  // lock held
+  void trim_disk(const std::string& dir);                        // lock held
 
   const std::optional<std::string> fixed_disk_dir_;
   const VoiceCacheLimits limits_;

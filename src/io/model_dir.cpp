@@ -25,28 +25,52 @@ struct VariantLayout {
   std::vector<const char*> others;  // required besides T3 and S3Gen
   const char* optional_conds;       // conds.pt where it is optional, else nullptr
   const char* hub_repo;
-  const char* tokenizer;            // the text tokenizer file, or nullptr: the directory (GPT-2 files)
-  const char* missing_hint;         // said after the missing files, or ""
+  const char* tokenizer;     // the text tokenizer file, or nullptr: the directory (GPT-2 files)
+  const char* missing_hint;  // said after the missing files, or ""
 };
 
 const std::vector<VariantLayout>& variant_layouts() {
   static const std::vector<VariantLayout> layouts = {
-      {ModelVariant::kEnglish, "English", "t3_cfg.safetensors", "s3gen.safetensors",
-       {"ve.safetensors", "tokenizer.json", "conds.pt"}, nullptr, "models--ResembleAI--chatterbox", "tokenizer.json",
+      {ModelVariant::kEnglish,
+       "English",
+       "t3_cfg.safetensors",
+       "s3gen.safetensors",
+       {"ve.safetensors", "tokenizer.json", "conds.pt"},
+       nullptr,
+       "models--ResembleAI--chatterbox",
+       "tokenizer.json",
        ""},
-      {ModelVariant::kTurbo, "Turbo", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors",
-       {"ve.safetensors", "vocab.json", "merges.txt"}, "conds.pt", "models--ResembleAI--chatterbox-turbo", nullptr,
+      {ModelVariant::kTurbo,
+       "Turbo",
+       "t3_turbo_v1.safetensors",
+       "s3gen_meanflow.safetensors",
+       {"ve.safetensors", "vocab.json", "merges.txt"},
+       "conds.pt",
+       "models--ResembleAI--chatterbox-turbo",
+       nullptr,
        ""},
-      {ModelVariant::kNano, "Nano", "t3_nano_v1.safetensors", "s3gen_meanflow.safetensors",
-       {"ve.safetensors", "vocab.json", "merges.txt"}, "conds.pt", "models--ResembleAI--chatterbox-nano", nullptr,
+      {ModelVariant::kNano,
+       "Nano",
+       "t3_nano_v1.safetensors",
+       "s3gen_meanflow.safetensors",
+       {"ve.safetensors", "vocab.json", "merges.txt"},
+       "conds.pt",
+       "models--ResembleAI--chatterbox-nano",
+       nullptr,
        ""},
       // The multilingual files sit in the English repository beside the English ones; where a
       // directory holds both complete, the English model is used (listed first). S3Gen and the
       // voice encoder are the English model's, read from their .safetensors copies.
-      {ModelVariant::kMultilingual, "Multilingual", "t3_mtl23ls_v2.safetensors", "s3gen.safetensors",
-       {"ve.safetensors", "grapheme_mtl_merged_expanded_v1.json"}, "conds.pt", "models--ResembleAI--chatterbox",
+      {ModelVariant::kMultilingual,
+       "Multilingual",
+       "t3_mtl23ls_v2.safetensors",
+       "s3gen.safetensors",
+       {"ve.safetensors", "grapheme_mtl_merged_expanded_v1.json"},
+       "conds.pt",
+       "models--ResembleAI--chatterbox",
        "grapheme_mtl_merged_expanded_v1.json",
-       " (the multilingual model shares the English S3Gen and voice encoder and reads their .safetensors "
+       " (the multilingual model shares the English S3Gen and voice encoder and reads their "
+       ".safetensors "
        "files, not s3gen.pt/ve.pt; models/download-model.sh --variant multilingual fetches them)"},
   };
   return layouts;
@@ -55,8 +79,8 @@ const std::vector<VariantLayout>& variant_layouts() {
 const VariantLayout& layout_of(ModelVariant variant) {
   for (const auto& l : variant_layouts())
     if (l.variant == variant) return l;
-  throw Error(ErrorKind::kInvalidInput, std::string("no file layout for the ") + model_variant_name(variant) +
-                                            " model in this version");
+  throw Error(ErrorKind::kInvalidInput, std::string("no file layout for the ") +
+                                            model_variant_name(variant) + " model in this version");
 }
 
 std::vector<std::string> required_files(const VariantLayout& l) {
@@ -154,7 +178,8 @@ std::vector<std::string> hub_snapshots(const fs::path& repo) {
     if (!it->is_directory(ec) || it->path().filename() == main_rev) continue;
     snapshots.emplace_back(fs::last_write_time(it->path(), ec), it->path().string());
   }
-  std::sort(snapshots.begin(), snapshots.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(snapshots.begin(), snapshots.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
   for (const auto& s : snapshots) out.push_back(s.second);
   return out;
 }
@@ -166,7 +191,8 @@ std::string find_cangjie_table(const std::string& dir_name) {
   if (is_file(dir / kCangjieTable)) return (dir / kCangjieTable).string();
   // Where the reference's hf_hub_download(..., cache_dir=<model dir>) puts it.
   for (const std::string& snapshot : hub_snapshots(dir / "models--ResembleAI--chatterbox"))
-    if (is_file(fs::path(snapshot) / kCangjieTable)) return (fs::path(snapshot) / kCangjieTable).string();
+    if (is_file(fs::path(snapshot) / kCangjieTable))
+      return (fs::path(snapshot) / kCangjieTable).string();
   return {};
 }
 
@@ -178,7 +204,8 @@ std::vector<std::string> model_search_path() {
   if (hub.empty()) return out;
   std::vector<std::string> repos_seen;
   for (const auto& layout : variant_layouts()) {
-    if (std::find(repos_seen.begin(), repos_seen.end(), layout.hub_repo) != repos_seen.end()) continue;
+    if (std::find(repos_seen.begin(), repos_seen.end(), layout.hub_repo) != repos_seen.end())
+      continue;
     repos_seen.push_back(layout.hub_repo);
     const fs::path repo = fs::path(hub) / layout.hub_repo;
     std::vector<std::string> snapshots = hub_snapshots(repo);
@@ -246,13 +273,18 @@ ModelFiles locate_model(const std::string& explicit_dir) {
     return m;
   }
   if (candidates.empty())
-    report += "\n  (nowhere: no directory given, CHATTERBOX_MODEL_DIR unset and no HOME/HF_HOME for the hub cache)";
+    report +=
+        "\n  (nowhere: no directory given, CHATTERBOX_MODEL_DIR unset and no HOME/HF_HOME for the "
+        "hub cache)";
   throw Error(ErrorKind::kModelFile,
-              "no Chatterbox model found (English: " + join(required_files(layout_of(ModelVariant::kEnglish))) +
+              "no Chatterbox model found (English: " +
+                  join(required_files(layout_of(ModelVariant::kEnglish))) +
                   "; Turbo: " + join(required_files(layout_of(ModelVariant::kTurbo))) +
                   ", in models--ResembleAI--chatterbox-turbo in the hub cache; Multilingual: " +
-                  join(required_files(layout_of(ModelVariant::kMultilingual))) + "); looked in:" + report +
-                  "\nDownload it with models/download-model.sh or set CHATTERBOX_MODEL_DIR or pass the model directory explicitly.");
+                  join(required_files(layout_of(ModelVariant::kMultilingual))) +
+                  "); looked in:" + report +
+                  "\nDownload it with models/download-model.sh or set CHATTERBOX_MODEL_DIR or pass "
+                  "the model directory explicitly.");
 }
 
 }  // namespace chatterbox

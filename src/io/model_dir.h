@@ -21,21 +21,21 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
-#include "common/model_variant.h"
 #include <string>
 #include <vector>
+
+#include "common/model_variant.h"
 
 namespace chatterbox {
 
 struct ModelFiles {
   std::string dir;
   ModelVariant variant = ModelVariant::kEnglish;
-  std::string t3;         // dir/t3_cfg.safetensors | t3_turbo_v1.safetensors | t3_nano_v1.safetensors
-  std::string s3gen;      // dir/s3gen.safetensors | s3gen_meanflow.safetensors
-  std::string ve;         // dir/ve.safetensors
-  std::string tokenizer;  // english: dir/tokenizer.json; turbo/nano: dir (the GPT-2 tokenizer files);
-                          // multilingual: dir/grapheme_mtl_merged_expanded_v1.json
+  std::string t3;     // dir/t3_cfg.safetensors | t3_turbo_v1.safetensors | t3_nano_v1.safetensors
+  std::string s3gen;  // dir/s3gen.safetensors | s3gen_meanflow.safetensors
+  std::string ve;     // dir/ve.safetensors
+  std::string tokenizer;  // english: dir/tokenizer.json; turbo/nano: dir (the GPT-2 tokenizer
+                          // files); multilingual: dir/grapheme_mtl_merged_expanded_v1.json
   std::string conds;      // dir/conds.pt; empty when a Turbo/Nano/multilingual directory has none
   std::string cangjie;    // multilingual: the Cangjie table, or empty when there is none
   nlohmann::json t3_config;     // the T3 file's .json beside it, or null

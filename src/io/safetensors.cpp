@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <fcntl.h>
-#include <nlohmann/json.hpp>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 
@@ -52,10 +52,9 @@ constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
 }  // namespace
 
-std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& json_text,
-                                                       uint64_t data_size,
-                                                       const std::string& what,
-                                                       std::map<std::string, std::string>* metadata) {
+std::vector<SafetensorsEntry> parse_safetensors_header(
+    const std::string& json_text, uint64_t data_size, const std::string& what,
+    std::map<std::string, std::string>* metadata) {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(json_text);
@@ -71,7 +70,8 @@ std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& json_t
     if (name == "__metadata__") {
       if (!value.is_object()) fail(what, "__metadata__ is not an object");
       for (auto m = value.begin(); m != value.end(); ++m) {
-        if (!m.value().is_string()) fail(what, "__metadata__ value '" + m.key() + "' is not a string");
+        if (!m.value().is_string())
+          fail(what, "__metadata__ value '" + m.key() + "' is not a string");
         if (metadata) (*metadata)[m.key()] = m.value().get<std::string>();
       }
       continue;
@@ -109,13 +109,13 @@ std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& json_t
     e.end = value["data_offsets"][1].get<uint64_t>();
     if (e.end < e.begin) fail(what, tensor + ": data_offsets end before begin");
     if (e.end > data_size)
-      fail(what, tensor + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                     ") exceed the data area of " + std::to_string(data_size) +
-                     " bytes (file truncated?)");
+      fail(what, tensor + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                     std::to_string(e.end) + ") exceed the data area of " +
+                     std::to_string(data_size) + " bytes (file truncated?)");
     if (numel > UINT64_MAX / info->size) fail(what, tensor + ": shape is impossibly large");
     if (e.end - e.begin != numel * info->size)
-      fail(what, tensor + ": holds " + std::to_string(e.end - e.begin) + " bytes but its shape and dtype need " +
-                     std::to_string(numel * info->size));
+      fail(what, tensor + ": holds " + std::to_string(e.end - e.begin) +
+                     " bytes but its shape and dtype need " + std::to_string(numel * info->size));
     entries.push_back(std::move(e));
   }
 
@@ -123,11 +123,13 @@ std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& json_t
   std::vector<const SafetensorsEntry*> by_offset;
   for (const auto& e : entries)
     if (e.end > e.begin) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
+  std::sort(
+      by_offset.begin(), by_offset.end(),
+      [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
   for (size_t i = 1; i < by_offset.size(); ++i)
     if (by_offset[i]->begin < by_offset[i - 1]->end)
-      fail(what, "tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
+      fail(what,
+           "tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
   return entries;
 }
 
@@ -154,7 +156,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < 8) {
     close(fd);
-    fail(path, "file is " + std::to_string(file_size) + " bytes, too short for a safetensors header");
+    fail(path,
+         "file is " + std::to_string(file_size) + " bytes, too short for a safetensors header");
   }
   mapping_ = std::make_shared<Mapping>();
   mapping_->length = file_size;
@@ -199,24 +202,31 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
     return out;
   }
   std::shared_ptr<Mapping> keep = mapping_;
-  return at::from_blob(const_cast<uint8_t*>(ptr), e.shape, [keep](void*) {}, options);
+  return at::from_blob(
+      const_cast<uint8_t*>(ptr), e.shape, [keep](void*) {}, options);
 }
 
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   std::vector<std::pair<std::string, at::Tensor>> sorted;
-  for (const auto& [name, t] : tensors) sorted.emplace_back(name, t.detach().to(at::kCPU).contiguous());
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [name, t] : tensors)
+    sorted.emplace_back(name, t.detach().to(at::kCPU).contiguous());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
 
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
   for (const auto& [name, t] : sorted) {
     const DtypeInfo* info = find_dtype(t.scalar_type());
-    if (!info) throw Error(ErrorKind::kInternal, path + ": cannot write tensor '" + name + "' of this dtype");
+    if (!info)
+      throw Error(ErrorKind::kInternal,
+                  path + ": cannot write tensor '" + name + "' of this dtype");
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * info->size;
-    header[name] = {{"dtype", info->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {{"dtype", info->name},
+                    {"shape", t.sizes().vec()},
+                    {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = header.dump();
@@ -230,7 +240,8 @@ void write_safetensors(const std::string& path,
   out.write(reinterpret_cast<const char*>(len_bytes), 8);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   for (const auto& [name, t] : sorted)
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+    out.write(static_cast<const char*>(t.data_ptr()),
+              static_cast<std::streamsize>(t.numel() * t.element_size()));
   if (!out.flush()) throw Error(ErrorKind::kIo, path + ": write failed: " + std::strerror(errno));
 }
 

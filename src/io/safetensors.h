@@ -1,7 +1,8 @@
 // safetensors reader and writer.
 //
 // Format: u64 little-endian header length N, N bytes of JSON
-//   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ..., "__metadata__": {..}}
+//   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ..., "__metadata__":
+//   {..}}
 // then the data area; offsets are relative to the start of the data area.
 //
 // The reader memory-maps the file read-only and validates the whole header up front (header
@@ -24,10 +25,10 @@ namespace chatterbox {
 
 struct SafetensorsEntry {
   std::string name;
-  std::string dtype;             // as written in the header: "F32", "F16", "BF16", "I64", ...
-  c10::ScalarType scalar_type;   // the matching torch type
+  std::string dtype;            // as written in the header: "F32", "F16", "BF16", "I64", ...
+  c10::ScalarType scalar_type;  // the matching torch type
   std::vector<int64_t> shape;
-  uint64_t begin = 0;            // byte offsets relative to the data area, [begin, end)
+  uint64_t begin = 0;  // byte offsets relative to the data area, [begin, end)
   uint64_t end = 0;
 };
 
@@ -63,10 +64,9 @@ class SafetensorsFile {
 
 // Parses and validates a header (the JSON text) against a data area of `data_size` bytes.
 // Exposed for the fuzz target and unit tests; `what` names the file in error messages.
-std::vector<SafetensorsEntry> parse_safetensors_header(const std::string& json_text,
-                                                       uint64_t data_size,
-                                                       const std::string& what,
-                                                       std::map<std::string, std::string>* metadata);
+std::vector<SafetensorsEntry> parse_safetensors_header(
+    const std::string& json_text, uint64_t data_size, const std::string& what,
+    std::map<std::string, std::string>* metadata);
 
 // Writes tensors (made contiguous, CPU) in name order with 8-byte aligned offsets.
 void write_safetensors(const std::string& path,

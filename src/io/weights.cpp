@@ -33,9 +33,13 @@ WeightReader::WeightReader(std::shared_ptr<const SafetensorsFile> file, c10::Ten
 WeightReader::WeightReader(std::shared_ptr<Shared> shared, std::string prefix)
     : shared_(std::move(shared)), prefix_(std::move(prefix)), options_(shared_->options) {}
 
-WeightReader WeightReader::scoped(const std::string& prefix) const { return WeightReader(shared_, prefix_ + prefix); }
+WeightReader WeightReader::scoped(const std::string& prefix) const {
+  return WeightReader(shared_, prefix_ + prefix);
+}
 
-bool WeightReader::has(const std::string& name) const { return shared_->file->contains(prefix_ + name); }
+bool WeightReader::has(const std::string& name) const {
+  return shared_->file->contains(prefix_ + name);
+}
 
 at::Tensor WeightReader::convert(const at::Tensor& t) const {
   if (at::isFloatingType(t.scalar_type()))
@@ -47,7 +51,8 @@ bool WeightReader::check_shape(const std::string& full_name, const at::Tensor& t
                                const std::vector<int64_t>& shape) {
   if (shape.empty()) return true;
   bool ok = t.dim() == static_cast<int64_t>(shape.size());
-  for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] < 0 || shape[i] == t.size(static_cast<int64_t>(i));
+  for (size_t i = 0; ok && i < shape.size(); ++i)
+    ok = shape[i] < 0 || shape[i] == t.size(static_cast<int64_t>(i));
   if (!ok) {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->problems.push_back("'" + full_name + "' has shape " + shape_string(t.sizes().vec()) +
@@ -74,8 +79,9 @@ at::Tensor WeightReader::take(const std::string& name, const std::vector<int64_t
   const std::string full = prefix_ + name;
   if (!shared_->file->contains(full)) {
     std::lock_guard<std::mutex> lock(shared_->mutex);
-    shared_->problems.push_back("'" + full + "' is missing" +
-                                (shape.empty() ? std::string() : " (expected " + shape_string(shape) + ")"));
+    shared_->problems.push_back(
+        "'" + full + "' is missing" +
+        (shape.empty() ? std::string() : " (expected " + shape_string(shape) + ")"));
     return stand_in(shape, options_);
   }
   return take_optional(name, shape);
@@ -113,7 +119,8 @@ void WeightReader::finish() const {
                         " tensor(s) missing or mis-shaped:";
   const size_t kMaxListed = 40;
   for (size_t i = 0; i < list.size() && i < kMaxListed; ++i) message += "\n  " + list[i];
-  if (list.size() > kMaxListed) message += "\n  ... and " + std::to_string(list.size() - kMaxListed) + " more";
+  if (list.size() > kMaxListed)
+    message += "\n  ... and " + std::to_string(list.size() - kMaxListed) + " more";
   throw Error(ErrorKind::kModelFile, message);
 }
 

@@ -49,7 +49,8 @@ class WeightReader {
   struct Shared;
   WeightReader(std::shared_ptr<Shared> shared, std::string prefix);
   at::Tensor convert(const at::Tensor& t) const;
-  bool check_shape(const std::string& full_name, const at::Tensor& t, const std::vector<int64_t>& shape);
+  bool check_shape(const std::string& full_name, const at::Tensor& t,
+                   const std::vector<int64_t>& shape);
 
   std::shared_ptr<Shared> shared_;
   std::string prefix_;

@@ -19,7 +19,7 @@ namespace bench {
 struct Options {
   std::string model_dir;  // a full-size model from chatterbox-make-test-model --size full
   int repeat = 3;
-  int threads = 0;        // 0: libtorch default
+  int threads = 0;                // 0: libtorch default
   std::vector<std::string> args;  // extra "key=value" arguments for the cases
 };
 
@@ -29,14 +29,15 @@ struct Register {
 };
 
 // Prints {"case": .., "measure": .., "value": .., "unit": .., extra fields} as one line.
-void emit(const std::string& case_name, const std::string& measure, double value, const std::string& unit,
-          nlohmann::json extra = nlohmann::json::object());
+void emit(const std::string& case_name, const std::string& measure, double value,
+          const std::string& unit, nlohmann::json extra = nlohmann::json::object());
 
 double now_seconds();
 // The value of a "key=value" case argument, or `fallback`.
 std::string arg_value(const Options& options, const std::string& key, const std::string& fallback);
 // A comma-separated "key=a,b,c" case argument as its items (empty items dropped), or `fallback`'s.
-std::vector<std::string> arg_list(const Options& options, const std::string& key, const std::string& fallback);
+std::vector<std::string> arg_list(const Options& options, const std::string& key,
+                                  const std::string& fallback);
 // Where the oracle fixtures are (for full-size checkpoint layouts): the `oracle=DIR` argument, else
 // $CHATTERBOX_ORACLE_DIR, else the directory the build was configured with (-Doracle-dir).
 std::string oracle_dir(const Options& options);

@@ -14,8 +14,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -92,10 +92,12 @@ BENCH_CASE(flow) {
   // Built-in-voice-sized prompt: 150 tokens, 300 mel frames.
   at::manual_seed(1);
   chatterbox::VoiceConditioning voice;
-  voice.prompt_token = at::randint(config.vocab_size, {1, 150}, at::TensorOptions().dtype(at::kLong));
+  voice.prompt_token =
+      at::randint(config.vocab_size, {1, 150}, at::TensorOptions().dtype(at::kLong));
   voice.prompt_feat = at::randn({1, 300, config.output_size}) - 5.0;
   voice.embedding = at::randn({1, config.spk_embed_dim});
-  const int steps = std::stoi(bench::arg_value(options, "steps", std::to_string(model.config().default_n_timesteps())));
+  const int steps = std::stoi(
+      bench::arg_value(options, "steps", std::to_string(model.config().default_n_timesteps())));
 
   std::vector<int64_t> counts;
   {
@@ -103,10 +105,13 @@ BENCH_CASE(flow) {
     std::string item;
     while (std::getline(ss, item, ',')) counts.push_back(std::stoll(item));
   }
-  const nlohmann::json common = {{"threads", at::get_num_threads()}, {"prompt_tokens", 150},
-                                 {"prompt_frames", 300}, {"steps", steps}};
+  const nlohmann::json common = {{"threads", at::get_num_threads()},
+                                 {"prompt_tokens", 150},
+                                 {"prompt_frames", 300},
+                                 {"steps", steps}};
   for (int64_t n : counts) {
-    at::Tensor tokens = at::randint(config.vocab_size, {1, n}, at::TensorOptions().dtype(at::kLong));
+    at::Tensor tokens =
+        at::randint(config.vocab_size, {1, n}, at::TensorOptions().dtype(at::kLong));
     const bench::FlowFlops flops = bench::flow_flops(model.config(), 150 + n);
     const double audio_s = static_cast<double>(n) / 25.0;
     std::vector<double> total_s, encoder_s, faults;

@@ -60,11 +60,14 @@ std::string write_random_hift(const HiftConfig& c) {
   const int64_t n_bins2 = c.istft_n_fft + 2;
   for (int i = 0; i < 5; ++i) {
     const int64_t cin = i == 0 ? c.f0_in_channels : c.f0_cond_channels;
-    conv("mel2wav.f0_predictor.condnet." + std::to_string(2 * i), {c.f0_cond_channels, cin, 3}, cin * 3);
+    conv("mel2wav.f0_predictor.condnet." + std::to_string(2 * i), {c.f0_cond_channels, cin, 3},
+         cin * 3);
   }
-  tensors.emplace_back("mel2wav.f0_predictor.classifier.weight", at::randn({1, c.f0_cond_channels}) * 3.0);
+  tensors.emplace_back("mel2wav.f0_predictor.classifier.weight",
+                       at::randn({1, c.f0_cond_channels}) * 3.0);
   tensors.emplace_back("mel2wav.f0_predictor.classifier.bias", at::full({1}, 100.0));
-  tensors.emplace_back("mel2wav.m_source.l_linear.weight", at::randn({1, c.nb_harmonics + 1}) * 0.3);
+  tensors.emplace_back("mel2wav.m_source.l_linear.weight",
+                       at::randn({1, c.nb_harmonics + 1}) * 0.3);
   tensors.emplace_back("mel2wav.m_source.l_linear.bias", at::zeros({1}));
   conv("mel2wav.conv_pre", {c.base_channels, c.in_channels, 7}, c.in_channels * 7);
   auto resblock = [&](const std::string& p, int64_t ch, int64_t k, size_t units) {
@@ -78,8 +81,9 @@ std::string write_random_hift(const HiftConfig& c) {
   for (int64_t i = 0; i < stages; ++i) {
     const std::string n = std::to_string(i);
     const int64_t ch_in = c.base_channels >> i, ch = c.base_channels >> (i + 1);
-    tensors.emplace_back("mel2wav.ups." + n + ".weight",
-                         at::randn({ch_in, ch, c.upsample_kernel_sizes[i]}) / std::sqrt(double(ch_in)));
+    tensors.emplace_back(
+        "mel2wav.ups." + n + ".weight",
+        at::randn({ch_in, ch, c.upsample_kernel_sizes[i]}) / std::sqrt(double(ch_in)));
     tensors.emplace_back("mel2wav.ups." + n + ".bias", at::zeros({ch}));
     int64_t u = 1;
     for (int64_t k = i + 1; k < stages; ++k) u *= c.upsample_rates[k];
@@ -88,13 +92,14 @@ std::string write_random_hift(const HiftConfig& c) {
     resblock("mel2wav.source_resblocks." + n + ".", ch, c.source_resblock_kernel_sizes[i],
              c.source_resblock_dilation_sizes[i].size());
     for (size_t j = 0; j < c.resblock_kernel_sizes.size(); ++j) {
-      resblock("mel2wav.resblocks." + std::to_string(i * c.resblock_kernel_sizes.size() + j) + ".", ch,
-               c.resblock_kernel_sizes[j], c.resblock_dilation_sizes[j].size());
+      resblock("mel2wav.resblocks." + std::to_string(i * c.resblock_kernel_sizes.size() + j) + ".",
+               ch, c.resblock_kernel_sizes[j], c.resblock_dilation_sizes[j].size());
     }
   }
   const int64_t ch_last = c.base_channels >> stages;
   conv("mel2wav.conv_post", {n_bins2, ch_last, 7}, ch_last * 7);
-  const std::string path = "/tmp/chatterbox-bench-hift-" + std::to_string(getpid()) + ".safetensors";
+  const std::string path =
+      "/tmp/chatterbox-bench-hift-" + std::to_string(getpid()) + ".safetensors";
   chatterbox::write_safetensors(path, tensors);
   return path;
 }
@@ -157,12 +162,14 @@ BENCH_CASE(hift) {
                {"ratio", t / floor_s},
                {"page_faults", bench::median(faults)},
                {"peak_rss_mb", bench::peak_rss_bytes() / 1e6},
-               {"weights", options.model_dir.empty() ? "random full-size (in memory)" : options.model_dir}});
+               {"weights",
+                options.model_dir.empty() ? "random full-size (in memory)" : options.model_dir}});
 }
 
 BENCH_CASE(s3gen) {
   if (options.model_dir.empty()) {
-    std::fprintf(stderr, "bench s3gen: needs --model DIR (a full-size s3gen.safetensors); skipped\n");
+    std::fprintf(stderr,
+                 "bench s3gen: needs --model DIR (a full-size s3gen.safetensors); skipped\n");
     return;
   }
   c10::InferenceMode guard;
@@ -170,7 +177,8 @@ BENCH_CASE(s3gen) {
   const double prompt_seconds = arg_double(options, "prompt_seconds", 10.0);
   const int steps = int(arg_double(options, "steps", 10));
   const nlohmann::json json = read_json_or_null(options.model_dir + "/s3gen.json");
-  auto file = std::make_shared<const chatterbox::SafetensorsFile>(options.model_dir + "/s3gen.safetensors");
+  auto file =
+      std::make_shared<const chatterbox::SafetensorsFile>(options.model_dir + "/s3gen.safetensors");
   const double t_load0 = bench::now_seconds();
   auto model = chatterbox::S3GenModel::load(file, json, at::TensorOptions().dtype(at::kFloat));
   const double load_s = bench::now_seconds() - t_load0;
@@ -178,10 +186,12 @@ BENCH_CASE(s3gen) {
 
   const int64_t n_tokens = int64_t(seconds * 25), n_prompt = int64_t(prompt_seconds * 25);
   chatterbox::VoiceConditioning voice;
-  voice.prompt_token = at::randint(fc.vocab_size, {1, n_prompt}, at::TensorOptions().dtype(at::kLong));
+  voice.prompt_token =
+      at::randint(fc.vocab_size, {1, n_prompt}, at::TensorOptions().dtype(at::kLong));
   voice.prompt_feat = at::randn({1, n_prompt * fc.token_mel_ratio, fc.output_size}) * 2.0 - 6.0;
   voice.embedding = at::randn({1, fc.spk_embed_dim});
-  at::Tensor tokens = at::randint(fc.vocab_size, {1, n_tokens}, at::TensorOptions().dtype(at::kLong));
+  at::Tensor tokens =
+      at::randint(fc.vocab_size, {1, n_tokens}, at::TensorOptions().dtype(at::kLong));
   auto noise = chatterbox::FlowNoise::seeded(11);
 
   std::vector<double> t_flow, t_hift, faults;
@@ -199,12 +209,14 @@ BENCH_CASE(s3gen) {
     t_hift.push_back(c - b);
     faults.push_back(double(bench::page_faults() - pf0));
   }
-  const double audio_seconds = double(n_tokens) * fc.token_mel_ratio * model->hift().samples_per_frame() /
-                               model->sampling_rate();
+  const double audio_seconds = double(n_tokens) * fc.token_mel_ratio *
+                               model->hift().samples_per_frame() / model->sampling_rate();
   const double gemm = bench::gemm_flops_per_second();
   const double flow_floor = flow_flops(fc, n_prompt + n_tokens, steps) / gemm;
-  const double hift_floor = bench::hift_flops(model->hift().config(), n_tokens * fc.token_mel_ratio) / gemm;
-  const double flow_s = bench::median(t_flow), hift_s = bench::median(t_hift), total = flow_s + hift_s;
+  const double hift_floor =
+      bench::hift_flops(model->hift().config(), n_tokens * fc.token_mel_ratio) / gemm;
+  const double flow_s = bench::median(t_flow), hift_s = bench::median(t_hift),
+               total = flow_s + hift_s;
   bench::emit("s3gen", "rtf", total / audio_seconds, "s/s",
               {{"audio_seconds", audio_seconds},
                {"prompt_tokens", n_prompt},

@@ -2,11 +2,11 @@
 #include <ATen/Parallel.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -23,8 +23,8 @@ std::vector<std::pair<const char*, CaseFn>>& registry() {
 
 Register::Register(const char* name, CaseFn fn) { registry().emplace_back(name, fn); }
 
-void emit(const std::string& case_name, const std::string& measure, double value, const std::string& unit,
-          nlohmann::json extra) {
+void emit(const std::string& case_name, const std::string& measure, double value,
+          const std::string& unit, nlohmann::json extra) {
   nlohmann::ordered_json j;
   j["case"] = case_name;
   j["measure"] = measure;
@@ -45,7 +45,8 @@ std::string arg_value(const Options& options, const std::string& key, const std:
   return fallback;
 }
 
-std::vector<std::string> arg_list(const Options& options, const std::string& key, const std::string& fallback) {
+std::vector<std::string> arg_list(const Options& options, const std::string& key,
+                                  const std::string& fallback) {
   std::vector<std::string> out;
   std::stringstream ss(arg_value(options, key, fallback));
   std::string item;
@@ -115,23 +116,32 @@ int main(int argc, char** argv) {
   std::vector<std::string> selected;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--model" && i + 1 < argc) options.model_dir = argv[++i];
-    else if (a == "--repeat" && i + 1 < argc) options.repeat = std::atoi(argv[++i]);
-    else if (a == "--threads" && i + 1 < argc) options.threads = std::atoi(argv[++i]);
+    if (a == "--model" && i + 1 < argc)
+      options.model_dir = argv[++i];
+    else if (a == "--repeat" && i + 1 < argc)
+      options.repeat = std::atoi(argv[++i]);
+    else if (a == "--threads" && i + 1 < argc)
+      options.threads = std::atoi(argv[++i]);
     else if (a == "--list") {
       for (const auto& [name, fn] : bench::registry()) std::printf("%s\n", name);
       return 0;
-    } else if (a.find('=') != std::string::npos) options.args.push_back(a);
+    } else if (a.find('=') != std::string::npos)
+      options.args.push_back(a);
     else if (a.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "usage: %s --model DIR [--repeat N] [--threads N] [--list] [key=value ...] [CASE ...]\n", argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s --model DIR [--repeat N] [--threads N] [--list] [key=value ...] [CASE ...]\n",
+          argv[0]);
       return 2;
-    } else selected.push_back(a);
+    } else
+      selected.push_back(a);
   }
   if (options.threads > 0) at::set_num_threads(options.threads);
   bench::emit("machine", "threads", at::get_num_threads(), "torch intra-op threads");
   int failures = 0;
   for (const auto& [name, fn] : bench::registry()) {
-    if (!selected.empty() && std::find(selected.begin(), selected.end(), name) == selected.end()) continue;
+    if (!selected.empty() && std::find(selected.begin(), selected.end(), name) == selected.end())
+      continue;
     try {
       fn(options);
     } catch (const std::exception& e) {

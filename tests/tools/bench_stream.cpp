@@ -4,10 +4,10 @@
 // against one offline S3Gen pass per utterance (no streaming: the first audio only at the end).
 //
 //   chatterbox-bench --model FULL_DIR stream [hello_tokens=60] [paragraph_tokens=250]
-#include <map>
-
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
+
+#include <map>
 
 #include "bench.h"
 #include "bench_flops.h"
@@ -20,12 +20,20 @@ using namespace chatterbox;
 
 namespace {
 
+// The texts the streaming cases speak: one short sentence (time to first audio) and a
+// three-sentence paragraph (throughput of the two-stage pipeline).
+const char* const kHello = "Hello my big long beautiful world.";
+const char* const kParagraph =
+    "The quick brown fox jumps over the lazy dog. Streaming speech should start quickly. "
+    "And it should have no seams at all.";
+
 struct RunResult {
   double ttfa = 0, total = 0, audio_seconds = 0, t3_busy = 0, s3gen_busy = 0;
   int tokens = 0;
 };
 
-RunResult run_engine(Engine& engine, const std::vector<TextUtterance>& utterances, const SynthesisParams& params) {
+RunResult run_engine(Engine& engine, const std::vector<TextUtterance>& utterances,
+                     const SynthesisParams& params) {
   RunResult r;
   const double t0 = bench::now_seconds();
   for (const auto& text : utterances) {
@@ -53,7 +61,8 @@ double run_sequential(const LoadedModel& model, const std::vector<TextUtterance>
   const SynthesisParams resolved = params.resolve_for(model.variant());
   for (const auto& text : utterances) {
     auto session =
-        model.start_t3(model.builtin_voice, model.text_tokens(text.text, params.language), resolved, uint64_t(params.seed));
+        model.start_t3(model.builtin_voice, model.text_tokens(text.text, params.language), resolved,
+                       uint64_t(params.seed));
     std::vector<int64_t> tokens;
     while (!session->finished()) {
       const int64_t t = session->step();
@@ -61,8 +70,8 @@ double run_sequential(const LoadedModel& model, const std::vector<TextUtterance>
     }
     for (int64_t t : model.end_of_utterance_tokens()) tokens.push_back(t);
     ChunkPlanner planner{ChunkSchedule()};
-    ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(),
-                         resolved.cfm_steps, uint64_t(params.seed));
+    ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice,
+                         planner.schedule(), resolved.cfm_steps, uint64_t(params.seed));
     if (!chunked) {
       decoder.decode_offline(tokens);
       continue;
@@ -77,12 +86,14 @@ double run_sequential(const LoadedModel& model, const std::vector<TextUtterance>
 }
 
 // T3 prefill + (first chunk + look-ahead) decode steps + the first chunk's S3Gen, each alone.
-double first_chunk_floor(const LoadedModel& model, const std::string& text, const SynthesisParams& params) {
+double first_chunk_floor(const LoadedModel& model, const std::string& text,
+                         const SynthesisParams& params) {
   c10::InferenceMode guard;
   ChunkSchedule schedule;
   const SynthesisParams resolved = params.resolve_for(model.variant());
   const double t0 = bench::now_seconds();
-  auto session = model.start_t3(model.builtin_voice, model.text_tokens(text, params.language), resolved, uint64_t(params.seed));
+  auto session = model.start_t3(model.builtin_voice, model.text_tokens(text, params.language),
+                                resolved, uint64_t(params.seed));
   std::vector<int64_t> tokens;
   const int needed = schedule.first_chunk_tokens + schedule.lookahead_tokens;
   while (int(tokens.size()) < needed && !session->finished()) {
@@ -93,8 +104,8 @@ double first_chunk_floor(const LoadedModel& model, const std::string& text, cons
     for (int64_t t : model.end_of_utterance_tokens()) tokens.push_back(t);
   const double t3_seconds = bench::now_seconds() - t0;
   ChunkPlanner planner(schedule);
-  ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(),
-                       resolved.cfm_steps, uint64_t(params.seed));
+  ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice,
+                       planner.schedule(), resolved.cfm_steps, uint64_t(params.seed));
   ChunkPlan plan;
   planner.next(int(tokens.size()), session->finished(), plan);
   const double t1 = bench::now_seconds();
@@ -112,10 +123,8 @@ BENCH_CASE(stream) {
   auto model = load_model({options.model_dir, "cpu"});  // the same files, for the isolated floors
   SynthesisParams params;
   params.seed = 7;
-  const std::string hello = "Hello my big long beautiful world";
-  const std::string paragraph =
-      "The quick brown fox jumps over the lazy dog. Streaming speech should start quickly. "
-      "And it should have no seams at all.";
+  const std::string hello = kHello;
+  const std::string paragraph = kParagraph;
 
   params.max_tokens = std::stoi(bench::arg_value(options, "hello_tokens", "60"));
   // The machine is shared and noisy: alternate floor and engine runs and keep the best of each.
@@ -128,8 +137,13 @@ BENCH_CASE(stream) {
     if (run.ttfa < r.ttfa) r = run;
   }
   bench::emit("stream", "ttfa_hello", r.ttfa, "s",
-              {{"floor_s", floor}, {"ratio", r.ttfa / floor}, {"tokens", r.tokens}, {"rtf", r.total / r.audio_seconds},
-               {"t3_busy_s", r.t3_busy}, {"s3gen_busy_s", r.s3gen_busy}, {"total_s", r.total},
+              {{"floor_s", floor},
+               {"ratio", r.ttfa / floor},
+               {"tokens", r.tokens},
+               {"rtf", r.total / r.audio_seconds},
+               {"t3_busy_s", r.t3_busy},
+               {"s3gen_busy_s", r.s3gen_busy},
+               {"total_s", r.total},
                {"peak_rss_bytes", bench::peak_rss_bytes()}});
 
   params.max_tokens = std::stoi(bench::arg_value(options, "paragraph_tokens", "100"));
@@ -138,10 +152,66 @@ BENCH_CASE(stream) {
   const double sequential = run_sequential(*model, sentences, params, /*chunked=*/true);
   const double offline = run_sequential(*model, sentences, params, /*chunked=*/false);
   bench::emit("stream", "paragraph_total", p.total, "s",
-              {{"sentences", sentences.size()}, {"ttfa_s", p.ttfa}, {"rtf", p.total / p.audio_seconds},
-               {"tokens", p.tokens}, {"sequential_total_s", sequential}, {"pipeline_speedup", sequential / p.total},
+              {{"sentences", sentences.size()},
+               {"ttfa_s", p.ttfa},
+               {"rtf", p.total / p.audio_seconds},
+               {"tokens", p.tokens},
+               {"sequential_total_s", sequential},
+               {"pipeline_speedup", sequential / p.total},
                {"offline_total_s", offline},
-               {"t3_busy_s", p.t3_busy}, {"s3gen_busy_s", p.s3gen_busy}, {"page_faults", bench::page_faults()}});
+               {"t3_busy_s", p.t3_busy},
+               {"s3gen_busy_s", p.s3gen_busy},
+               {"page_faults", bench::page_faults()}});
+}
+
+// Intra-op threads of the two stages (case `threads`): the hello sentence and the paragraph
+// through the two-stage pipeline at each value of SynthesisParams::threads in `threads=`
+// (0: each stage keeps libtorch's default, so T3 and S3Gen side by side may run twice as many
+// threads as there are cores; N: the stages share N). The settings take turns in every round,
+// so a noisy machine weighs on each alike; best of --repeat rounds.
+//   chatterbox-bench --model DIR [--repeat N] threads [threads=0,2] [hello_tokens=60]
+//                    [paragraph_tokens=100]
+BENCH_CASE(threads) {
+  auto engine = Engine::load({options.model_dir, "cpu"});
+  const std::vector<TextUtterance> hello = engine->split(kHello);
+  const std::vector<TextUtterance> paragraph = engine->split(kParagraph);
+  const std::vector<std::string> settings = bench::arg_list(options, "threads", "0,2");
+  SynthesisParams params;
+  params.seed = 7;
+  const int hello_tokens = std::stoi(bench::arg_value(options, "hello_tokens", "60"));
+  const int paragraph_tokens = std::stoi(bench::arg_value(options, "paragraph_tokens", "100"));
+  std::vector<RunResult> hello_best(settings.size()), paragraph_best(settings.size());
+  for (size_t k = 0; k < settings.size(); ++k) hello_best[k].ttfa = paragraph_best[k].total = 1e30;
+  for (int round = 0; round < std::max(1, options.repeat); ++round) {
+    for (size_t k = 0; k < settings.size(); ++k) {
+      SynthesisParams p = params;
+      p.threads = std::stoi(settings[k]);
+      p.max_tokens = hello_tokens;
+      RunResult h = run_engine(*engine, hello, p);
+      if (h.ttfa < hello_best[k].ttfa) hello_best[k] = h;
+      p.max_tokens = paragraph_tokens;
+      RunResult q = run_engine(*engine, paragraph, p);
+      if (q.total < paragraph_best[k].total) paragraph_best[k] = q;
+    }
+  }
+  for (size_t k = 0; k < settings.size(); ++k) {
+    const RunResult& h = hello_best[k];
+    const RunResult& q = paragraph_best[k];
+    bench::emit("threads", "ttfa_hello", h.ttfa, "s",
+                {{"threads", std::stoi(settings[k])},
+                 {"vs_first_setting", h.ttfa / hello_best[0].ttfa},
+                 {"tokens", h.tokens},
+                 {"t3_busy_s", h.t3_busy},
+                 {"s3gen_busy_s", h.s3gen_busy}});
+    bench::emit("threads", "paragraph_rtf", q.total / std::max(1e-9, q.audio_seconds), "x",
+                {{"threads", std::stoi(settings[k])},
+                 {"vs_first_setting", q.total / paragraph_best[0].total},
+                 {"total_s", q.total},
+                 {"ttfa_s", q.ttfa},
+                 {"tokens", q.tokens},
+                 {"t3_busy_s", q.t3_busy},
+                 {"s3gen_busy_s", q.s3gen_busy}});
+  }
 }
 
 // Chatterbox-Turbo against the English model in the same run (case `turbo`):
@@ -155,10 +225,8 @@ BENCH_CASE(stream) {
 // model's time to first audio (fp32, its own defaults) is measured once for the ratio.
 BENCH_CASE(turbo) {
   const std::string english_dir = bench::arg_value(options, "english", "");
-  const std::string hello = "Hello my big long beautiful world.";
-  const std::string paragraph =
-      "The quick brown fox jumps over the lazy dog. Streaming speech should start quickly. "
-      "And it should have no seams at all.";
+  const std::string hello = kHello;
+  const std::string paragraph = kParagraph;
   SynthesisParams params;
   params.seed = 7;
   params.max_tokens = std::stoi(bench::arg_value(options, "hello_tokens", "60"));
@@ -173,9 +241,11 @@ BENCH_CASE(turbo) {
     bench::emit("turbo", "english_ttfa_hello", english_ttfa, "s", {{"model", english_dir}});
   }
   const double bandwidth_probe_bytes = 256.0 * (1 << 20);
-  const double bytes_per_second = bandwidth_probe_bytes / bench::gemv_floor_seconds(bandwidth_probe_bytes);
+  const double bytes_per_second =
+      bandwidth_probe_bytes / bench::gemv_floor_seconds(bandwidth_probe_bytes);
   const double gemm = bench::gemm_flops_per_second();
-  bench::emit("turbo", "machine", bytes_per_second / 1e9, "GB/s gemv", {{"gemm_gflops", gemm / 1e9}});
+  bench::emit("turbo", "machine", bytes_per_second / 1e9, "GB/s gemv",
+              {{"gemm_gflops", gemm / 1e9}});
 
   for (const std::string& precision : bench::arg_list(options, "precisions", "fp32,bf16,int8")) {
     EngineConfig config{options.model_dir, "cpu", precision};
@@ -190,7 +260,9 @@ BENCH_CASE(turbo) {
       RunResult run = run_engine(*engine, {{hello, {}, {}}}, params);
       if (run.ttfa < hello_run.ttfa) hello_run = run;
     }
-    nlohmann::json hello_extra = {{"precision", precision}, {"floor_s", floor}, {"ratio", hello_run.ttfa / floor},
+    nlohmann::json hello_extra = {{"precision", precision},
+                                  {"floor_s", floor},
+                                  {"ratio", hello_run.ttfa / floor},
                                   {"tokens", hello_run.tokens}};
     if (english_ttfa > 0) hello_extra["vs_english"] = hello_run.ttfa / english_ttfa;
     bench::emit("turbo", "ttfa_hello", hello_run.ttfa, "s", hello_extra);
@@ -201,7 +273,8 @@ BENCH_CASE(turbo) {
     const double t3_floor_per_audio_s = t3_bytes / bytes_per_second * kTokensPerSecond;
     const int64_t prompt_tokens = model->builtin_voice.prompt_token.size(1);
     const int64_t tokens = std::max(1, p.tokens);
-    const bench::FlowFlops ff = bench::flow_flops(model->s3gen->flow().config(), prompt_tokens + tokens);
+    const bench::FlowFlops ff =
+        bench::flow_flops(model->s3gen->flow().config(), prompt_tokens + tokens);
     const SynthesisParams resolved = params.resolve_for(model->variant());
     const double s3gen_flops = ff.encoder + resolved.cfm_steps * ff.cfm_step +
                                bench::hift_flops(model->s3gen->hift().config(), 2 * tokens);
@@ -209,10 +282,18 @@ BENCH_CASE(turbo) {
     const double implied_rtf = t3_floor_per_audio_s + s3gen_floor_per_audio_s;
     const double rtf = p.total / std::max(1e-9, p.audio_seconds);
     bench::emit("turbo", "paragraph_rtf", rtf, "x",
-                {{"precision", precision}, {"implied_rtf_from_floors", implied_rtf}, {"ratio", rtf / implied_rtf},
-                 {"t3_floor_s_per_audio_s", t3_floor_per_audio_s}, {"s3gen_floor_s_per_audio_s", s3gen_floor_per_audio_s},
-                 {"t3_bytes_per_token", t3_bytes}, {"audio_s", p.audio_seconds}, {"total_s", p.total},
-                 {"ttfa_s", p.ttfa}, {"tokens", p.tokens}, {"t3_busy_s", p.t3_busy}, {"s3gen_busy_s", p.s3gen_busy}});
+                {{"precision", precision},
+                 {"implied_rtf_from_floors", implied_rtf},
+                 {"ratio", rtf / implied_rtf},
+                 {"t3_floor_s_per_audio_s", t3_floor_per_audio_s},
+                 {"s3gen_floor_s_per_audio_s", s3gen_floor_per_audio_s},
+                 {"t3_bytes_per_token", t3_bytes},
+                 {"audio_s", p.audio_seconds},
+                 {"total_s", p.total},
+                 {"ttfa_s", p.ttfa},
+                 {"tokens", p.tokens},
+                 {"t3_busy_s", p.t3_busy},
+                 {"s3gen_busy_s", p.s3gen_busy}});
   }
 }
 
@@ -225,7 +306,7 @@ BENCH_CASE(turbo) {
 BENCH_CASE(multilingual) {
   const std::string english_dir = bench::arg_value(options, "english", "");
   const std::map<std::string, std::string> sentences = {
-      {"en", "Hello my big long beautiful world."},
+      {"en", kHello},
       {"fr", "Bonjour mon grand et beau monde."},
       {"de", "Hallo meine große schöne Welt."},
       {"es", "Hola mi grande y hermoso mundo."},
@@ -257,13 +338,17 @@ BENCH_CASE(multilingual) {
   auto mtl = Engine::load({options.model_dir, "cpu"});
   for (const std::string& language : bench::arg_list(options, "languages", "en,fr")) {
     auto it = sentences.find(language);
-    if (it == sentences.end()) throw std::runtime_error("bench multilingual: no sentence for " + language);
+    if (it == sentences.end())
+      throw std::runtime_error("bench multilingual: no sentence for " + language);
     SynthesisParams p = params;
     p.language = language;
     const RunResult r = best_of(*mtl, it->second, p);
     const double t3_ms = 1e3 * r.t3_busy / std::max(1, r.tokens);
-    nlohmann::json extra = {{"language", language}, {"tokens", r.tokens}, {"t3_ms_per_token", t3_ms},
-                            {"s3gen_busy_s", r.s3gen_busy}, {"total_s", r.total}};
+    nlohmann::json extra = {{"language", language},
+                            {"tokens", r.tokens},
+                            {"t3_ms_per_token", t3_ms},
+                            {"s3gen_busy_s", r.s3gen_busy},
+                            {"total_s", r.total}};
     if (english_ttfa > 0) {
       extra["vs_english_ttfa"] = r.ttfa / english_ttfa;
       extra["vs_english_t3_per_token"] = t3_ms / english_t3_ms;

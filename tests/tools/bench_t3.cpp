@@ -1,6 +1,7 @@
 // chatterbox-bench case `t3`: T3 prefill and CFG decode speed on a full-size model.
 //
-//   chatterbox-bench --model DIR t3 [text=42] [prompt=150] [tokens=40] [variants=kernel,blas,rowmv,bf16]
+//   chatterbox-bench --model DIR t3 [text=42] [prompt=150] [tokens=40]
+//   [variants=kernel,blas,rowmv,bf16]
 //
 // DIR/t3_cfg.safetensors (+ t3_cfg.json) is used when given; otherwise random full-size T3 weights
 // are written once to /tmp from the oracle's real_checkpoint_layout.json (oracle=DIR, else
@@ -44,8 +45,10 @@ using chatterbox::T3Model;
 // norms 1, biases 0, embeddings N(0, 0.5^2). Written once and reused. text_vocab > 0: that many
 // text ids instead of English's (2454: the multilingual T3, otherwise the same layout).
 std::string random_full_t3_weights(const std::string& oracle_dir, int64_t text_vocab = 0) {
-  const std::string path = text_vocab > 0 ? "/tmp/chatterbox-bench-t3-full-" + std::to_string(text_vocab) + ".safetensors"
-                                          : std::string("/tmp/chatterbox-bench-t3-full.safetensors");
+  const std::string path =
+      text_vocab > 0
+          ? "/tmp/chatterbox-bench-t3-full-" + std::to_string(text_vocab) + ".safetensors"
+          : std::string("/tmp/chatterbox-bench-t3-full.safetensors");
   if (bench::file_exists(path)) return path;
   const std::string layout_path = oracle_dir + "/real_checkpoint_layout.json";
   std::ifstream in(layout_path);
@@ -56,14 +59,18 @@ std::string random_full_t3_weights(const std::string& oracle_dir, int64_t text_v
   for (auto it = layout.begin(); it != layout.end(); ++it) {
     const std::string& name = it.key();
     std::vector<int64_t> shape = it.value()["shape"].get<std::vector<int64_t>>();
-    if (text_vocab > 0 && (name == "text_emb.weight" || name == "text_head.weight")) shape[0] = text_vocab;
+    if (text_vocab > 0 && (name == "text_emb.weight" || name == "text_head.weight"))
+      shape[0] = text_vocab;
     at::Tensor t;
     const bool bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-    if (bias) t = at::zeros(shape);
-    else if (shape.size() == 1) t = at::ones(shape);
+    if (bias)
+      t = at::zeros(shape);
+    else if (shape.size() == 1)
+      t = at::ones(shape);
     else if (name.find("emb") != std::string::npos || name.find("query") != std::string::npos)
       t = at::randn(shape) * 0.5;
-    else t = at::randn(shape) * (1.0 / std::sqrt(double(shape.back())));
+    else
+      t = at::randn(shape) * (1.0 / std::sqrt(double(shape.back())));
     tensors.emplace_back(name, t);
   }
   chatterbox::write_safetensors(path + ".tmp", tensors);
@@ -78,15 +85,18 @@ struct BenchInputs {
   std::vector<int64_t> text;
   std::vector<int64_t> forced;
 };
-BenchInputs bench_inputs(const T3Config& config, int64_t text_len, int64_t prompt_len, int64_t tokens) {
+BenchInputs bench_inputs(const T3Config& config, int64_t text_len, int64_t prompt_len,
+                         int64_t tokens) {
   at::manual_seed(1);
   BenchInputs in;
   in.voice.speaker_emb = at::randn({1, config.speaker_embed_size});
   in.voice.speaker_emb /= in.voice.speaker_emb.norm();
-  in.voice.cond_prompt_speech_tokens = at::randint(0, config.start_speech_token, {1, prompt_len}, at::kLong);
+  in.voice.cond_prompt_speech_tokens =
+      at::randint(0, config.start_speech_token, {1, prompt_len}, at::kLong);
   in.text.assign(text_len, 0);
   in.text[0] = config.start_text_token;
-  for (int64_t i = 1; i + 1 < text_len; ++i) in.text[i] = 3 + (i * 37) % (config.text_tokens_dict_size - 3);
+  for (int64_t i = 1; i + 1 < text_len; ++i)
+    in.text[i] = 3 + (i * 37) % (config.text_tokens_dict_size - 3);
   in.text[text_len - 1] = config.stop_text_token;
   in.forced.resize(tokens);
   for (int64_t i = 0; i < tokens; ++i) in.forced[i] = (i * 101) % config.start_speech_token;
@@ -118,7 +128,8 @@ BENCH_CASE(t3) {
     weights = random_full_t3_weights(bench::oracle_dir(options));
   }
   nlohmann::json config_json;
-  if (!config_path.empty() && bench::file_exists(config_path)) config_json = nlohmann::json::parse(std::ifstream(config_path));
+  if (!config_path.empty() && bench::file_exists(config_path))
+    config_json = nlohmann::json::parse(std::ifstream(config_path));
   const T3Config config = T3Config::from_json(config_json);
   auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights);
 
@@ -130,11 +141,16 @@ BENCH_CASE(t3) {
   bench::emit("t3", "threads", at::get_num_threads(), "torch intra-op threads (kernel uses these)");
   for (const std::string& variant : variants) {
     chatterbox::T3LoadOptions load_options;
-    if (variant == "blas") load_options.small_linear_path = chatterbox::SmallLinearPath::kBlas;
-    else if (variant == "rowmv") load_options.small_linear_path = chatterbox::SmallLinearPath::kRowGemv;
-    else if (variant == "bf16") load_options.matmul_dtype = at::kBFloat16;
-    else if (variant == "int8") load_options.matmul_dtype = at::kChar;
-    else if (variant != "kernel") throw std::runtime_error("bench t3: unknown variant " + variant);
+    if (variant == "blas")
+      load_options.small_linear_path = chatterbox::SmallLinearPath::kBlas;
+    else if (variant == "rowmv")
+      load_options.small_linear_path = chatterbox::SmallLinearPath::kRowGemv;
+    else if (variant == "bf16")
+      load_options.matmul_dtype = at::kBFloat16;
+    else if (variant == "int8")
+      load_options.matmul_dtype = at::kChar;
+    else if (variant != "kernel")
+      throw std::runtime_error("bench t3: unknown variant " + variant);
 
     double t0 = bench::now_seconds();
     auto model = T3Model::load(file, config, at::TensorOptions().dtype(at::kFloat), load_options);
@@ -143,9 +159,12 @@ BENCH_CASE(t3) {
     // Bytes one decode step must stream: every backbone matrix and the speech head, once.
     double weight_bytes = 0;
     for (const auto& l : model->backbone().layers)
-      for (const chatterbox::LinearWeight* t : {&l.qkv_proj, &l.o_proj, &l.gate_up_proj, &l.down_proj})
+      for (const chatterbox::LinearWeight* t :
+           {&l.qkv_proj, &l.o_proj, &l.gate_up_proj, &l.down_proj})
         weight_bytes += double(t->bytes());
-    const double head_element = load_options.matmul_dtype == at::kBFloat16 ? 2 : load_options.matmul_dtype == at::kChar ? 1 : 4;
+    const double head_element = load_options.matmul_dtype == at::kBFloat16 ? 2
+                                : load_options.matmul_dtype == at::kChar   ? 1
+                                                                           : 4;
     weight_bytes += double(config.speech_tokens_dict_size) * config.hidden_size * head_element;
     const double floor_s = bench::gemv_floor_seconds(weight_bytes);
 
@@ -166,25 +185,31 @@ BENCH_CASE(t3) {
       ca = process_cpu_seconds();
       for (int64_t i = 1; i < tokens; ++i) session.step_forced(forced[i]);
       const double per_token = (bench::now_seconds() - a) / double(tokens - 1);
-      best_decode_cpu = std::min(best_decode_cpu, (process_cpu_seconds() - ca) / double(tokens - 1));
+      best_decode_cpu =
+          std::min(best_decode_cpu, (process_cpu_seconds() - ca) / double(tokens - 1));
       if (per_token < best_decode) {
         best_decode = per_token;
         faults_per_token = (bench::page_faults() - f0) / (tokens - 1);
       }
     }
-    const nlohmann::json extra = {{"variant", variant}, {"prefill_positions", 34 + text_len + 2},
-                                  {"rows", 2}, {"prompt_tokens", prompt_len}};
+    const nlohmann::json extra = {{"variant", variant},
+                                  {"prefill_positions", 34 + text_len + 2},
+                                  {"rows", 2},
+                                  {"prompt_tokens", prompt_len}};
     auto with = [&](nlohmann::json more) {
       nlohmann::json j = extra;
       for (auto it = more.begin(); it != more.end(); ++it) j[it.key()] = it.value();
       return j;
     };
     bench::emit("t3", "load_seconds", load_s, "s", extra);
-    bench::emit("t3", "prefill_seconds", best_prefill, "s", with({{"cpu_seconds", best_prefill_cpu}}));
+    bench::emit("t3", "prefill_seconds", best_prefill, "s",
+                with({{"cpu_seconds", best_prefill_cpu}}));
     bench::emit("t3", "decode_ms_per_token", best_decode * 1e3, "ms",
-                with({{"floor", floor_s * 1e3}, {"ratio", best_decode / floor_s},
+                with({{"floor", floor_s * 1e3},
+                      {"ratio", best_decode / floor_s},
                       {"cpu_ms", best_decode_cpu * 1e3},
-                      {"weight_bytes", weight_bytes}, {"page_faults_per_token", faults_per_token}}));
+                      {"weight_bytes", weight_bytes},
+                      {"page_faults_per_token", faults_per_token}}));
     bench::emit("t3", "tokens_per_second", 1.0 / best_decode, "tokens/s", extra);
     bench::emit("t3", "peak_rss_bytes", bench::peak_rss_bytes(), "bytes", extra);
   }
@@ -213,11 +238,13 @@ BENCH_CASE(t3_mtl) {
     weights = random_full_t3_weights(bench::oracle_dir(options), T3Model::kMultilingualTextVocab);
   }
   nlohmann::json config_json;
-  if (!config_path.empty() && bench::file_exists(config_path)) config_json = nlohmann::json::parse(std::ifstream(config_path));
+  if (!config_path.empty() && bench::file_exists(config_path))
+    config_json = nlohmann::json::parse(std::ifstream(config_path));
   auto file = std::make_shared<const chatterbox::SafetensorsFile>(weights);
   const T3Config config = T3Config::from_checkpoint(*file, config_json);
   auto model = T3Model::load(file, config, at::TensorOptions().dtype(at::kFloat));
-  if (!model->multilingual()) throw std::runtime_error("bench t3_mtl: " + weights + " is not a multilingual T3");
+  if (!model->multilingual())
+    throw std::runtime_error("bench t3_mtl: " + weights + " is not a multilingual T3");
 
   const BenchInputs in = bench_inputs(config, text_len, prompt_len, tokens);
   const chatterbox::VoiceConditioning& voice = in.voice;
@@ -245,14 +272,15 @@ BENCH_CASE(t3_mtl) {
   }
   const char* names[2] = {"analyzer_off", "analyzer_on"};
   for (int on = 0; on < 2; ++on) {
-    const nlohmann::json extra = {{"variant", names[on]}, {"tokens", tokens}, {"prefill_positions", 34 + text_len + 2}};
+    const nlohmann::json extra = {
+        {"variant", names[on]}, {"tokens", tokens}, {"prefill_positions", 34 + text_len + 2}};
     bench::emit("t3_mtl", "prefill_seconds", best_prefill[on], "s", extra);
     nlohmann::json more = extra;
     more["cpu_ms"] = best_cpu[on] * 1e3;
     bench::emit("t3_mtl", "decode_ms_per_token", best[on] * 1e3, "ms", more);
   }
-  bench::emit("t3_mtl", "alignment_control_overhead_percent", 100.0 * (best[1] / best[0] - 1.0), "%",
-              {{"cpu_percent", 100.0 * (best_cpu[1] / best_cpu[0] - 1.0)}, {"limit", 5.0}});
+  bench::emit("t3_mtl", "alignment_control_overhead_percent", 100.0 * (best[1] / best[0] - 1.0),
+              "%", {{"cpu_percent", 100.0 * (best_cpu[1] / best_cpu[0] - 1.0)}, {"limit", 5.0}});
 
   // The analyzer alone (the attention capture is a view of probabilities the forward computes
   // anyway): `tokens` steps on attention rows of the decode's shapes and a logits row of the
@@ -262,7 +290,8 @@ BENCH_CASE(t3_mtl) {
   const int64_t prefill = text_end + 1;
   double best_step = 1e30;
   for (int r = 0; r < std::max(1, rounds); ++r) {
-    chatterbox::AlignmentStreamAnalyzer analyzer(text_begin, text_end, config.stop_speech_token, tokens);
+    chatterbox::AlignmentStreamAnalyzer analyzer(text_begin, text_end, config.stop_speech_token,
+                                                 tokens);
     at::Tensor logits = at::randn({1, config.speech_tokens_dict_size});
     std::vector<at::Tensor> maps(3, at::softmax(at::randn({prefill, prefill}), -1));
     analyzer.step(maps, logits, config.start_speech_token);
@@ -325,9 +354,12 @@ BENCH_CASE(t3_linear) {
   for (size_t v = 0; v < names.size(); ++v) {
     const double bytes = params * (v == 1 ? 2 : 4);
     bench::emit("t3_linear", "layer_ms", best[v] * 1e3, "ms",
-                {{"variant", names[v]}, {"rows", 2}, {"weight_GBps", bytes / best[v] / 1e9},
+                {{"variant", names[v]},
+                 {"rows", 2},
+                 {"weight_GBps", bytes / best[v] / 1e9},
                  {"cpu_ms", best_cpu[v] * 1e3},
-                 {"fp32_floor_ms", floor_fp32 * 1e3}, {"ratio_to_fp32_floor", best[v] / floor_fp32}});
+                 {"fp32_floor_ms", floor_fp32 * 1e3},
+                 {"ratio_to_fp32_floor", best[v] / floor_fp32}});
   }
 }
 
@@ -350,10 +382,14 @@ BENCH_CASE(linear_precisions) {
   const auto names = bench::arg_list(options, "precisions", "fp32,bf16,int8");
   std::vector<at::ScalarType> dtypes;
   for (const auto& n : names) {
-    if (n == "fp32") dtypes.push_back(at::kFloat);
-    else if (n == "bf16") dtypes.push_back(at::kBFloat16);
-    else if (n == "int8") dtypes.push_back(at::kChar);
-    else throw std::runtime_error("bench linear_precisions: unknown precision " + n);
+    if (n == "fp32")
+      dtypes.push_back(at::kFloat);
+    else if (n == "bf16")
+      dtypes.push_back(at::kBFloat16);
+    else if (n == "int8")
+      dtypes.push_back(at::kChar);
+    else
+      throw std::runtime_error("bench linear_precisions: unknown precision " + n);
   }
   const int64_t D = 1024, I = 4096, V = 6563;
   struct Shape {
@@ -361,8 +397,10 @@ BENCH_CASE(linear_precisions) {
     int64_t out, in;
     bool bias;
   };
-  const std::vector<Shape> shapes = {{"c_attn", 3 * D, D, true}, {"attn.c_proj", D, D, true},
-                                     {"mlp.c_fc", I, D, true},   {"mlp.c_proj", D, I, true},
+  const std::vector<Shape> shapes = {{"c_attn", 3 * D, D, true},
+                                     {"attn.c_proj", D, D, true},
+                                     {"mlp.c_fc", I, D, true},
+                                     {"mlp.c_proj", D, I, true},
                                      {"speech_head", V, D, false}};
   // products[p] = the step's matrices in order (layer by layer, then the head) for precision p.
   std::vector<std::vector<chatterbox::LinearWeight>> products(dtypes.size());
@@ -372,8 +410,10 @@ BENCH_CASE(linear_precisions) {
   for (int64_t l = 0; l <= layers; ++l) {
     for (size_t s = 0; s < shapes.size(); ++s) {
       if ((l == layers) != (s == 4)) continue;  // the head once, after the layers
-      const at::Tensor w = at::randn({shapes[s].out, shapes[s].in}) * (1.0 / std::sqrt(double(shapes[s].in)));
-      for (size_t p = 0; p < dtypes.size(); ++p) products[p].push_back(chatterbox::make_linear_weight(w, dtypes[p]));
+      const at::Tensor w =
+          at::randn({shapes[s].out, shapes[s].in}) * (1.0 / std::sqrt(double(shapes[s].in)));
+      for (size_t p = 0; p < dtypes.size(); ++p)
+        products[p].push_back(chatterbox::make_linear_weight(w, dtypes[p]));
       biases.push_back(shapes[s].bias ? at::randn({shapes[s].out}) * 0.1 : at::Tensor());
       shape_of.push_back(s);
     }
@@ -384,7 +424,8 @@ BENCH_CASE(linear_precisions) {
   std::vector<double> step_bytes(dtypes.size(), 0.0);
   for (size_t p = 0; p < dtypes.size(); ++p)
     for (size_t j = 0; j < products[p].size(); ++j)
-      step_bytes[p] += double(products[p][j].bytes()) + (biases[j].defined() ? biases[j].numel() * 4.0 : 0.0);
+      step_bytes[p] +=
+          double(products[p][j].bytes()) + (biases[j].defined() ? biases[j].numel() * 4.0 : 0.0);
 
   // Per-product error against the fp32 weights' product computed in fp64 (needs fp32 among the
   // precisions).
@@ -408,7 +449,8 @@ BENCH_CASE(linear_precisions) {
   for (int r = 0; r < rounds + 1; ++r) {  // round 0 warms up (pages, pool threads)
     for (size_t p = 0; p < dtypes.size(); ++p) {
       const double t0 = bench::now_seconds(), c0 = process_cpu_seconds();
-      for (size_t j = 0; j < biases.size(); ++j) chatterbox::small_linear(input_for(shape_of[j]), products[p][j], biases[j]);
+      for (size_t j = 0; j < biases.size(); ++j)
+        chatterbox::small_linear(input_for(shape_of[j]), products[p][j], biases[j]);
       const double wall = bench::now_seconds() - t0, cpu = process_cpu_seconds() - c0;
       if (r == 0) continue;
       all[p].push_back(wall);
@@ -418,16 +460,24 @@ BENCH_CASE(linear_precisions) {
   }
   seconds_per_byte = std::min(seconds_per_byte, bench::gemv_floor_seconds(1.0));
 
-  bench::emit("linear_precisions", "gemv_bandwidth", 1e-9 / seconds_per_byte, "GB/s",
-              {{"kernel_isa", chatterbox::small_linear_kernel_isa()}, {"threads", at::get_num_threads()}});
+  bench::emit(
+      "linear_precisions", "gemv_bandwidth", 1e-9 / seconds_per_byte, "GB/s",
+      {{"kernel_isa", chatterbox::small_linear_kernel_isa()}, {"threads", at::get_num_threads()}});
   for (size_t p = 0; p < dtypes.size(); ++p) {
     const double floor_s = step_bytes[p] * seconds_per_byte;
     nlohmann::json errors = nlohmann::json::object();
     for (size_t s = 0; s < shapes.size(); ++s) errors[shapes[s].name] = max_rel[p][s];
     bench::emit("linear_precisions", "step_ms", best[p] * 1e3, "ms",
-                {{"precision", names[p]}, {"rows", rows}, {"layers", layers}, {"products", biases.size()},
-                 {"median_ms", bench::median(all[p]) * 1e3}, {"cpu_ms", best_cpu[p] * 1e3},
-                 {"bytes", step_bytes[p]}, {"floor_ms", floor_s * 1e3}, {"ratio", best[p] / floor_s},
-                 {"weight_GBps", step_bytes[p] / best[p] / 1e9}, {"max_rel_err_vs_fp32", errors}});
+                {{"precision", names[p]},
+                 {"rows", rows},
+                 {"layers", layers},
+                 {"products", biases.size()},
+                 {"median_ms", bench::median(all[p]) * 1e3},
+                 {"cpu_ms", best_cpu[p] * 1e3},
+                 {"bytes", step_bytes[p]},
+                 {"floor_ms", floor_s * 1e3},
+                 {"ratio", best[p] / floor_s},
+                 {"weight_GBps", step_bytes[p] / best[p] / 1e9},
+                 {"max_rel_err_vs_fp32", errors}});
   }
 }

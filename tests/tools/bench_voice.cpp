@@ -62,7 +62,8 @@ std::string random_full_weights(const std::string& oracle_dir, const std::string
       t = at::zeros(shape, at::kLong);
     } else if (ends_with(name, ".bias") || ends_with(name, "running_mean")) {
       t = at::zeros(shape);
-    } else if (ends_with(name, "running_var") || (shape.size() == 1 && ends_with(name, ".weight"))) {
+    } else if (ends_with(name, "running_var") ||
+               (shape.size() == 1 && ends_with(name, ".weight"))) {
       t = at::ones(shape);
     } else if (shape.size() >= 2) {
       int64_t fan_in = 1;
@@ -91,7 +92,8 @@ std::vector<float> synthetic_reference(double seconds, int sr) {
     phase += 2 * M_PI * f0 / sr;
     double v = 0.0;
     for (int h = 1; h <= 12; ++h) v += std::sin(h * phase) / h;
-    const double env = std::max(0.0, std::sin(2 * M_PI * 2.5 * t)) * (std::fmod(t, 2.0) < 1.7 ? 1.0 : 0.0);
+    const double env =
+        std::max(0.0, std::sin(2 * M_PI * 2.5 * t)) * (std::fmod(t, 2.0) < 1.7 ? 1.0 : 0.0);
     state = state * 1664525u + 1013904223u;
     const double noise = (static_cast<double>(state) / 4294967296.0 - 0.5) * 0.002;
     wav[i] = static_cast<float>(0.25 * env * v + noise);
@@ -115,9 +117,11 @@ BENCH_CASE(voice) {
     t3_json = read_json(options.model_dir + "/t3_cfg.json");
   } else {
     const std::string oracle = bench::oracle_dir(options);
-    ve_path = random_full_weights(oracle, "ve.safetensors", {""}, "/tmp/chatterbox-bench-voice-ve-full.safetensors");
-    s3gen_path = random_full_weights(oracle, "s3gen.safetensors", {"speaker_encoder.", "tokenizer."},
-                                     "/tmp/chatterbox-bench-voice-s3gen-full.safetensors");
+    ve_path = random_full_weights(oracle, "ve.safetensors", {""},
+                                  "/tmp/chatterbox-bench-voice-ve-full.safetensors");
+    s3gen_path =
+        random_full_weights(oracle, "s3gen.safetensors", {"speaker_encoder.", "tokenizer."},
+                            "/tmp/chatterbox-bench-voice-s3gen-full.safetensors");
     random_weights = true;
   }
   const double seconds = std::stod(bench::arg_value(options, "seconds", "10"));
@@ -126,7 +130,8 @@ BENCH_CASE(voice) {
 
   long faults0 = bench::page_faults();
   double t0 = bench::now_seconds();
-  auto builder = VoiceBuilder::load(ve_path, s3gen_path, VoiceBuilderConfig::from_json(ve_json, s3gen_json, t3_json),
+  auto builder = VoiceBuilder::load(ve_path, s3gen_path,
+                                    VoiceBuilderConfig::from_json(ve_json, s3gen_json, t3_json),
                                     tensor_options);
   const double load_s = bench::now_seconds() - t0;
   bench::emit("voice", "load_ms", load_s * 1e3, "ms", extra);
@@ -158,7 +163,9 @@ BENCH_CASE(voice) {
 
   // Warm breakdown by stage, the same calls build_24k makes.
   c10::InferenceMode guard;
-  at::Tensor w24 = at::from_blob(const_cast<float*>(wav.data()), {static_cast<int64_t>(wav.size())}, at::kFloat).clone();
+  at::Tensor w24 =
+      at::from_blob(const_cast<float*>(wav.data()), {static_cast<int64_t>(wav.size())}, at::kFloat)
+          .clone();
   auto time_ms = [&](const std::string& measure, auto&& fn) {
     std::vector<double> runs;
     for (int r = 0; r < std::max(1, options.repeat); ++r) {
@@ -198,19 +205,28 @@ BENCH_CASE(voice_resampler) {
   };
   std::vector<Setup> setups;
   {
-    Setup s{"oracle_small", oracle + "/weights/ve.safetensors", oracle + "/weights/s3gen.safetensors",
-            read_json(oracle + "/weights/ve.json"), read_json(oracle + "/weights/s3gen.json"),
-            read_json(oracle + "/weights/t3_cfg.json"), {}};
+    Setup s{"oracle_small",
+            oracle + "/weights/ve.safetensors",
+            oracle + "/weights/s3gen.safetensors",
+            read_json(oracle + "/weights/ve.json"),
+            read_json(oracle + "/weights/s3gen.json"),
+            read_json(oracle + "/weights/t3_cfg.json"),
+            {}};
     chatterbox::SafetensorsFile fx(oracle + "/fixtures/audio_frontend.safetensors");
     at::Tensor w = fx.tensor("ref_wav_24k").reshape({-1}).contiguous();
     s.wav.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
     setups.push_back(std::move(s));
   }
   {
-    Setup s{"full_random", random_full_weights(oracle, "ve.safetensors", {""}, "/tmp/chatterbox-bench-voice-ve-full.safetensors"),
+    Setup s{"full_random",
+            random_full_weights(oracle, "ve.safetensors", {""},
+                                "/tmp/chatterbox-bench-voice-ve-full.safetensors"),
             random_full_weights(oracle, "s3gen.safetensors", {"speaker_encoder.", "tokenizer."},
                                 "/tmp/chatterbox-bench-voice-s3gen-full.safetensors"),
-            {}, {}, {}, synthetic_reference(10.0, 24000)};
+            {},
+            {},
+            {},
+            synthetic_reference(10.0, 24000)};
     setups.push_back(std::move(s));
   }
   for (const Setup& s : setups) {
@@ -230,13 +246,22 @@ BENCH_CASE(voice_resampler) {
     auto cosine = [](const at::Tensor& x, const at::Tensor& y) {
       return (x * y).sum().item<double>() / (x.norm().item<double>() * y.norm().item<double>());
     };
-    const nlohmann::json extra = {{"setup", s.name}, {"alternative", "kaiser_best (width 64, rolloff 0.9476)"}};
-    bench::emit("voice_resampler", "t3_prompt_token_agreement", agreement(cb.cond_prompt_speech_tokens, ca.cond_prompt_speech_tokens), "fraction", extra);
-    bench::emit("voice_resampler", "s3gen_prompt_token_agreement", agreement(cb.prompt_token, ca.prompt_token), "fraction", extra);
-    bench::emit("voice_resampler", "speaker_emb_cosine", cosine(cb.speaker_emb, ca.speaker_emb), "cosine", extra);
-    bench::emit("voice_resampler", "speaker_emb_max_rel_diff", rel(cb.speaker_emb, ca.speaker_emb), "rel", extra);
-    bench::emit("voice_resampler", "xvector_cosine", cosine(cb.embedding, ca.embedding), "cosine", extra);
-    bench::emit("voice_resampler", "xvector_max_rel_diff", rel(cb.embedding, ca.embedding), "rel", extra);
-    bench::emit("voice_resampler", "prompt_feat_max_abs_diff", (cb.prompt_feat - ca.prompt_feat).abs().max().item<double>(), "log-mel", extra);
+    const nlohmann::json extra = {{"setup", s.name},
+                                  {"alternative", "kaiser_best (width 64, rolloff 0.9476)"}};
+    bench::emit("voice_resampler", "t3_prompt_token_agreement",
+                agreement(cb.cond_prompt_speech_tokens, ca.cond_prompt_speech_tokens), "fraction",
+                extra);
+    bench::emit("voice_resampler", "s3gen_prompt_token_agreement",
+                agreement(cb.prompt_token, ca.prompt_token), "fraction", extra);
+    bench::emit("voice_resampler", "speaker_emb_cosine", cosine(cb.speaker_emb, ca.speaker_emb),
+                "cosine", extra);
+    bench::emit("voice_resampler", "speaker_emb_max_rel_diff", rel(cb.speaker_emb, ca.speaker_emb),
+                "rel", extra);
+    bench::emit("voice_resampler", "xvector_cosine", cosine(cb.embedding, ca.embedding), "cosine",
+                extra);
+    bench::emit("voice_resampler", "xvector_max_rel_diff", rel(cb.embedding, ca.embedding), "rel",
+                extra);
+    bench::emit("voice_resampler", "prompt_feat_max_abs_diff",
+                (cb.prompt_feat - ca.prompt_feat).abs().max().item<double>(), "log-mel", extra);
   }
 }

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "../parity/tap_recorder.h"
 #include "common/error.h"
 #include "model.h"
 #include "stream/chunk_decoder.h"
@@ -46,10 +47,12 @@ struct Streamed {
 
 // offline_mel defined: skip the flow and vocode the one-pass mel in the same chunks, which
 // measures the vocoder's stitching alone.
-Streamed stream(const LoadedModel& model, const std::vector<int64_t>& tokens, const ChunkSchedule& schedule,
-                int cfm_steps, uint64_t seed, const at::Tensor& offline_mel = at::Tensor()) {
+Streamed stream(const LoadedModel& model, const std::vector<int64_t>& tokens,
+                const ChunkSchedule& schedule, int cfm_steps, uint64_t seed,
+                const at::Tensor& offline_mel = at::Tensor()) {
   ChunkPlanner planner(schedule);
-  ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice, planner.schedule(), cfm_steps, seed);
+  ChunkDecoder decoder(model.s3gen->flow(), model.s3gen->hift(), model.builtin_voice,
+                       planner.schedule(), cfm_steps, seed);
   Streamed out;
   ChunkPlan plan;
   // All tokens exist from the start, but chunk decisions depend only on token counts, so the
@@ -57,7 +60,8 @@ Streamed stream(const LoadedModel& model, const std::vector<int64_t>& tokens, co
   while (planner.next(int(tokens.size()), /*done=*/true, plan)) {
     std::vector<float> chunk =
         offline_mel.defined()
-            ? decoder.vocode(plan, offline_mel.slice(2, 2 * int64_t(plan.window_begin), 2 * int64_t(plan.emit_end)))
+            ? decoder.vocode(plan, offline_mel.slice(2, 2 * int64_t(plan.window_begin),
+                                                     2 * int64_t(plan.emit_end)))
             : decoder.decode(plan, tokens);
     if (!out.audio.empty() && !chunk.empty()) out.boundaries.push_back(int64_t(out.audio.size()));
     out.audio.insert(out.audio.end(), chunk.begin(), chunk.end());
@@ -89,7 +93,8 @@ Metrics measure(const std::vector<float>& offline, const Streamed& s, const S3Ge
   m.snr_db = snr_db(offline, s.audio);
 
   std::vector<double> jumps;
-  for (size_t i = 1; i < s.audio.size(); ++i) jumps.push_back(std::fabs(double(s.audio[i]) - s.audio[i - 1]));
+  for (size_t i = 1; i < s.audio.size(); ++i)
+    jumps.push_back(std::fabs(double(s.audio[i]) - s.audio[i - 1]));
   std::vector<double> sorted = jumps;
   std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
   const double median = std::max(sorted[sorted.size() / 2], 1e-12);
@@ -97,36 +102,46 @@ Metrics measure(const std::vector<float>& offline, const Streamed& s, const S3Ge
   for (int64_t b : s.boundaries) sum += jumps[size_t(b - 1)] / median;
   m.jump_ratio = s.boundaries.empty() ? 1.0 : sum / double(s.boundaries.size());
 
-  at::Tensor a = at::from_blob(const_cast<float*>(offline.data()), {1, int64_t(n)}, at::kFloat).clone();
-  at::Tensor b = at::from_blob(const_cast<float*>(s.audio.data()), {1, int64_t(n)}, at::kFloat).clone();
+  at::Tensor a =
+      at::from_blob(const_cast<float*>(offline.data()), {1, int64_t(n)}, at::kFloat).clone();
+  at::Tensor b =
+      at::from_blob(const_cast<float*>(s.audio.data()), {1, int64_t(n)}, at::kFloat).clone();
   at::Tensor diff = (mel(b) - mel(a)).abs().mean(1)[0];  // [F] per-frame mean |log-mel difference|
   at::Tensor near = at::zeros({diff.size(0)}, at::kBool);
   for (int64_t boundary : s.boundaries) {
     const int64_t f = boundary / 480;
     near.slice(0, std::max<int64_t>(0, f - 2), std::min<int64_t>(diff.size(0), f + 2)).fill_(true);
   }
-  m.boundary_logmel_l1 = near.any().item<bool>() ? diff.masked_select(near).mean().item<double>() : 0.0;
+  m.boundary_logmel_l1 =
+      near.any().item<bool>() ? diff.masked_select(near).mean().item<double>() : 0.0;
   at::Tensor far = near.logical_not();
-  m.interior_logmel_l1 = far.any().item<bool>() ? diff.masked_select(far).mean().item<double>() : 0.0;
+  m.interior_logmel_l1 =
+      far.any().item<bool>() ? diff.masked_select(far).mean().item<double>() : 0.0;
   return m;
 }
 
 const char* mode_name(StitchMode mode) {
   switch (mode) {
-    case StitchMode::kNone: return "none";
-    case StitchMode::kOverlapAdd: return "overlap-add";
-    case StitchMode::kContext: return "context";
+    case StitchMode::kNone:
+      return "none";
+    case StitchMode::kOverlapAdd:
+      return "overlap-add";
+    case StitchMode::kContext:
+      return "context";
   }
   return "?";
 }
 
 void print(const char* mode, const ChunkSchedule& s, const Metrics& m, size_t chunks) {
   std::printf(
-      "{\"mode\":\"%s\",\"first_chunk\":%d,\"chunk\":%d,\"left_context\":%d,\"lookahead\":%d,\"overlap\":%d,"
-      "\"chunks\":%zu,\"snr_db\":%.2f,\"vocoder_snr_db\":%.2f,\"jump_ratio\":%.3f,\"boundary_logmel_l1\":%.4f,\"interior_logmel_l1\":%.4f,"
+      "{\"mode\":\"%s\",\"first_chunk\":%d,\"chunk\":%d,\"left_context\":%d,\"lookahead\":%d,"
+      "\"overlap\":%d,"
+      "\"chunks\":%zu,\"snr_db\":%.2f,\"vocoder_snr_db\":%.2f,\"jump_ratio\":%.3f,\"boundary_"
+      "logmel_l1\":%.4f,\"interior_logmel_l1\":%.4f,"
       "\"length_diff\":%lld}\n",
-      mode, s.first_chunk_tokens, s.chunk_tokens, s.left_context_tokens, s.lookahead_tokens, s.overlap_tokens, chunks,
-      m.snr_db, m.vocoder_snr_db, m.jump_ratio, m.boundary_logmel_l1, m.interior_logmel_l1, (long long)m.length_diff);
+      mode, s.first_chunk_tokens, s.chunk_tokens, s.left_context_tokens, s.lookahead_tokens,
+      s.overlap_tokens, chunks, m.snr_db, m.vocoder_snr_db, m.jump_ratio, m.boundary_logmel_l1,
+      m.interior_logmel_l1, (long long)m.length_diff);
   std::fflush(stdout);
 }
 
@@ -141,22 +156,35 @@ int main(int argc, char** argv) {
   ChunkSchedule defaults;  // the engine's defaults, unless overridden here
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--model" && i + 1 < argc) model_dir = argv[++i];
-    else if (a == "--tokens" && i + 1 < argc) n_tokens = std::atoi(argv[++i]);
-    else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
-    else if (a == "--cfm-steps" && i + 1 < argc) cfm_steps = std::atoi(argv[++i]);
-    else if (a == "--sweep") sweep = true;
-    else if (a == "--left-context" && i + 1 < argc) defaults.left_context_tokens = std::atoi(argv[++i]);
-    else if (a == "--overlap" && i + 1 < argc) defaults.overlap_tokens = std::atoi(argv[++i]);
-    else if (a == "--lookahead" && i + 1 < argc) defaults.lookahead_tokens = std::atoi(argv[++i]);
-    else if (a == "--first-chunk" && i + 1 < argc) defaults.first_chunk_tokens = std::atoi(argv[++i]);
-    else if (a == "--chunk" && i + 1 < argc) defaults.chunk_tokens = defaults.max_chunk_tokens = std::atoi(argv[++i]);
-    else if (a == "--min-context-snr" && i + 1 < argc) min_context_snr = std::atof(argv[++i]);
+    if (a == "--model" && i + 1 < argc)
+      model_dir = argv[++i];
+    else if (a == "--tokens" && i + 1 < argc)
+      n_tokens = std::atoi(argv[++i]);
+    else if (a == "--seed" && i + 1 < argc)
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--cfm-steps" && i + 1 < argc)
+      cfm_steps = std::atoi(argv[++i]);
+    else if (a == "--sweep")
+      sweep = true;
+    else if (a == "--left-context" && i + 1 < argc)
+      defaults.left_context_tokens = std::atoi(argv[++i]);
+    else if (a == "--overlap" && i + 1 < argc)
+      defaults.overlap_tokens = std::atoi(argv[++i]);
+    else if (a == "--lookahead" && i + 1 < argc)
+      defaults.lookahead_tokens = std::atoi(argv[++i]);
+    else if (a == "--first-chunk" && i + 1 < argc)
+      defaults.first_chunk_tokens = std::atoi(argv[++i]);
+    else if (a == "--chunk" && i + 1 < argc)
+      defaults.chunk_tokens = defaults.max_chunk_tokens = std::atoi(argv[++i]);
+    else if (a == "--min-context-snr" && i + 1 < argc)
+      min_context_snr = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr,
-                   "usage: %s --model DIR [--tokens N] [--seed S] [--cfm-steps N] [--sweep] [--min-context-snr DB]\n"
-                   "       [--left-context N] [--lookahead N] [--overlap N] [--first-chunk N] [--chunk N]\n",
-                   argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s --model DIR [--tokens N] [--seed S] [--cfm-steps N] [--sweep] "
+          "[--min-context-snr DB]\n"
+          "       [--left-context N] [--lookahead N] [--overlap N] [--first-chunk N] [--chunk N]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -167,13 +195,15 @@ int main(int argc, char** argv) {
     config.device = "cpu";
     auto model = load_model(config);
     at::Generator gen = at::detail::createCPUGenerator(seed);
-    at::Tensor ids = at::randint(0, model->s3gen->flow().config().vocab_size, {n_tokens}, gen, at::kLong);
+    at::Tensor ids =
+        at::randint(0, model->s3gen->flow().config().vocab_size, {n_tokens}, gen, at::kLong);
     std::vector<int64_t> tokens(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + n_tokens);
 
-    ChunkDecoder offline_decoder(model->s3gen->flow(), model->s3gen->hift(), model->builtin_voice, defaults, cfm_steps, seed);
-    chatterbox::S3GenTrace offline_trace;
-    const std::vector<float> offline = offline_decoder.decode_offline(tokens, &offline_trace);
-    const at::Tensor& offline_mel = offline_trace.mel;
+    ChunkDecoder offline_decoder(model->s3gen->flow(), model->s3gen->hift(), model->builtin_voice,
+                                 defaults, cfm_steps, seed);
+    parity::TapRecorder offline_taps;
+    const std::vector<float> offline = offline_decoder.decode_offline(tokens, offline_taps.tap());
+    const at::Tensor offline_mel = offline_taps.values.at("output_mel").at(-1);
     S3GenMel mel(at::TensorOptions().dtype(at::kFloat));
 
     double snr[3] = {0, 0, 0}, logmel[3] = {0, 0, 0};
@@ -182,7 +212,8 @@ int main(int argc, char** argv) {
       s.stitch_mode = mode;
       Streamed st = stream(*model, tokens, s, cfm_steps, seed);
       Metrics m = measure(offline, st, mel);
-      m.vocoder_snr_db = snr_db(offline, stream(*model, tokens, s, cfm_steps, seed, offline_mel).audio);
+      m.vocoder_snr_db =
+          snr_db(offline, stream(*model, tokens, s, cfm_steps, seed, offline_mel).audio);
       snr[int(mode)] = m.vocoder_snr_db;
       logmel[int(mode)] = m.boundary_logmel_l1;
       print(mode_name(mode), ChunkPlanner(s).schedule(), m, st.boundaries.size() + 1);
@@ -204,15 +235,19 @@ int main(int argc, char** argv) {
       // waveform SNR of the whole path saturates near 15 dB in every mode, because the HiFT
       // harmonic phase integrates F0 and the random F0 head turns a 37 dB mel difference into a
       // drifting phase. The flow half is judged by the log-mel distance near boundaries.
-      const int none = int(StitchMode::kNone), ola = int(StitchMode::kOverlapAdd), ctx = int(StitchMode::kContext);
-      const bool snr_ok = snr[ctx] > snr[ola] && snr[ola] > snr[none] && snr[ctx] >= min_context_snr;
+      const int none = int(StitchMode::kNone), ola = int(StitchMode::kOverlapAdd),
+                ctx = int(StitchMode::kContext);
+      const bool snr_ok =
+          snr[ctx] > snr[ola] && snr[ola] > snr[none] && snr[ctx] >= min_context_snr;
       // overlap-add and none decode each chunk's flow alone, so their order in log-mel depends on
       // the tokens; context must beat both.
       const bool mel_ok = logmel[ctx] < logmel[ola] && logmel[ctx] < logmel[none];
-      std::printf("%s: vocoder SNR context %.2f dB > overlap-add %.2f dB > none %.2f dB, context floor %.2f dB\n",
-                  snr_ok ? "PASS" : "FAIL", snr[ctx], snr[ola], snr[none], min_context_snr);
-      std::printf("%s: boundary log-mel L1 context %.4f < overlap-add %.4f, none %.4f\n", mel_ok ? "PASS" : "FAIL",
-                  logmel[ctx], logmel[ola], logmel[none]);
+      std::printf(
+          "%s: vocoder SNR context %.2f dB > overlap-add %.2f dB > none %.2f dB, context floor "
+          "%.2f dB\n",
+          snr_ok ? "PASS" : "FAIL", snr[ctx], snr[ola], snr[none], min_context_snr);
+      std::printf("%s: boundary log-mel L1 context %.4f < overlap-add %.4f, none %.4f\n",
+                  mel_ok ? "PASS" : "FAIL", logmel[ctx], logmel[ola], logmel[none]);
       return snr_ok && mel_ok ? 0 : 1;
     }
   } catch (const std::exception& e) {

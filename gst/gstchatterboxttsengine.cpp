@@ -99,7 +99,8 @@ gboolean gst_chatterbox_tts_start_engine(GstChatterboxTts* self) {
   GST_OBJECT_UNLOCK(self);
   priv->warned_ignored.clear();
   g_object_notify(G_OBJECT(self), "model-variant");
-  const std::string loaded_text = std::string("Chatterbox model loaded: ") + variant + ", " + priv->synth->describe();
+  const std::string loaded_text =
+      std::string("Chatterbox model loaded: ") + variant + ", " + priv->synth->describe();
   post_progress(self, GST_PROGRESS_TYPE_COMPLETE, loaded_text.c_str());
 
   /* A voice set already is checked now, so a bad file fails here rather than mid-stream. */

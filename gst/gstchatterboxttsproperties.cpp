@@ -329,8 +329,8 @@ const PropertyDef kProperties[] = {
      */
     {[] {
        return g_param_spec_uint("cfm-steps", "CFM steps",
-                                "Flow-matching Euler steps (0: the model's, English 10, Turbo 2)", 0,
-                                100, kDefaults.cfm_steps, kPlaying);
+                                "Flow-matching Euler steps (0: the model's, English 10, Turbo 2)",
+                                0, 100, kDefaults.cfm_steps, kPlaying);
      },
      FIELD(cfm_steps)},
     /**
@@ -424,16 +424,16 @@ const PropertyDef kProperties[] = {
     /**
      * GstChatterboxTts:model-variant:
      *
-     * Which Chatterbox model was loaded from the model directory: `english`, `turbo` or `nano`
-     * (recognised from the files). NULL until the element reaches READY.
+     * Which Chatterbox model was loaded from the model directory: `english`, `turbo`, `nano` or
+     * `multilingual` (recognised from the files). NULL until the element reaches READY.
      *
      * Since: 0.2
      */
     {[] {
        return g_param_spec_string(
            "model-variant", "Model variant",
-           "The loaded model: english, turbo or nano (NULL before READY); read-only", NULL,
-           GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+           "The loaded model: english, turbo, nano or multilingual (NULL before READY); read-only",
+           NULL, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
      },
      nullptr, get_field<&ElementSettings::model_variant>},
     /**

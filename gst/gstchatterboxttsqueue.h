@@ -34,15 +34,16 @@ struct QueueItem {
 
   GstEvent* event = nullptr; /* owned; null for text */
   std::string text;
-  std::vector<int64_t> token_ids; /* the synthesizer's ids for `text` (from split_for()), or empty */
-  std::string token_language;     /* the language token_ids were made for */
+  std::vector<int64_t>
+      token_ids;              /* the synthesizer's ids for `text` (from split_for()), or empty */
+  std::string token_language; /* the language token_ids were made for */
   GstClockTime pts = GST_CLOCK_TIME_NONE;       /* start of a timed group, else NONE */
   GstClockTime group_end = GST_CLOCK_TIME_NONE; /* pts + duration of the timed group */
   gint64 arrival_us = 0;                        /* g_get_monotonic_time() at the sink pad */
   /* Untimed text from a live upstream: the running time at which it was complete on the sink
    * pad (it is spoken from then on, or after the previous audio); NONE otherwise. */
   GstClockTime ready_rt = GST_CLOCK_TIME_NONE;
-  std::shared_ptr<GstBuffer> meta_source;       /* timed input buffer whose metas we copy */
+  std::shared_ptr<GstBuffer> meta_source; /* timed input buffer whose metas we copy */
 };
 
 /* Thread-safe. Starts flushing (nothing accepted) until unflush(). */

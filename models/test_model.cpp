@@ -7,13 +7,12 @@
 // N(0, 150^2) (scaled to keep the same output spread at full width), bias 60.
 // Turbo/Nano add: GPT-2 Conv1D weights ([in, out]) N(0, 1/in), GPT-2 position table 0.2 N,
 // speech_head.bias[6562] += 12 at tiny size (so that random-weight generation ends on EOS within a
-// few dozen tokens, as in the Turbo oracle; full-size benchmark models keep no boost), time_embed_mixer = [I | 0] + N / sqrt(2 D) (the class's own
-// [I | 0] would make r irrelevant).
+// few dozen tokens, as in the Turbo oracle; full-size benchmark models keep no boost),
+// time_embed_mixer = [I | 0] + N / sqrt(2 D) (the class's own [I | 0] would make r irrelevant).
 #include "test_model.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -22,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -37,9 +37,12 @@ namespace chatterbox::testmodel {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 constexpr const char* kTurboT3File = "t3_turbo_v1.safetensors";
 constexpr const char* kNanoT3File = "t3_nano_v1.safetensors";
@@ -91,24 +94,33 @@ at::Tensor init_tensor(const TensorSpec& s, uint64_t seed) {
   at::Generator gen = at::detail::createCPUGenerator(name_seed(seed, s.file + "/" + s.name));
   const auto f32 = at::TensorOptions().dtype(at::kFloat);
   const std::vector<int64_t>& shape = s.shape;
-  auto normal = [&](double mean, double std) { return at::randn(shape, gen, f32).mul_(std).add_(mean); };
-  auto uniform = [&](double lo, double hi) { return at::rand(shape, gen, f32).mul_(hi - lo).add_(lo); };
+  auto normal = [&](double mean, double std) {
+    return at::randn(shape, gen, f32).mul_(std).add_(mean);
+  };
+  auto uniform = [&](double lo, double hi) {
+    return at::rand(shape, gen, f32).mul_(hi - lo).add_(lo);
+  };
   const std::string& n = s.name;
 
   if (s.dtype == "I64") return at::zeros(shape, at::kLong);  // num_batches_tracked: unused
-  if (s.dtype != "F32") throw Error(ErrorKind::kInternal, "test model: unexpected dtype " + s.dtype + " for " + n);
+  if (s.dtype != "F32")
+    throw Error(ErrorKind::kInternal, "test model: unexpected dtype " + s.dtype + " for " + n);
   if (ends_with(n, "running_mean")) return normal(0.0, 0.1);
   if (ends_with(n, "running_var")) return uniform(0.7, 1.3);
   if (ends_with(n, ".alpha")) return uniform(0.9, 1.1);  // Snake, linear scale
-  if (n == "mel2wav.f0_predictor.classifier.weight") return normal(0.0, 150.0 * std::sqrt(64.0 / fan_in(shape)));
+  if (n == "mel2wav.f0_predictor.classifier.weight")
+    return normal(0.0, 150.0 * std::sqrt(64.0 / fan_in(shape)));
   if (n == "mel2wav.f0_predictor.classifier.bias") return at::full(shape, 60.0f, f32);
-  if (n == "similarity_weight") return at::full(shape, 10.0f, f32);   // VoiceEncoder's own init
+  if (n == "similarity_weight") return at::full(shape, 10.0f, f32);  // VoiceEncoder's own init
   if (n == "similarity_bias") return at::full(shape, -5.0f, f32);
   if (n == "tokenizer.window") return at::hann_window(shape[0], /*periodic=*/true, f32);
   if (n == "tokenizer._mel_filters") {
     // The engine recomputes it; the English files keep their stand-in, the mean-flow file holds
     // the real filterbank of the S3 tokenizer (16 kHz, n_fft 400, 0-8 kHz) like the released one.
-    if (s.file == kMeanflowFile) return slaney_mel_filterbank(16000, 2 * (shape[1] - 1), shape[0], 0.0, 8000.0).to(at::kFloat).contiguous();
+    if (s.file == kMeanflowFile)
+      return slaney_mel_filterbank(16000, 2 * (shape[1] - 1), shape[0], 0.0, 8000.0)
+          .to(at::kFloat)
+          .contiguous();
     return uniform(0.0, 0.01);
   }
   if (is_gpt2_t3(s.file) && n == "speech_head.bias") {
@@ -120,12 +132,15 @@ at::Tensor init_tensor(const TensorSpec& s, uint64_t seed) {
     if (starts_with(n, "lstm.")) return uniform(-1.0, 1.0).mul_(1.0 / std::sqrt(shape[0] / 4.0));
     return normal(0.0, 0.05);
   }
-  if (shape.size() == 1 && ends_with(n, ".weight")) return normal(1.0, 0.1);  // LayerNorm/RMSNorm/BN
+  if (shape.size() == 1 && ends_with(n, ".weight"))
+    return normal(1.0, 0.1);  // LayerNorm/RMSNorm/BN
 
   if (s.file == "t3_cfg.safetensors" || s.file == "t3_mtl23ls_v2.safetensors") {  // Llama T3s
-    if (n == "text_emb.weight" || n == "speech_emb.weight" || n == "tfmr.embed_tokens.weight") return normal(0.0, 0.5);
+    if (n == "text_emb.weight" || n == "speech_emb.weight" || n == "tfmr.embed_tokens.weight")
+      return normal(0.0, 0.5);
     if (ends_with(n, "pos_emb.emb.weight")) return normal(0.0, 0.2);
-    if (n == "text_head.weight" || n == "speech_head.weight") return normal(0.0, 3.0 / std::sqrt(static_cast<double>(shape[1])));
+    if (n == "text_head.weight" || n == "speech_head.weight")
+      return normal(0.0, 3.0 / std::sqrt(static_cast<double>(shape[1])));
     if (n == "cond_enc.perceiver.pre_attention_query") {
       const double v = std::sqrt(3.0) * std::sqrt(2.0 / (2.0 * static_cast<double>(shape[1])));
       return uniform(-v, v);  // Perceiver's own init
@@ -133,10 +148,13 @@ at::Tensor init_tensor(const TensorSpec& s, uint64_t seed) {
     return normal(0.0, 1.0 / std::sqrt(fan_in(shape)));
   }
   if (is_gpt2_t3(s.file)) {
-    if (n == "text_emb.weight" || n == "speech_emb.weight" || n == "tfmr.wte.weight") return normal(0.0, 0.5);
+    if (n == "text_emb.weight" || n == "speech_emb.weight" || n == "tfmr.wte.weight")
+      return normal(0.0, 0.5);
     if (n == "tfmr.wpe.weight") return normal(0.0, 0.2);
-    if (n == "text_head.weight" || n == "speech_head.weight") return normal(0.0, 3.0 / std::sqrt(static_cast<double>(shape[1])));
-    if (starts_with(n, "tfmr.h.")) return normal(0.0, 1.0 / std::sqrt(static_cast<double>(shape[0])));  // Conv1D [in, out]
+    if (n == "text_head.weight" || n == "speech_head.weight")
+      return normal(0.0, 3.0 / std::sqrt(static_cast<double>(shape[1])));
+    if (starts_with(n, "tfmr.h."))
+      return normal(0.0, 1.0 / std::sqrt(static_cast<double>(shape[0])));  // Conv1D [in, out]
     return normal(0.0, 1.0 / std::sqrt(fan_in(shape)));  // cond_enc.spkr_enc: Linear [out, in]
   }
   if (n == "flow.decoder.estimator.time_embed_mixer.weight") {  // [D, 2 D]
@@ -150,12 +168,14 @@ at::Tensor init_tensor(const TensorSpec& s, uint64_t seed) {
   }
   if (n == "flow.input_embedding.weight") return normal(0.0, 1.0);  // nn.Embedding
   if (starts_with(n, "speaker_encoder.") || starts_with(n, "flow.decoder.estimator."))
-    return normal(0.0, std::sqrt(2.0 / fan_in(shape)));  // kaiming_normal_ in CAMPPlus / ConditionalDecoder
+    return normal(
+        0.0, std::sqrt(2.0 / fan_in(shape)));  // kaiming_normal_ in CAMPPlus / ConditionalDecoder
   if (ends_with(n, "pos_bias_u") || ends_with(n, "pos_bias_v")) {  // xavier_uniform_
     const double b = std::sqrt(6.0 / static_cast<double>(shape[0] + shape[1]));
     return uniform(-b, b);
   }
-  const double b = 1.0 / std::sqrt(fan_in(shape));  // nn.Linear / nn.Conv default (kaiming a=sqrt(5))
+  const double b =
+      1.0 / std::sqrt(fan_in(shape));  // nn.Linear / nn.Conv default (kaiming a=sqrt(5))
   return uniform(-b, b);
 }
 
@@ -181,7 +201,9 @@ std::vector<std::pair<std::string, at::Tensor>> make_file(const std::vector<Tens
     for (int64_t d = 1; d < v.dim(); ++d) dims.push_back(d);
     at::Tensor norm = v.pow(2).sum(dims, /*keepdim=*/true).sqrt();
     at::Generator gen = at::detail::createCPUGenerator(name_seed(seed, file + "/" + name + "#g"));
-    g = (norm * (1.0 + 0.1 * at::randn(g.sizes(), gen, at::kFloat))).reshape(g.sizes()).contiguous();
+    g = (norm * (1.0 + 0.1 * at::randn(g.sizes(), gen, at::kFloat)))
+            .reshape(g.sizes())
+            .contiguous();
   }
   return tensors;
 }
@@ -210,15 +232,19 @@ constexpr const char* kMoreCorpus =
     "I don't think it's too late: we're going to the station, and they'll wait for us if we've "
     "called ahead. Yesterday my neighbour's daughter played the piano for almost an hour, and "
     "everybody listened quietly. Turn left at the second light, then keep going straight until you "
-    "see a small bakery on the corner. The meeting starts at 9 o'clock on Monday; please bring your "
+    "see a small bakery on the corner. The meeting starts at 9 o'clock on Monday; please bring "
+    "your "
     "notes, a pen and something to drink. Oh, really? That's wonderful news! I'm so happy for you, "
-    "and I can't wait to hear the whole story. Rain fell softly on the roof while the cat slept near "
+    "and I can't wait to hear the whole story. Rain fell softly on the roof while the cat slept "
+    "near "
     "the warm fire and the kettle began to sing. Scientists measured the temperature of the lake "
     "every morning for twelve years and found it slowly rising. Could you possibly lend me your "
     "umbrella? Mine broke during the storm last Thursday, unfortunately. Our grandparents grew "
     "potatoes, carrots, beans and tomatoes in a garden behind the cottage. Somewhere far away, a "
-    "lighthouse keeper writes letters he never sends, describing ships and seabirds. Engineers built "
-    "the bridge in eighteen months, using steel, concrete and thousands of careful calculations. If "
+    "lighthouse keeper writes letters he never sends, describing ships and seabirds. Engineers "
+    "built "
+    "the bridge in eighteen months, using steel, concrete and thousands of careful calculations. "
+    "If "
     "you're feeling tired, drink some water, open the window and take a short break from the "
     "screen. Please remember: the library closes early on Fridays, so return your borrowed novels "
     "before noon.";
@@ -230,7 +256,9 @@ std::vector<std::string> corpus_words() {
   int kind = 0;  // 1 word, 2 punctuation
   for (const char* p = kCorpus;; ++p) {
     const char c = *p;
-    const int k = c == 0 || c == ' ' ? 0 : (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? 1 : 2;
+    const int k = c == 0 || c == ' '                                          ? 0
+                  : (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? 1
+                                                                              : 2;
     if (k != kind && !cur.empty()) {
       words.push_back(cur);
       cur.clear();
@@ -259,12 +287,16 @@ std::string utf8(char32_t cp) {
 // U+0100 upwards in byte order. Returned in GPT-2's id order: (byte, symbol).
 std::vector<std::pair<unsigned char, std::string>> gpt2_byte_symbols() {
   std::vector<std::pair<unsigned char, std::string>> out;
-  auto printable = [](int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); };
+  auto printable = [](int b) {
+    return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+  };
   for (int b = 0; b < 256; ++b)
-    if (printable(b)) out.emplace_back(static_cast<unsigned char>(b), utf8(static_cast<char32_t>(b)));
+    if (printable(b))
+      out.emplace_back(static_cast<unsigned char>(b), utf8(static_cast<char32_t>(b)));
   int next = 0;
   for (int b = 0; b < 256; ++b)
-    if (!printable(b)) out.emplace_back(static_cast<unsigned char>(b), utf8(static_cast<char32_t>(256 + next++)));
+    if (!printable(b))
+      out.emplace_back(static_cast<unsigned char>(b), utf8(static_cast<char32_t>(256 + next++)));
   return out;
 }
 
@@ -317,8 +349,9 @@ struct Gpt2Bpe {
 };
 
 constexpr int kGpt2BpeSize = 999;  // byte symbols + merges; <|endoftext|> follows
-const char* const kParalinguisticTags[] = {"[clear throat]", "[sigh]", "[shush]", "[cough]", "[groan]",
-                                           "[sniff]", "[gasp]", "[chuckle]", "[laugh]"};
+const char* const kParalinguisticTags[] = {"[clear throat]", "[sigh]",    "[shush]",
+                                           "[cough]",        "[groan]",   "[sniff]",
+                                           "[gasp]",         "[chuckle]", "[laugh]"};
 constexpr const char* kEndOfText = "<|endoftext|>";
 
 // Byte-level BPE training: the most frequent adjacent pair first, ties broken by the pair's text,
@@ -343,7 +376,8 @@ Gpt2Bpe learn_gpt2_bpe() {
     std::map<std::pair<std::string, std::string>, int> counts;
     for (const auto& [w, n] : words)
       for (size_t i = 0; i + 1 < w.size(); ++i) counts[{w[i], w[i + 1]}] += n;
-    if (counts.empty()) throw Error(ErrorKind::kInternal, "test model: the tokenizer corpus has too few pairs");
+    if (counts.empty())
+      throw Error(ErrorKind::kInternal, "test model: the tokenizer corpus has too few pairs");
     auto best = counts.begin();
     for (auto it = counts.begin(); it != counts.end(); ++it)
       if (it->second > best->second) best = it;
@@ -372,13 +406,19 @@ Gpt2Bpe learn_gpt2_bpe() {
 
 const char* t3_file_name(ModelVariant variant) {
   switch (variant) {
-    case ModelVariant::kEnglish: return "t3_cfg.safetensors";
-    case ModelVariant::kTurbo: return kTurboT3File;
-    case ModelVariant::kNano: return kNanoT3File;
-    case ModelVariant::kMultilingual: return "t3_mtl23ls_v2.safetensors";
-    default: break;
+    case ModelVariant::kEnglish:
+      return "t3_cfg.safetensors";
+    case ModelVariant::kTurbo:
+      return kTurboT3File;
+    case ModelVariant::kNano:
+      return kNanoT3File;
+    case ModelVariant::kMultilingual:
+      return "t3_mtl23ls_v2.safetensors";
+    default:
+      break;
   }
-  throw Error(ErrorKind::kInvalidInput, std::string("test model: no generator for the ") + model_variant_name(variant) +
+  throw Error(ErrorKind::kInvalidInput, std::string("test model: no generator for the ") +
+                                            model_variant_name(variant) +
                                             " model (english, turbo, nano)");
 }
 
@@ -386,7 +426,8 @@ const char* t3_file_name(ModelVariant variant) {
 
 std::vector<TensorSpec> planned_layout(Size size, ModelVariant variant) {
   t3_file_name(variant);  // rejects the variants without a generator
-  if (variant == ModelVariant::kEnglish) return parse_layout(size == Size::kFull ? kLayoutFull : kLayoutTiny);
+  if (variant == ModelVariant::kEnglish)
+    return parse_layout(size == Size::kFull ? kLayoutFull : kLayoutTiny);
   if (variant == ModelVariant::kMultilingual) {
     // S3Gen and ve are the English files. The full-size T3 is the English layout with the
     // 2454-id text vocabulary; the tiny one has the 14 layers of 16 heads the alignment control
@@ -397,7 +438,8 @@ std::vector<TensorSpec> planned_layout(Size size, ModelVariant variant) {
         out.push_back(t);
       } else if (size == Size::kFull) {
         t.file = t3_file_name(variant);
-        if (t.name == "text_emb.weight" || t.name == "text_head.weight") t.shape[0] = kMultilingualTextVocab;
+        if (t.name == "text_emb.weight" || t.name == "text_head.weight")
+          t.shape[0] = kMultilingualTextVocab;
         out.push_back(t);
       }
     }
@@ -405,7 +447,8 @@ std::vector<TensorSpec> planned_layout(Size size, ModelVariant variant) {
       for (const TensorSpec& t : parse_layout(kLayoutMtlTiny)) out.push_back(t);
     return out;
   }
-  std::vector<TensorSpec> turbo = parse_layout(size == Size::kFull ? kLayoutTurboFull : kLayoutTurboTiny);
+  std::vector<TensorSpec> turbo =
+      parse_layout(size == Size::kFull ? kLayoutTurboFull : kLayoutTurboTiny);
   if (variant == ModelVariant::kTurbo) return turbo;
   // Nano: Turbo's S3Gen and VE; its T3 is GPT-2 small at full size and tiny Turbo's when tiny.
   std::vector<TensorSpec> out;
@@ -423,7 +466,7 @@ std::vector<TensorSpec> planned_layout(Size size, ModelVariant variant) {
 std::string tokenizer_json() {
   constexpr int kVocab = 704;
   const std::vector<std::pair<std::string, int>> specials = {
-      {"[STOP]", 0}, {"[UNK]", 1}, {"[SPACE]", 2}, {"[START]", 255},
+      {"[STOP]", 0},  {"[UNK]", 1},   {"[SPACE]", 2}, {"[START]", 255},
       {"[PAD]", 700}, {"[SEP]", 701}, {"[CLS]", 702}, {"[MASK]", 703}};
   std::set<int> reserved;
   for (const auto& s : specials) reserved.insert(s.second);
@@ -433,8 +476,8 @@ std::string tokenizer_json() {
   for (char c = 'A'; c <= 'Z'; ++c) tokens.emplace_back(1, c);
   for (char c = '0'; c <= '9'; ++c) tokens.emplace_back(1, c);
   for (const char* p = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"; *p; ++p) tokens.emplace_back(1, *p);
-  for (const char* a : {"é", "è", "ê", "ë", "à", "â", "ä", "á", "ç", "î", "ï", "í", "ô", "ö", "ó", "û", "ü", "ú",
-                        "ñ", "É", "À", "Ç", "Ü", "Ö", "Ä", "ß", "œ", "æ", "ø", "å"})
+  for (const char* a : {"é", "è", "ê", "ë", "à", "â", "ä", "á", "ç", "î", "ï", "í", "ô", "ö", "ó",
+                        "û", "ü", "ú", "ñ", "É", "À", "Ç", "Ü", "Ö", "Ä", "ß", "œ", "æ", "ø", "å"})
     tokens.emplace_back(a);
   std::set<std::string> known(tokens.begin(), tokens.end());
 
@@ -496,8 +539,13 @@ std::string tokenizer_json() {
 
   nlohmann::ordered_json added = nlohmann::ordered_json::array();
   for (const auto& [content, i] : specials)
-    added.push_back({{"id", i}, {"content", content}, {"single_word", false}, {"lstrip", false},
-                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+    added.push_back({{"id", i},
+                     {"content", content},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false},
+                     {"special", true}});
   nlohmann::ordered_json merge_list = nlohmann::ordered_json::array();
   for (const auto& [a, b] : merges) merge_list.push_back(a + " " + b);
 
@@ -537,8 +585,9 @@ std::vector<std::pair<std::string, std::string>> gpt2_tokenizer_files() {
   nlohmann::ordered_json added = nlohmann::ordered_json::object();
   nlohmann::ordered_json decoder = nlohmann::ordered_json::object();
   auto entry = [](const std::string& content, bool special) {
-    return nlohmann::ordered_json{{"content", content}, {"lstrip", false}, {"normalized", !special},
-                                  {"rstrip", false},    {"single_word", false}, {"special", special}};
+    return nlohmann::ordered_json{{"content", content},     {"lstrip", false},
+                                  {"normalized", !special}, {"rstrip", false},
+                                  {"single_word", false},   {"special", special}};
   };
   decoder[std::to_string(eot_id)] = entry(kEndOfText, true);
   int id = eot_id + 1;
@@ -546,7 +595,8 @@ std::vector<std::pair<std::string, std::string>> gpt2_tokenizer_files() {
     added[tag] = id;
     decoder[std::to_string(id++)] = entry(tag, false);
   }
-  const nlohmann::ordered_json special_map = {{"bos_token", kEndOfText}, {"eos_token", kEndOfText}, {"unk_token", kEndOfText}};
+  const nlohmann::ordered_json special_map = {
+      {"bos_token", kEndOfText}, {"eos_token", kEndOfText}, {"unk_token", kEndOfText}};
   const nlohmann::ordered_json config = {{"add_bos_token", false},
                                          {"add_prefix_space", false},
                                          {"added_tokens_decoder", decoder},
@@ -583,7 +633,8 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
       // Full-size models are for benchmarks, which bound utterances with max-tokens as the
       // English model's do: no stop-token boost, so generation runs as long as asked.
       for (auto& [name, t] : tensors)
-        if (name == "speech_head.bias" && t.size(0) > kStopSpeechToken) t[kStopSpeechToken].sub_(kStopSpeechBias);
+        if (name == "speech_head.bias" && t.size(0) > kStopSpeechToken)
+          t[kStopSpeechToken].sub_(kStopSpeechBias);
     }
     write_safetensors((fs::path(dir) / file).string(), tensors,
                       {{"format", "pt"}, {"generator", "chatterbox-make-test-model"}});
@@ -592,7 +643,8 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
   auto write_text = [&](const std::string& name, const std::string& text) {
     std::ofstream out(fs::path(dir) / name, std::ios::binary | std::ios::trunc);
     out << text;
-    if (!out.flush()) throw Error(ErrorKind::kIo, (fs::path(dir) / name).string() + ": write failed");
+    if (!out.flush())
+      throw Error(ErrorKind::kIo, (fs::path(dir) / name).string() + ": write failed");
   };
   if (english) {
     write_text("tokenizer.json", tokenizer_json());
@@ -607,12 +659,13 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
   if (size == Size::kTiny) {
     // The hyper-parameter files are named after their weight files.
     const std::pair<std::string, const char*> configs[] = {
-        {t3_file.substr(0, t3_file.find('.')) + ".json",
-         english        ? kTinyT3Config
-         : multilingual ? kTinyMtlT3Config
-         : variant == ModelVariant::kTurbo ? kTinyTurboT3Config
-                                           : kTinyNanoT3Config},
-        {s3gen_file.substr(0, s3gen_file.find('.')) + ".json", turbo ? kTinyMeanflowConfig : kTinyS3GenConfig},
+        {t3_file.substr(0, t3_file.find('.')) + ".json", english        ? kTinyT3Config
+                                                         : multilingual ? kTinyMtlT3Config
+                                                         : variant == ModelVariant::kTurbo
+                                                             ? kTinyTurboT3Config
+                                                             : kTinyNanoT3Config},
+        {s3gen_file.substr(0, s3gen_file.find('.')) + ".json",
+         turbo ? kTinyMeanflowConfig : kTinyS3GenConfig},
         {"ve.json", kTinyVeConfig}};
     for (const auto& [name, text] : configs) {
       auto j = nlohmann::ordered_json::parse(text);
@@ -634,7 +687,8 @@ void write_test_model(const std::string& dir, Size size, uint64_t seed, ModelVar
   c.cond_prompt_speech_tokens = at::randint(0, 6561, {1, t3_prompt_len}, gen, at::kLong);
   c.exaggeration = 0.5f;
   c.prompt_token = at::randint(0, 6561, {1, tg}, gen, at::kLong);
-  c.prompt_feat = (at::randn({1, 2 * tg, 80}, gen, at::kFloat) * 2.0 - 6.0).clamp(std::log(1e-5), 2.0);
+  c.prompt_feat =
+      (at::randn({1, 2 * tg, 80}, gen, at::kFloat) * 2.0 - 6.0).clamp(std::log(1e-5), 2.0);
   c.embedding = at::randn({1, 192}, gen, at::kFloat);
   save_conds(c, (fs::path(dir) / "conds.pt").string());
 }

@@ -19,7 +19,8 @@ namespace chatterbox::testmodel {
 enum class Size { kTiny, kFull };
 
 struct TensorSpec {
-  std::string file;  // "t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "t3_turbo_v1.safetensors", ...
+  std::string file;  // "t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors",
+                     // "t3_turbo_v1.safetensors", ...
   std::string name;
   std::string dtype;  // safetensors spelling: "F32", "I64"
   std::vector<int64_t> shape;

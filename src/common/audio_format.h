@@ -4,10 +4,10 @@
 
 namespace chatterbox {
 
-constexpr int kSampleRate = 24000;         // S3Gen output rate
-constexpr int kTokensPerSecond = 25;       // speech tokens
-constexpr int kMelFramesPerToken = 2;      // flow output frames per token (50 Hz)
-constexpr int kSamplesPerMelFrame = 480;   // HiFT hop
+constexpr int kSampleRate = 24000;        // S3Gen output rate
+constexpr int kTokensPerSecond = 25;      // speech tokens
+constexpr int kMelFramesPerToken = 2;     // flow output frames per token (50 Hz)
+constexpr int kSamplesPerMelFrame = 480;  // HiFT hop
 constexpr int kSamplesPerToken = kMelFramesPerToken * kSamplesPerMelFrame;  // 960 = 40 ms
 
 // How streamed chunks are joined (src/stream/chunk_decoder.h explains each).

@@ -30,12 +30,18 @@ class Error : public std::runtime_error {
 
 inline const char* error_kind_name(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kModelFile: return "model-file";
-    case ErrorKind::kIo: return "io";
-    case ErrorKind::kInvalidInput: return "invalid-input";
-    case ErrorKind::kCancelled: return "cancelled";
-    case ErrorKind::kDevice: return "device";
-    case ErrorKind::kInternal: return "internal";
+    case ErrorKind::kModelFile:
+      return "model-file";
+    case ErrorKind::kIo:
+      return "io";
+    case ErrorKind::kInvalidInput:
+      return "invalid-input";
+    case ErrorKind::kCancelled:
+      return "cancelled";
+    case ErrorKind::kDevice:
+      return "device";
+    case ErrorKind::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -15,10 +15,14 @@ enum class ModelVariant { kEnglish, kTurbo, kNano, kMultilingual };
 
 inline const char* model_variant_name(ModelVariant variant) {
   switch (variant) {
-    case ModelVariant::kEnglish: return "english";
-    case ModelVariant::kTurbo: return "turbo";
-    case ModelVariant::kNano: return "nano";
-    case ModelVariant::kMultilingual: return "multilingual";
+    case ModelVariant::kEnglish:
+      return "english";
+    case ModelVariant::kTurbo:
+      return "turbo";
+    case ModelVariant::kNano:
+      return "nano";
+    case ModelVariant::kMultilingual:
+      return "multilingual";
   }
   return "unknown";
 }

@@ -30,7 +30,9 @@ void BpeMerges::merge_all(const std::vector<int64_t>& ids, std::vector<int64_t>&
     int32_t rank;
     int64_t pos;  // of the left symbol
     int64_t merged;
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    bool operator>(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : pos > o.pos;
+    }
   };
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
   auto push_pair = [&](int64_t left) {

@@ -26,7 +26,8 @@ class BpeMerges {
     int64_t merged;
   };
   static uint64_t key(int64_t left, int64_t right) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) |
+           static_cast<uint32_t>(right);
   }
   const Target* find(int64_t left, int64_t right) const {
     auto it = merges_.find(key(left, right));

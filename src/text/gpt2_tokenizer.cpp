@@ -3,10 +3,9 @@
 // models::bpe::Word merge loop, ByteLevel decoder).
 #include "text/gpt2_tokenizer.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/error.h"
@@ -34,7 +33,8 @@ struct ByteAlphabet {
   ByteAlphabet() {
     char32_t next = 256;
     for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+      const bool printable =
+          (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
       byte_to_char[b] = printable ? static_cast<char32_t>(b) : next++;
       char_to_byte[byte_to_char[b]] = static_cast<uint8_t>(b);
     }
@@ -55,9 +55,11 @@ nlohmann::json parse_json(const std::string& text, const std::string& what, cons
 }
 
 // An optional true/false field of an added token; anything else is an error, not a guess.
-bool flag(const nlohmann::json& entry, const char* key, bool fallback, const std::string& what, const char* file) {
+bool flag(const nlohmann::json& entry, const char* key, bool fallback, const std::string& what,
+          const char* file) {
   if (!entry.contains(key) || entry[key].is_null()) return fallback;
-  if (!entry[key].is_boolean()) bad_file(what, file, std::string(key) + " is not true/false in " + entry.dump());
+  if (!entry[key].is_boolean())
+    bad_file(what, file, std::string(key) + " is not true/false in " + entry.dump());
   return entry[key].get<bool>();
 }
 
@@ -147,9 +149,11 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
 
   // vocab.json: {"token": id}.
   const nlohmann::json vocab = parse_json(files.vocab_json, what, kVocabFile);
-  if (!vocab.is_object() || vocab.empty()) bad_file(what, kVocabFile, "not a non-empty {token: id} object");
+  if (!vocab.is_object() || vocab.empty())
+    bad_file(what, kVocabFile, "not a non-empty {token: id} object");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > kMaxId)
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
+        it.value().get<int64_t>() > kMaxId)
       bad_file(what, kVocabFile, "entry " + nlohmann::json(it.key()).dump() + " has no valid id");
     const int64_t id = it.value().get<int64_t>();
     if (!id_owner.emplace(id, it.key()).second)
@@ -163,8 +167,9 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
     append_utf8(symbol, alphabet.byte_to_char[b]);
     auto it = tok.vocab_.find(symbol);
     if (it == tok.vocab_.end())
-      bad_file(what, kVocabFile, "the byte-level symbol " + nlohmann::json(symbol).dump() + " of byte " +
-                                     std::to_string(b) + " is missing (not a GPT-2 byte-level vocabulary)");
+      bad_file(what, kVocabFile,
+               "the byte-level symbol " + nlohmann::json(symbol).dump() + " of byte " +
+                   std::to_string(b) + " is missing (not a GPT-2 byte-level vocabulary)");
     tok.byte_ids_[b] = it->second;
   }
 
@@ -180,15 +185,18 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
       const size_t space = line.find(' ');
       if (space == std::string::npos || space == 0 || space + 1 == line.size() ||
           line.find(' ', space + 1) != std::string::npos)
-        bad_file(what, kMergesFile, "line " + std::to_string(line_no) + " is not two tokens separated by one space");
+        bad_file(what, kMergesFile,
+                 "line " + std::to_string(line_no) + " is not two tokens separated by one space");
       const std::string left = line.substr(0, space), right = line.substr(space + 1);
-      auto il = tok.vocab_.find(left), ir = tok.vocab_.find(right), im = tok.vocab_.find(left + right);
+      auto il = tok.vocab_.find(left), ir = tok.vocab_.find(right),
+           im = tok.vocab_.find(left + right);
       if (il == tok.vocab_.end() || ir == tok.vocab_.end())
-        bad_file(what, kMergesFile, "line " + std::to_string(line_no) + " uses a token that is not in vocab.json");
+        bad_file(what, kMergesFile,
+                 "line " + std::to_string(line_no) + " uses a token that is not in vocab.json");
       if (im == tok.vocab_.end())
         bad_file(what, kMergesFile,
-                 "line " + std::to_string(line_no) + ": merge result " + nlohmann::json(left + right).dump() +
-                     " is not in vocab.json");
+                 "line " + std::to_string(line_no) + ": merge result " +
+                     nlohmann::json(left + right).dump() + " is not in vocab.json");
       tok.merges_.add(il->second, ir->second, im->second);
     }
   }
@@ -217,8 +225,8 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
 
   // Added tokens: tokenizer_config.json's added_tokens_decoder (id -> properties) and the older
   // added_tokens.json (content -> id).
-  auto add_token = [&](const char* file, const std::string& content, int64_t id, bool special, bool normalized,
-                       bool lstrip, bool rstrip) {
+  auto add_token = [&](const char* file, const std::string& content, int64_t id, bool special,
+                       bool normalized, bool lstrip, bool rstrip) {
     if (content.empty()) bad_file(what, file, "empty added token");
     std::u32string content32;
     try {
@@ -229,20 +237,23 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
     for (auto& a : tok.added_) {
       if (a.content_utf8 == content) {
         if (a.id != id)
-          bad_file(what, file, "added token " + nlohmann::json(content).dump() + " has id " + std::to_string(id) +
-                                   " but " + std::to_string(a.id) + " elsewhere");
+          bad_file(what, file,
+                   "added token " + nlohmann::json(content).dump() + " has id " +
+                       std::to_string(id) + " but " + std::to_string(a.id) + " elsewhere");
         a.special = a.special || special;
         return;
       }
     }
     auto in_vocab = tok.vocab_.find(content);
     if (in_vocab != tok.vocab_.end() && in_vocab->second != id)
-      bad_file(what, file, "added token " + nlohmann::json(content).dump() + " has id " + std::to_string(id) +
-                               " but vocab.json gives it " + std::to_string(in_vocab->second));
+      bad_file(what, file,
+               "added token " + nlohmann::json(content).dump() + " has id " + std::to_string(id) +
+                   " but vocab.json gives it " + std::to_string(in_vocab->second));
     auto owner = id_owner.find(id);
     if (owner != id_owner.end() && owner->second != content)
-      bad_file(what, file, "id " + std::to_string(id) + " of added token " + nlohmann::json(content).dump() +
-                               " already belongs to " + nlohmann::json(owner->second).dump());
+      bad_file(what, file,
+               "id " + std::to_string(id) + " of added token " + nlohmann::json(content).dump() +
+                   " already belongs to " + nlohmann::json(owner->second).dump());
     id_owner[id] = content;
     tok.added_.push_back({std::move(content32), content, id, special, normalized, lstrip, rstrip});
     tok.vocab_size_ = std::max(tok.vocab_size_, id + 1);
@@ -260,19 +271,24 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
         if (used != it.key().size()) id = -1;
       } catch (const std::exception&) {
       }
-      if (id < 0 || id > kMaxId) bad_file(what, kConfigFile, "added_tokens_decoder key " + it.key() + " is not an id");
-      if (!it.value().is_object() || !it.value().contains("content") || !it.value()["content"].is_string())
+      if (id < 0 || id > kMaxId)
+        bad_file(what, kConfigFile, "added_tokens_decoder key " + it.key() + " is not an id");
+      if (!it.value().is_object() || !it.value().contains("content") ||
+          !it.value()["content"].is_string())
         bad_file(what, kConfigFile, "added_tokens_decoder entry " + it.key() + " has no content");
       entries.emplace_back(id, &it.value());
     }
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [id, entry] : entries) {
       const auto& e = *entry;
       if (flag(e, "single_word", false, what, kConfigFile))
-        bad_file(what, kConfigFile, "single_word added tokens are not supported (id " + std::to_string(id) + ")");
+        bad_file(what, kConfigFile,
+                 "single_word added tokens are not supported (id " + std::to_string(id) + ")");
       const bool special = flag(e, "special", false, what, kConfigFile);
       add_token(kConfigFile, e["content"].get<std::string>(), id, special,
-                flag(e, "normalized", !special, what, kConfigFile), flag(e, "lstrip", false, what, kConfigFile),
+                flag(e, "normalized", !special, what, kConfigFile),
+                flag(e, "lstrip", false, what, kConfigFile),
                 flag(e, "rstrip", false, what, kConfigFile));
     }
   }
@@ -306,14 +322,16 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
     if (!added.is_object()) bad_file(what, kAddedTokensFile, "not a {token: id} object");
     std::vector<std::pair<int64_t, std::string>> entries;
     for (auto it = added.begin(); it != added.end(); ++it) {
-      if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > kMaxId)
-        bad_file(what, kAddedTokensFile, "entry " + nlohmann::json(it.key()).dump() + " has no valid id");
+      if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
+          it.value().get<int64_t>() > kMaxId)
+        bad_file(what, kAddedTokensFile,
+                 "entry " + nlohmann::json(it.key()).dump() + " has no valid id");
       entries.emplace_back(it.value().get<int64_t>(), it.key());
     }
     std::sort(entries.begin(), entries.end());
     for (const auto& [id, content] : entries) {
-      const bool special =
-          std::find(special_contents.begin(), special_contents.end(), content) != special_contents.end();
+      const bool special = std::find(special_contents.begin(), special_contents.end(), content) !=
+                           special_contents.end();
       add_token(kAddedTokensFile, content, id, special, !special, false, false);
     }
   }
@@ -337,23 +355,27 @@ Gpt2Tokenizer Gpt2Tokenizer::from_texts(const Gpt2TokenizerFiles& files, const s
   }
 
   // Longest first, so the first hit at a position is the longest (leftmost-longest matching).
-  std::stable_sort(tok.added_.begin(), tok.added_.end(),
-                   [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
+  std::stable_sort(
+      tok.added_.begin(), tok.added_.end(),
+      [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
 
   if (config.contains("model_max_length") && !config["model_max_length"].is_null()) {
     const auto& m = config["model_max_length"];
-    if (!m.is_number() || m.get<double>() < 0) bad_file(what, kConfigFile, "model_max_length is not a count");
+    if (!m.is_number() || m.get<double>() < 0)
+      bad_file(what, kConfigFile, "model_max_length is not a count");
     // transformers writes "no limit" as int(1e30), which JSON readers see as a huge number.
     const double limit = m.get<double>();
-    tok.model_max_length_ = limit >= 9.2e18 ? kNoLimit : m.is_number_integer() ? m.get<int64_t>()
-                                                                              : static_cast<int64_t>(limit);
+    tok.model_max_length_ = limit >= 9.2e18         ? kNoLimit
+                            : m.is_number_integer() ? m.get<int64_t>()
+                                                    : static_cast<int64_t>(limit);
   }
   if (config.contains("truncation_side")) {
     const auto& side = config["truncation_side"];
     if (side == "left")
       tok.truncate_left_ = true;
     else if (side != "right")
-      bad_file(what, kConfigFile, "truncation_side " + side.dump() + " is neither \"left\" nor \"right\"");
+      bad_file(what, kConfigFile,
+               "truncation_side " + side.dump() + " is neither \"left\" nor \"right\"");
   }
 
   tok.id_to_token_.assign(static_cast<size_t>(tok.vocab_size_), std::string());
@@ -400,13 +422,15 @@ void Gpt2Tokenizer::encode_segment(const std::u32string& text, size_t begin, siz
         j = i + 2;
       } else if (i + 2 < end) {
         const char32_t b = text[i + 2];
-        if ((a == U'r' && b == U'e') || (a == U'v' && b == U'e') || (a == U'l' && b == U'l')) j = i + 3;
+        if ((a == U'r' && b == U'e') || (a == U'v' && b == U'e') || (a == U'l' && b == U'l'))
+          j = i + 3;
       }
     }
     if (j == i) {
       const Class cls = class_of(c);
       if (cls != kSpace || (c == U' ' && i + 1 < end && class_of(text[i + 1]) != kSpace)) {
-        // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: an optional ASCII space, then a run of one class.
+        // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: an optional ASCII space, then a run of one
+        // class.
         const size_t start = cls == kSpace ? i + 1 : i;
         const Class run = class_of(text[start]);
         j = start + 1;
@@ -427,15 +451,16 @@ void Gpt2Tokenizer::encode_segment(const std::u32string& text, size_t begin, siz
 // AddedVocabulary::extract_and_normalize: the added tokens with normalized=false (the special ones
 // by default) split the text first, then those with normalized=true split what is left (no
 // normaliser here, so only this order matters). Matching is leftmost-longest.
-void Gpt2Tokenizer::split_added(const std::u32string& text, size_t begin, size_t end, bool normalized_pass,
-                                std::vector<int64_t>& out) const {
+void Gpt2Tokenizer::split_added(const std::u32string& text, size_t begin, size_t end,
+                                bool normalized_pass, std::vector<int64_t>& out) const {
   size_t segment_start = begin;
   size_t i = begin;
   while (i < end) {
     const AddedToken* hit = nullptr;
     for (const auto& a : added_) {
       if (a.normalized != normalized_pass) continue;
-      if (a.content[0] == text[i] && a.content.size() <= end - i && text.compare(i, a.content.size(), a.content) == 0) {
+      if (a.content[0] == text[i] && a.content.size() <= end - i &&
+          text.compare(i, a.content.size(), a.content) == 0) {
         hit = &a;
         break;
       }
@@ -470,7 +495,9 @@ std::vector<int64_t> Gpt2Tokenizer::encode_untruncated(const std::string& text) 
   return ids;
 }
 
-std::vector<int64_t> Gpt2Tokenizer::encode(const std::string& text) const { return truncate(encode_untruncated(text)); }
+std::vector<int64_t> Gpt2Tokenizer::encode(const std::string& text) const {
+  return truncate(encode_untruncated(text));
+}
 
 std::vector<int64_t> Gpt2Tokenizer::truncate(std::vector<int64_t> ids) const {
   if (static_cast<uint64_t>(ids.size()) > static_cast<uint64_t>(model_max_length_)) {

@@ -6,8 +6,8 @@
 //   non-normalized tokens in a first pass, the others in a second); each remaining segment split by
 //   the GPT-2 regex
 //     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-//   each piece's UTF-8 bytes mapped to the byte-level alphabet and BPE-merged by merge rank; the ids
-//   cut at model_max_length (generate() tokenises with truncation=True). No normaliser, no
+//   each piece's UTF-8 bytes mapped to the byte-level alphabet and BPE-merged by merge rank; the
+//   ids cut at model_max_length (generate() tokenises with truncation=True). No normaliser, no
 //   post-processor, no start/stop tokens.
 #pragma once
 
@@ -50,8 +50,8 @@ class Gpt2Tokenizer {
   std::vector<int64_t> encode_untruncated(const std::string& text) const;
   // Cuts encode_untruncated() ids to model_max_length() as encode() does (on its configured side).
   std::vector<int64_t> truncate(std::vector<int64_t> ids) const;
-  // HF decode (ByteLevel decoder, errors="replace"): tokens' bytes joined, invalid UTF-8 replaced by
-  // U+FFFD per maximal invalid subsequence; ids outside the vocabulary are skipped.
+  // HF decode (ByteLevel decoder, errors="replace"): tokens' bytes joined, invalid UTF-8 replaced
+  // by U+FFFD per maximal invalid subsequence; ids outside the vocabulary are skipped.
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = false) const;
   // convert_ids_to_tokens for one id: the vocab.json key ("Ġworld") or the added token's content;
   // "" for an id outside the vocabulary.
@@ -59,7 +59,7 @@ class Gpt2Tokenizer {
 
   // One more than the largest id, added tokens included (len(tokenizer) for a dense vocabulary).
   int64_t vocab_size() const { return vocab_size_; }
-  int64_t eos_id() const { return eos_id_; }  // -1 when there is no eos_token
+  int64_t eos_id() const { return eos_id_; }                      // -1 when there is no eos_token
   int64_t model_max_length() const { return model_max_length_; }  // kNoLimit when not configured
 
  private:
@@ -74,13 +74,15 @@ class Gpt2Tokenizer {
   };
   void split_added(const std::u32string& text, size_t begin, size_t end, bool normalized_pass,
                    std::vector<int64_t>& out) const;
-  void encode_segment(const std::u32string& text, size_t begin, size_t end, std::vector<int64_t>& out) const;
-  void encode_piece(const std::u32string& text, size_t begin, size_t end, std::vector<int64_t>& out) const;
+  void encode_segment(const std::u32string& text, size_t begin, size_t end,
+                      std::vector<int64_t>& out) const;
+  void encode_piece(const std::u32string& text, size_t begin, size_t end,
+                    std::vector<int64_t>& out) const;
 
   std::unordered_map<std::string, int64_t> vocab_;  // vocab.json: byte-level token -> id
-  BpeMerges merges_;                                  // merges.txt
-  int64_t byte_ids_[256] = {};                        // id of each byte's single-symbol token
-  std::vector<AddedToken> added_;                     // longest first
+  BpeMerges merges_;                                // merges.txt
+  int64_t byte_ids_[256] = {};                      // id of each byte's single-symbol token
+  std::vector<AddedToken> added_;                   // longest first
   std::vector<std::string> id_to_token_;
   std::vector<uint8_t> id_is_special_;
   int64_t vocab_size_ = 0;

@@ -66,8 +66,8 @@ std::string normalize(const std::string& text, const Replacements& replacements,
 
 const Replacements& english_replacements() {
   static const Replacements kReplacements = {
-      {U"...", U", "}, {U"\u2026", U", "}, {U":", U","},      {U" - ", U", "},
-      {U";", U", "},   {U"\u2014", U"-"},  {U"\u2013", U"-"}, {U" ,", U","},
+      {U"...", U", "},    {U"\u2026", U", "}, {U":", U","},      {U" - ", U", "},
+      {U";", U", "},      {U"\u2014", U"-"},  {U"\u2013", U"-"}, {U" ,", U","},
       {U"\u201C", U"\""}, {U"\u201D", U"\""}, {U"\u2018", U"'"}, {U"\u2019", U"'"},
   };
   return kReplacements;
@@ -87,7 +87,7 @@ std::string punc_norm_turbo(const std::string& text) {
   // The English list without "...", " - " and ";". The whitespace collapse runs before the
   // replacements, so "Well\u2026 ok" keeps the double space: "Well,  ok.".
   static const Replacements kReplacements = {
-      {U"\u2026", U", "}, {U":", U","},      {U"\u2014", U"-"},  {U"\u2013", U"-"}, {U" ,", U","},
+      {U"\u2026", U", "}, {U":", U","},       {U"\u2014", U"-"}, {U"\u2013", U"-"}, {U" ,", U","},
       {U"\u201C", U"\""}, {U"\u201D", U"\""}, {U"\u2018", U"'"}, {U"\u2019", U"'"},
   };
   return normalize(text, kReplacements);

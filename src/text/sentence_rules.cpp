@@ -48,8 +48,8 @@ bool is_opener(char32_t c) {
 // A "." after `word` does not end a sentence ("Dr. Smith", "e.g. this", "J. R. R. Tolkien").
 bool is_abbreviation(const std::u32string& word) {
   static const char* const kAbbreviations[] = {
-      "mr", "mrs", "ms",  "dr",  "prof", "st",  "jr",     "sr",  "vs",  "etc",
-      "no", "mt",  "fig", "approx", "inc", "ltd", "co", "gen", "col", "lt",  "sgt", "rev"};
+      "mr", "mrs", "ms",     "dr",  "prof", "st", "jr",  "sr",  "vs", "etc", "no",
+      "mt", "fig", "approx", "inc", "ltd",  "co", "gen", "col", "lt", "sgt", "rev"};
   if (word.empty()) return false;
   std::string lower;
   for (char32_t c : word) {

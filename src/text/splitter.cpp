@@ -23,7 +23,8 @@ Range trim(const std::u32string& s, Range r) {
 
 class Packer {
  public:
-  Packer(const std::u32string& text, const TextEncoder& encode, size_t max_tokens, std::vector<TextUtterance>& out)
+  Packer(const std::u32string& text, const TextEncoder& encode, size_t max_tokens,
+         std::vector<TextUtterance>& out)
       : text_(text), encode_(encode), max_(max_tokens), out_(out) {}
 
   std::vector<int64_t> ids(Range r) const { return encode_(utf8(r)); }
@@ -113,17 +114,22 @@ std::vector<std::string> split_utterances(const std::string& text, const TextTok
                                           int max_tokens) {
   std::vector<std::string> out;
   for (TextUtterance& u : split_utterances(
-           text, [&tokenizer](const std::string& utterance) { return tokenizer.encode(punc_norm(utterance)); },
+           text,
+           [&tokenizer](const std::string& utterance) {
+             return tokenizer.encode(punc_norm(utterance));
+           },
            max_tokens))
     out.push_back(std::move(u.text));
   return out;
 }
 
-std::vector<TextUtterance> split_utterances(const std::string& text, const TextEncoder& encode, int max_tokens) {
+std::vector<TextUtterance> split_utterances(const std::string& text, const TextEncoder& encode,
+                                            int max_tokens) {
   // punc_norm turns one character into at most a few tokens ("ß" -> "SS."), so 16 always
   // leaves room for a single code point.
   if (max_tokens < 16)
-    throw Error(ErrorKind::kInvalidInput, "utterance token cap " + std::to_string(max_tokens) + " is below 16");
+    throw Error(ErrorKind::kInvalidInput,
+                "utterance token cap " + std::to_string(max_tokens) + " is below 16");
   const std::u32string s = decode_utf8(text);
   std::vector<TextUtterance> out;
   Packer packer(s, encode, static_cast<size_t>(max_tokens), out);

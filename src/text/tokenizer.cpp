@@ -3,9 +3,8 @@
 // merge loop) re-implemented for the subset of the format the English tokenizer.json uses.
 #include "text/tokenizer.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/error.h"
@@ -56,12 +55,15 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
     bad_file(what, "a normalizer is not supported (the English tokenizer has none)");
   if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null() &&
       (!j["pre_tokenizer"].is_object() || j["pre_tokenizer"].value("type", "") != "Whitespace"))
-    bad_file(what, "pre_tokenizer " + j["pre_tokenizer"].dump() + " is not supported (expected Whitespace)");
+    bad_file(what, "pre_tokenizer " + j["pre_tokenizer"].dump() +
+                       " is not supported (expected Whitespace)");
 
   TextTokenizer tok;
-  if (!model.contains("vocab") || !model["vocab"].is_object()) bad_file(what, "model has no vocab object");
+  if (!model.contains("vocab") || !model["vocab"].is_object())
+    bad_file(what, "model has no vocab object");
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > (1 << 24))
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
+        it.value().get<int64_t>() > (1 << 24))
       bad_file(what, "vocab entry '" + it.key() + "' has no valid id");
     const int64_t id = it.value().get<int64_t>();
     std::u32string token;
@@ -77,8 +79,8 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
 
   if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
     for (const auto& a : j["added_tokens"]) {
-      if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
-          !a["content"].is_string())
+      if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() ||
+          !a.contains("content") || !a["content"].is_string())
         bad_file(what, "malformed added_tokens entry " + a.dump());
       AddedToken t;
       t.id = a["id"].get<int64_t>();
@@ -89,7 +91,8 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
         bad_file(what, "added token is not valid UTF-8");
       }
       if (t.content.empty()) bad_file(what, "empty added token");
-      if (a.value("single_word", false)) bad_file(what, "single_word added tokens are not supported");
+      if (a.value("single_word", false))
+        bad_file(what, "single_word added tokens are not supported");
       t.lstrip = a.value("lstrip", false);
       t.rstrip = a.value("rstrip", false);
       tok.vocab_[t.content] = t.id;
@@ -98,10 +101,12 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
     }
   }
   // Longest first, so the first hit at a position is the longest (leftmost-longest matching).
-  std::stable_sort(tok.added_.begin(), tok.added_.end(),
-                   [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
+  std::stable_sort(
+      tok.added_.begin(), tok.added_.end(),
+      [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
 
-  if (model.contains("merges") && !model["merges"].is_array()) bad_file(what, "merges is not an array");
+  if (model.contains("merges") && !model["merges"].is_array())
+    bad_file(what, "merges is not an array");
   if (model.contains("merges")) {
     for (const auto& m : model["merges"]) {
       std::string a, b;
@@ -112,7 +117,8 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
           bad_file(what, "merge \"" + s + "\" is not two tokens separated by one space");
         a = s.substr(0, space);
         b = s.substr(space + 1);
-      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {  // ["a", "b"]
+      } else if (m.is_array() && m.size() == 2 && m[0].is_string() &&
+                 m[1].is_string()) {  // ["a", "b"]
         a = m[0].get<std::string>();
         b = m[1].get<std::string>();
       } else {
@@ -128,7 +134,8 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
       auto ia = tok.vocab_.find(ua), ib = tok.vocab_.find(ub), ic = tok.vocab_.find(ua + ub);
       if (ia == tok.vocab_.end() || ib == tok.vocab_.end())
         bad_file(what, "merge \"" + a + " " + b + "\" uses a token that is not in the vocab");
-      if (ic == tok.vocab_.end()) bad_file(what, "merge result \"" + a + b + "\" is not in the vocab");
+      if (ic == tok.vocab_.end())
+        bad_file(what, "merge result \"" + a + b + "\" is not in the vocab");
       tok.merges_.add(ia->second, ib->second, ic->second);
     }
   }
@@ -143,18 +150,21 @@ TextTokenizer TextTokenizer::from_json_text(const std::string& json_text, const 
   tok.unk_id_ = -1;
   if (model.contains("unk_token") && model["unk_token"].is_string()) {
     auto it = tok.vocab_.find(decode_utf8(model["unk_token"].get<std::string>()));
-    if (it == tok.vocab_.end()) bad_file(what, "unk_token " + model["unk_token"].dump() + " is not in the vocab");
+    if (it == tok.vocab_.end())
+      bad_file(what, "unk_token " + model["unk_token"].dump() + " is not in the vocab");
     tok.unk_id_ = it->second;
   }
   if (tok.start_id_ < 0) bad_file(what, "no [START] token");
   if (tok.stop_id_ < 0) bad_file(what, "no [STOP] token");
   if (tok.space_id_ < 0) bad_file(what, "no [SPACE] token");
-  if (tok.unk_id_ < 0) bad_file(what, "no unk_token (characters outside the vocab could not be encoded)");
+  if (tok.unk_id_ < 0)
+    bad_file(what, "no unk_token (characters outside the vocab could not be encoded)");
   // [SPACE] is normally an added token (matched whole); if a file lists it only in the vocab,
   // HF splits the literal "[SPACE]" into "[", "SPACE", "]" pieces, and so does encode() here.
 
   tok.id_to_token_.assign(static_cast<size_t>(tok.vocab_size_), std::string());
-  for (const auto& [token, id] : tok.vocab_) tok.id_to_token_[static_cast<size_t>(id)] = encode_utf8(token);
+  for (const auto& [token, id] : tok.vocab_)
+    tok.id_to_token_[static_cast<size_t>(id)] = encode_utf8(token);
   return tok;
 }
 

@@ -49,13 +49,15 @@ class TextTokenizer {
     bool lstrip;
     bool rstrip;
   };
-  void encode_piece(const std::u32string& text, size_t begin, size_t end, std::vector<int64_t>& out) const;
-  void encode_word(const std::u32string& text, size_t begin, size_t end, std::vector<int64_t>& out) const;
+  void encode_piece(const std::u32string& text, size_t begin, size_t end,
+                    std::vector<int64_t>& out) const;
+  void encode_word(const std::u32string& text, size_t begin, size_t end,
+                   std::vector<int64_t>& out) const;
 
   std::unordered_map<std::u32string, int64_t> vocab_;
-  std::unordered_map<char32_t, int64_t> char_ids_;          // single-character vocab entries
+  std::unordered_map<char32_t, int64_t> char_ids_;  // single-character vocab entries
   BpeMerges merges_;
-  std::vector<AddedToken> added_;                           // sorted longest first
+  std::vector<AddedToken> added_;  // sorted longest first
   std::vector<std::string> id_to_token_;
   int64_t start_id_ = -1, stop_id_ = -1, unk_id_ = -1, space_id_ = -1;
   int64_t vocab_size_ = 0;

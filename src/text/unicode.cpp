@@ -33,8 +33,8 @@ struct CombiningClassRange {
 #include "text/unicode_tables.inc"
 
 [[noreturn]] void bad_utf8(size_t offset, const char* why) {
-  throw Error(ErrorKind::kInvalidInput,
-              "text is not valid UTF-8: " + std::string(why) + " at byte " + std::to_string(offset));
+  throw Error(ErrorKind::kInvalidInput, "text is not valid UTF-8: " + std::string(why) +
+                                            " at byte " + std::to_string(offset));
 }
 
 }  // namespace
@@ -118,7 +118,8 @@ bool in_ranges(const CodeRange (&ranges)[N], char32_t cp) {
 
 bool is_word_char(char32_t cp) {
   if (cp < 0x80)
-    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') || cp == '_';
+    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+           cp == '_';
   return in_ranges(kWordRanges, cp);
 }
 
@@ -250,8 +251,10 @@ std::u32string nfkd(const std::u32string& text) {
     size_t end = i;
     while (end < out.size() && combining_class(out[end]) != 0) ++end;
     if (end - i > 1)
-      std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(i), out.begin() + static_cast<std::ptrdiff_t>(end),
-                       [](char32_t a, char32_t b) { return combining_class(a) < combining_class(b); });
+      std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(i),
+                       out.begin() + static_cast<std::ptrdiff_t>(end), [](char32_t a, char32_t b) {
+                         return combining_class(a) < combining_class(b);
+                       });
     i = end;
   }
   return out;

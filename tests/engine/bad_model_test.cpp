@@ -6,6 +6,7 @@
 // s3gen.safetensors) load when the first voice is cloned, not with the model (most pipelines
 // never clone one), so damage to their tensors is reported there; everything else at load.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -13,12 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "engine.h"
@@ -84,7 +82,8 @@ void reshape_keeping_bytes(nlohmann::json& info) {
 // 3 s of a tone at 24 kHz for voice cloning (a voice the tiny model accepts).
 std::vector<float> reference_recording() {
   std::vector<float> wav(24000 * 3);
-  for (size_t i = 0; i < wav.size(); ++i) wav[i] = 0.3f * std::sin(0.05f * float(i) + 0.001f * float(i % 997));
+  for (size_t i = 0; i < wav.size(); ++i)
+    wav[i] = 0.3f * std::sin(0.05f * float(i) + 0.001f * float(i % 997));
   return wav;
 }
 
@@ -120,11 +119,13 @@ class BadModelDirectory : public ::testing::Test {
       if (clone) {
         engine->voice_from_audio(reference_recording(), 24000);
       }
-      ADD_FAILURE() << dir << ": expected a model-file error" << (clone ? " when cloning a voice" : "");
+      ADD_FAILURE() << dir << ": expected a model-file error"
+                    << (clone ? " when cloning a voice" : "");
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::kModelFile) << e.what();
       for (const auto& s : expected)
-        EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << "'" << s << "' not in: " << e.what();
+        EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
+            << "'" << s << "' not in: " << e.what();
     }
   }
 
@@ -180,7 +181,8 @@ TEST_F(BadModelDirectory, WrongShapeVoiceNetworkTensorIsNamedWhenCloning) {
 // Container damage is found at load, in every file, whichever tensors are used later (the
 // voice encoder's file too, though its weights load on the first clone).
 TEST_F(BadModelDirectory, BrokenSafetensorsContainerIsNamedAtLoad) {
-  for (const std::string& file : std::vector<std::string>{"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors"}) {
+  for (const std::string& file :
+       std::vector<std::string>{"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors"}) {
     SCOPED_TRACE(file);
     expect_model_error(damaged_copy([&](const fs::path& d) { write_all(d / file, ""); }), {file});
     expect_model_error(damaged_copy([&](const fs::path& d) {
@@ -199,28 +201,30 @@ TEST_F(BadModelDirectory, BrokenSafetensorsContainerIsNamedAtLoad) {
                          st.write(d / file);
                        }),
                        {file});
-    expect_model_error(damaged_copy([&](const fs::path& d) {
-                         // Two tensors claiming the same bytes.
-                         Safetensors st = Safetensors::read(d / file);
-                         std::vector<std::string> names;
-                         for (const auto& [name, info] : st.header.items())
-                           if (name != "__metadata__" && info["data_offsets"][1] > info["data_offsets"][0])
-                             names.push_back(name);
-                         ASSERT_GE(names.size(), 2u);
-                         auto& a = st.header[names[0]];
-                         auto& b = st.header[names[1]];
-                         const int64_t a_begin = a["data_offsets"][0];
-                         const int64_t b_size = int64_t(b["data_offsets"][1]) - int64_t(b["data_offsets"][0]);
-                         b["data_offsets"] = {a_begin, a_begin + b_size};
-                         st.write(d / file);
-                       }),
-                       {file});
+    expect_model_error(
+        damaged_copy([&](const fs::path& d) {
+          // Two tensors claiming the same bytes.
+          Safetensors st = Safetensors::read(d / file);
+          std::vector<std::string> names;
+          for (const auto& [name, info] : st.header.items())
+            if (name != "__metadata__" && info["data_offsets"][1] > info["data_offsets"][0])
+              names.push_back(name);
+          ASSERT_GE(names.size(), 2u);
+          auto& a = st.header[names[0]];
+          auto& b = st.header[names[1]];
+          const int64_t a_begin = a["data_offsets"][0];
+          const int64_t b_size = int64_t(b["data_offsets"][1]) - int64_t(b["data_offsets"][0]);
+          b["data_offsets"] = {a_begin, a_begin + b_size};
+          st.write(d / file);
+        }),
+        {file});
   }
 }
 
 TEST_F(BadModelDirectory, BrokenTokenizerAndCondsAreNamedAtLoad) {
-  expect_model_error(damaged_copy([](const fs::path& d) { write_all(d / "tokenizer.json", "{\"model\": {"); }),
-                     {"tokenizer.json"});
+  expect_model_error(
+      damaged_copy([](const fs::path& d) { write_all(d / "tokenizer.json", "{\"model\": {"); }),
+      {"tokenizer.json"});
   expect_model_error(damaged_copy([](const fs::path& d) { write_all(d / "tokenizer.json", ""); }),
                      {"tokenizer.json"});
   expect_model_error(damaged_copy([](const fs::path& d) {
@@ -228,12 +232,14 @@ TEST_F(BadModelDirectory, BrokenTokenizerAndCondsAreNamedAtLoad) {
                        write_all(d / "conds.pt", conds.substr(0, conds.size() / 2));
                      }),
                      {"conds.pt"});
-  expect_model_error(damaged_copy([](const fs::path& d) { write_all(d / "conds.pt", "not a zip archive"); }),
-                     {"conds.pt"});
+  expect_model_error(
+      damaged_copy([](const fs::path& d) { write_all(d / "conds.pt", "not a zip archive"); }),
+      {"conds.pt"});
 }
 
 TEST_F(BadModelDirectory, MissingWeightFileIsNamedAtLoad) {
-  for (const std::string& file : std::vector<std::string>{"t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json"}) {
+  for (const std::string& file :
+       std::vector<std::string>{"t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json"}) {
     SCOPED_TRACE(file);
     expect_model_error(damaged_copy([&](const fs::path& d) { fs::remove(d / file); }), {file});
   }

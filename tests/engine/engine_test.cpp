@@ -1,17 +1,16 @@
 // The whole engine, text to audio, on the generated tiny model (CHATTERBOX_TEST_MODEL_DIR).
+#include "engine.h"
+
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <unistd.h>
 #include <cmath>
 #include <cstdlib>
 #include <thread>
 
-#include <ATen/Parallel.h>
-
 #include "common/error.h"
-#include "engine.h"
 #include "engine/streaming_utterance.h"
 
 namespace chatterbox {
@@ -130,7 +129,8 @@ TEST(Engine, EveryStitchModeProducesTheWholeUtterance) {
     std::vector<float> audio;
     AudioChunk chunk;
     while (utt->next(chunk)) audio.insert(audio.end(), chunk.samples.begin(), chunk.samples.end());
-    EXPECT_EQ(int64_t(audio.size()), int64_t(utt->stats().speech_tokens) * kSamplesPerToken) << int(mode);
+    EXPECT_EQ(int64_t(audio.size()), int64_t(utt->stats().speech_tokens) * kSamplesPerToken)
+        << int(mode);
   }
 }
 
@@ -146,7 +146,8 @@ TEST(Engine, CancelFromAnotherThreadEndsNextPromptly) {
   while (utt->next(chunk)) {
   }
   canceller.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(seconds, 10.0);
   EXPECT_LT(utt->stats().speech_tokens, 1000);
 }
@@ -190,7 +191,8 @@ TEST(Engine, SplitPiecesCarryTheIdsStartWouldCompute) {
       auto utt = engine->start(u, params);
       std::vector<float> audio;
       AudioChunk chunk;
-      while (utt->next(chunk)) audio.insert(audio.end(), chunk.samples.begin(), chunk.samples.end());
+      while (utt->next(chunk))
+        audio.insert(audio.end(), chunk.samples.begin(), chunk.samples.end());
       *text_tokens = utt->stats().text_tokens;
       return audio;
     };
@@ -210,7 +212,8 @@ std::vector<float> reference_voice(int sample_rate, double seconds, double f0) {
     const double t = double(i) / sample_rate;
     const double f = f0 + 30.0 * std::sin(2 * M_PI * 0.7 * t);
     phase += 2 * M_PI * f / sample_rate;
-    const double env = (t < 0.3 || t > seconds - 0.3) ? 0.0 : std::sin(M_PI * (t - 0.3) / (seconds - 0.6));
+    const double env =
+        (t < 0.3 || t > seconds - 0.3) ? 0.0 : std::sin(M_PI * (t - 0.3) / (seconds - 0.6));
     double v = 0;
     for (int h = 1; h <= 5; ++h) v += std::sin(h * phase) / h;
     wav[i] = float(0.3 * env * v);

@@ -22,7 +22,9 @@ std::string env_dir(const char* name) {
   return fs::absolute(dir).string();
 }
 
-std::shared_ptr<Engine> mtl_engine() { return Engine::load({env_dir("CHATTERBOX_TEST_MTL_MODEL_DIR"), "cpu"}); }
+std::shared_ptr<Engine> mtl_engine() {
+  return Engine::load({env_dir("CHATTERBOX_TEST_MTL_MODEL_DIR"), "cpu"});
+}
 
 SynthesisParams in_language(const std::string& language, int64_t seed = 1) {
   SynthesisParams p;
@@ -93,7 +95,8 @@ TEST(MultilingualEngine, RefusesAnUnsupportedLanguageListingTheSupportedOnes) {
   auto engine = mtl_engine();
   auto [kind, message] = error_of([&] { engine->start("Hello.", in_language("xx")); });
   EXPECT_EQ(kind, ErrorKind::kInvalidInput) << message;
-  for (const char* code : {"'xx'", "ar", "fr", "ja", "zh"}) EXPECT_NE(message.find(code), std::string::npos) << message;
+  for (const char* code : {"'xx'", "ar", "fr", "ja", "zh"})
+    EXPECT_NE(message.find(code), std::string::npos) << message;
   auto split = error_of([&] { engine->split_for("Hello. Again.", "tlh"); });
   EXPECT_EQ(split.first, ErrorKind::kInvalidInput) << split.second;
 }
@@ -125,7 +128,8 @@ TEST(MultilingualEngine, SplitPiecesCarryTheIdsOfTheirLanguage) {
 
 TEST(MultilingualEngine, GenerationDefaultsOfTheMultilingualModel) {
   // ChatterboxMultilingualTTS.generate (0.1.7): repetition_penalty 2.0; English keeps 1.2.
-  EXPECT_FLOAT_EQ(SynthesisParams().resolve_for(ModelVariant::kMultilingual).repetition_penalty, 2.0f);
+  EXPECT_FLOAT_EQ(SynthesisParams().resolve_for(ModelVariant::kMultilingual).repetition_penalty,
+                  2.0f);
   EXPECT_FLOAT_EQ(SynthesisParams().resolve_for(ModelVariant::kEnglish).repetition_penalty, 1.2f);
   EXPECT_FLOAT_EQ(SynthesisParams().resolve_for(ModelVariant::kTurbo).repetition_penalty, 1.2f);
   SynthesisParams set;
@@ -139,7 +143,8 @@ TEST(MultilingualEngine, EnglishAndTurboModelsRefuseOtherLanguages) {
     auto [kind, message] = error_of([&] { engine->start("Bonjour.", in_language("fr")); });
     EXPECT_EQ(kind, ErrorKind::kInvalidInput) << env << ": " << message;
     EXPECT_NE(message.find("English only"), std::string::npos) << message;
-    EXPECT_EQ(error_of([&] { engine->split_for("Bonjour.", "fr"); }).first, ErrorKind::kInvalidInput);
+    EXPECT_EQ(error_of([&] { engine->split_for("Bonjour.", "fr"); }).first,
+              ErrorKind::kInvalidInput);
     // English itself still speaks.
     expect_audio(speak(*engine, "Hello.", in_language("en")));
   }

@@ -33,7 +33,8 @@ Spoken speak(Engine& engine, const std::string& text, const SynthesisParams& par
   auto utt = engine.start(text, params);
   Spoken out;
   AudioChunk chunk;
-  while (utt->next(chunk)) out.audio.insert(out.audio.end(), chunk.samples.begin(), chunk.samples.end());
+  while (utt->next(chunk))
+    out.audio.insert(out.audio.end(), chunk.samples.begin(), chunk.samples.end());
   out.stats = utt->stats();
   return out;
 }
@@ -80,7 +81,8 @@ TEST(TurboEngine, EveryStitchModeProducesTheWholeUtterance) {
     SynthesisParams p = seeded(2);
     p.stitch_mode = mode;
     Spoken s = speak(*engine, "Modes of stitching.", p);
-    EXPECT_EQ(int64_t(s.audio.size()), int64_t(s.stats.speech_tokens + 3) * kSamplesPerToken) << int(mode);
+    EXPECT_EQ(int64_t(s.audio.size()), int64_t(s.stats.speech_tokens + 3) * kSamplesPerToken)
+        << int(mode);
   }
 }
 

@@ -1,4 +1,6 @@
 // The bounded voice cache: LRU in memory, LRU by file time on disk, corrupt entries rebuilt.
+#include "engine/voice_cache.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/voice_cache.h"
 #include "io/conds.h"
 
 namespace chatterbox {
@@ -54,13 +55,15 @@ TEST(VoiceCache, DiskLevelSurvivesAndIsBoundedBySize) {
   auto loaded = other.find("first", {});
   ASSERT_TRUE(loaded);
   EXPECT_NE(loaded->describe().find("cached"), std::string::npos);
-  EXPECT_TRUE(at::equal(loaded->conditioning().prompt_token, make_voice(7)->conditioning().prompt_token));
+  EXPECT_TRUE(
+      at::equal(loaded->conditioning().prompt_token, make_voice(7)->conditioning().prompt_token));
 
   // A limit of about two files: the least recently used go first.
   const uint64_t one = fs::file_size(dir.path + "/first.pt");
   VoiceCache bounded(dir.path, VoiceCacheLimits{1, 2 * one + one / 2});
   bounded.insert("second", make_voice(8));
-  fs::last_write_time(dir.path + "/first.pt", fs::file_time_type::clock::now() - std::chrono::hours(1));
+  fs::last_write_time(dir.path + "/first.pt",
+                      fs::file_time_type::clock::now() - std::chrono::hours(1));
   bounded.insert("third", make_voice(9));
   EXPECT_FALSE(fs::exists(dir.path + "/first.pt"));
   EXPECT_TRUE(fs::exists(dir.path + "/second.pt"));

@@ -33,9 +33,27 @@ namespace {
 std::string mutate(const std::vector<std::string>& pool, std::mt19937_64& rng) {
   std::string s = pool[rng() % pool.size()];
   const int steps = 1 + static_cast<int>(rng() % 6);
-  static const char* const kTokens[] = {"18446744073709551615", "-1", "1e309", "4294967296", "0", "[", "]", "{",
-                                        "}", "\"", ",", ":", "null", "\xff", "\xc3", "\xe2\x80", " ", "[SPACE]",
-                                        "...", "\n\n", "\xf0\x9f\x98\x80"};
+  static const char* const kTokens[] = {"18446744073709551615",
+                                        "-1",
+                                        "1e309",
+                                        "4294967296",
+                                        "0",
+                                        "[",
+                                        "]",
+                                        "{",
+                                        "}",
+                                        "\"",
+                                        ",",
+                                        ":",
+                                        "null",
+                                        "\xff",
+                                        "\xc3",
+                                        "\xe2\x80",
+                                        " ",
+                                        "[SPACE]",
+                                        "...",
+                                        "\n\n",
+                                        "\xf0\x9f\x98\x80"};
   for (int k = 0; k < steps; ++k) {
     const size_t pos = s.empty() ? 0 : rng() % (s.size() + 1);
     switch (rng() % 7) {
@@ -120,7 +138,7 @@ int main(int argc, char** argv) {
     // Keep some mutants as new seeds so mutations compound.
     if (rng() % 16 == 0 && input.size() < 1 << 16) pool.push_back(std::move(input));
   }
-  std::printf("%llu inputs (%zu seeds), no crash\n", static_cast<unsigned long long>(n + pool.size()),
-              seeds);
+  std::printf("%llu inputs (%zu seeds), no crash\n",
+              static_cast<unsigned long long>(n + pool.size()), seeds);
   return 0;
 }

@@ -31,7 +31,8 @@ std::string read_file(const std::string& path) {
 const chatterbox::Gpt2TokenizerFiles& files() {
   static const chatterbox::Gpt2TokenizerFiles f = {
       read_file(kTokenizerDir + "/vocab.json"), read_file(kTokenizerDir + "/merges.txt"),
-      read_file(kTokenizerDir + "/added_tokens.json"), read_file(kTokenizerDir + "/special_tokens_map.json"),
+      read_file(kTokenizerDir + "/added_tokens.json"),
+      read_file(kTokenizerDir + "/special_tokens_map.json"),
       read_file(kTokenizerDir + "/tokenizer_config.json")};
   return f;
 }
@@ -47,7 +48,8 @@ std::vector<std::string> fuzz_seeds() {
   return {
       "Hello world. How are you?",
       "hi[laugh]there [clear throat] <|endoftext|>[sigh] don't we've they'll",
-      "caf\xc3\xa9 \xe6\xbc\xa2\xe5\xad\x97 \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9 e\xcc\x81 \xd9\xa3 \xc2\xbd",
+      "caf\xc3\xa9 \xe6\xbc\xa2\xe5\xad\x97 \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9 e\xcc\x81 "
+      "\xd9\xa3 \xc2\xbd",
       "tabs\tand\xc2\xa0nbsp   runs \n\n end  ",
       "Well\xe2\x80\xa6 ok: 9:30 \xe2\x80\x94 \xe2\x80\x9cquoted\xe2\x80\x9d",
       std::string("a\0b", 3),
@@ -70,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   {
     std::vector<int64_t> ids;
-    for (size_t i = 0; i + 1 < size; i += 2) ids.push_back(static_cast<int64_t>(data[i] | (data[i + 1] << 8)) % 1100 - 20);
+    for (size_t i = 0; i + 1 < size; i += 2)
+      ids.push_back(static_cast<int64_t>(data[i] | (data[i + 1] << 8)) % 1100 - 20);
     try {
       (void)chatterbox::decode_utf8(tok.decode(ids, size % 2 == 1));
     } catch (const chatterbox::Error&) {
@@ -79,8 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     auto f = files();
-    std::string* slots[] = {&f.vocab_json, &f.merges_txt, &f.added_tokens_json, &f.special_tokens_map_json,
-                            &f.tokenizer_config_json};
+    std::string* slots[] = {&f.vocab_json, &f.merges_txt, &f.added_tokens_json,
+                            &f.special_tokens_map_json, &f.tokenizer_config_json};
     *slots[size ? data[0] % 5 : 0] = text;
     auto t = chatterbox::Gpt2Tokenizer::from_texts(f, "fuzz");
     for (int64_t id : t.encode("Hello [laugh] <|endoftext|> w\xc3\xb6rld 42"))

@@ -3,13 +3,13 @@
 // temporary file, whose every tensor is then read. The only acceptable failure is
 // chatterbox::Error; anything else (another exception, an out-of-bounds read) is a bug.
 #include <ATen/ATen.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "common/error.h"
@@ -24,7 +24,8 @@ std::string temp_path() {
 
 std::string file_with(const std::string& header, const std::string& data) {
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
   return out + header + data;
 }
 
@@ -32,12 +33,15 @@ std::string file_with(const std::string& header, const std::string& data) {
 
 std::vector<std::string> fuzz_seeds() {
   return {
-      file_with(R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"I64","shape":[1],"data_offsets":[16,24]}})",
-                std::string(24, '\1')),
-      file_with(R"({"__metadata__":{"format":"pt"},"w":{"dtype":"BF16","shape":[3],"data_offsets":[0,6]}})",
-                std::string(6, '\2')),
-      file_with(R"({"e":{"dtype":"F16","shape":[0,4],"data_offsets":[0,0]},"s":{"dtype":"U8","shape":[],"data_offsets":[0,1]}})",
-                std::string(1, '\3')),
+      file_with(
+          R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"I64","shape":[1],"data_offsets":[16,24]}})",
+          std::string(24, '\1')),
+      file_with(
+          R"({"__metadata__":{"format":"pt"},"w":{"dtype":"BF16","shape":[3],"data_offsets":[0,6]}})",
+          std::string(6, '\2')),
+      file_with(
+          R"({"e":{"dtype":"F16","shape":[0,4],"data_offsets":[0,0]},"s":{"dtype":"U8","shape":[],"data_offsets":[0,1]}})",
+          std::string(1, '\3')),
       file_with("{}", ""),
   };
 }
@@ -49,7 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       uint64_t data_size = 0;
       for (int i = 7; i >= 0; --i) data_size = (data_size << 8) | data[i];
       std::map<std::string, std::string> meta;
-      auto entries = chatterbox::parse_safetensors_header(bytes.substr(8), data_size, "fuzz", &meta);
+      auto entries =
+          chatterbox::parse_safetensors_header(bytes.substr(8), data_size, "fuzz", &meta);
       for (const auto& e : entries)
         if (e.end > data_size || e.begin > e.end) std::abort();
     }

@@ -16,8 +16,8 @@
 namespace {
 
 const chatterbox::TextTokenizer& tokenizer() {
-  static const auto tok =
-      chatterbox::TextTokenizer::from_json_text(chatterbox::testmodel::tokenizer_json(), "generated tokenizer.json");
+  static const auto tok = chatterbox::TextTokenizer::from_json_text(
+      chatterbox::testmodel::tokenizer_json(), "generated tokenizer.json");
   return tok;
 }
 
@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const int cap = 16 + (size ? data[0] % 64 : 0);
     for (const auto& u : chatterbox::split_utterances(text, tok, cap))
-      if (u.empty() || tok.encode(chatterbox::punc_norm(u)).size() > static_cast<size_t>(cap)) std::abort();
+      if (u.empty() || tok.encode(chatterbox::punc_norm(u)).size() > static_cast<size_t>(cap))
+        std::abort();
   } catch (const chatterbox::Error&) {
   }
   try {

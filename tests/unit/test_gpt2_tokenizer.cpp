@@ -36,8 +36,8 @@ Gpt2TokenizerFiles turbo_files() {
 }
 
 const nlohmann::json& golden() {
-  static const nlohmann::json j =
-      nlohmann::json::parse(unit::read_bytes(std::string(UNIT_DATA_DIR) + "/gpt2_tokenizer_golden.json"));
+  static const nlohmann::json j = nlohmann::json::parse(
+      unit::read_bytes(std::string(UNIT_DATA_DIR) + "/gpt2_tokenizer_golden.json"));
   return j;
 }
 
@@ -75,7 +75,8 @@ TEST(Gpt2Tokenizer, DecodeMatchesHuggingFaceTokenizers) {
   for (const auto& c : cases) {
     const auto ids = c["ids"].get<std::vector<int64_t>>();
     EXPECT_EQ(turbo_tokenizer().decode(ids), c["text"].get<std::string>()) << "ids: " << c["ids"];
-    EXPECT_EQ(turbo_tokenizer().decode(ids, true), c["text_skip_special"].get<std::string>()) << "ids: " << c["ids"];
+    EXPECT_EQ(turbo_tokenizer().decode(ids, true), c["text_skip_special"].get<std::string>())
+        << "ids: " << c["ids"];
   }
   // Ids outside the vocabulary are skipped, as HF does.
   EXPECT_EQ(turbo_tokenizer().decode({-1, 5000, 999}), "<|endoftext|>");
@@ -102,26 +103,31 @@ TEST(Gpt2Tokenizer, TruncatesAtModelMaxLength) {
   const auto left = Gpt2Tokenizer::from_texts(files, "left");
   const auto full = tok.encode("[sigh] one two three four");
   ASSERT_GT(full.size(), 3u);
-  EXPECT_EQ(left.encode("[sigh] one two three four"), std::vector<int64_t>(full.end() - 3, full.end()));
+  EXPECT_EQ(left.encode("[sigh] one two three four"),
+            std::vector<int64_t>(full.end() - 3, full.end()));
   config.erase("model_max_length");
   config.erase("truncation_side");
   files.tokenizer_config_json = config.dump();
-  EXPECT_EQ(Gpt2Tokenizer::from_texts(files, "nolimit").model_max_length(), Gpt2Tokenizer::kNoLimit);
+  EXPECT_EQ(Gpt2Tokenizer::from_texts(files, "nolimit").model_max_length(),
+            Gpt2Tokenizer::kNoLimit);
   config["model_max_length"] = 1e30;  // transformers' "no limit"
   files.tokenizer_config_json = config.dump();
   EXPECT_EQ(Gpt2Tokenizer::from_texts(files, "huge").model_max_length(), Gpt2Tokenizer::kNoLimit);
 }
 
 TEST(Gpt2Tokenizer, InvalidUtf8IsAnError) {
-  for (const std::string& bad : {std::string("\xff"), std::string("a\xc3"), std::string("\xed\xa0\x80")})
+  for (const std::string& bad :
+       {std::string("\xff"), std::string("a\xc3"), std::string("\xed\xa0\x80")})
     expect_error([&] { turbo_tokenizer().encode(bad); }, ErrorKind::kInvalidInput, {"UTF-8"});
 }
 
 TEST(Gpt2Tokenizer, FileErrors) {
   unit::TempDir dir;
-  expect_error([&] { Gpt2Tokenizer::from_directory(dir.path()); }, ErrorKind::kModelFile, {"vocab.json"});
+  expect_error([&] { Gpt2Tokenizer::from_directory(dir.path()); }, ErrorKind::kModelFile,
+               {"vocab.json"});
   unit::write_bytes(dir.file("vocab.json"), turbo_files().vocab_json);
-  expect_error([&] { Gpt2Tokenizer::from_directory(dir.path()); }, ErrorKind::kModelFile, {"merges.txt"});
+  expect_error([&] { Gpt2Tokenizer::from_directory(dir.path()); }, ErrorKind::kModelFile,
+               {"merges.txt"});
   unit::write_bytes(dir.file("merges.txt"), turbo_files().merges_txt);
   // The optional files may be absent: the tags are then plain text and there is no eos.
   const auto bare = Gpt2Tokenizer::from_directory(dir.path());
@@ -129,10 +135,16 @@ TEST(Gpt2Tokenizer, FileErrors) {
   EXPECT_EQ(bare.eos_id(), -1);
   EXPECT_GT(bare.encode("[sigh]").size(), 1u);
 
-  auto expect_bad = [&](const Gpt2TokenizerFiles& f, const std::string& file, const std::string& needle) {
-    expect_error([&] { Gpt2Tokenizer::from_texts(f, "tokdir"); }, ErrorKind::kModelFile, {"tokdir/" + file, needle});
+  auto expect_bad = [&](const Gpt2TokenizerFiles& f, const std::string& file,
+                        const std::string& needle) {
+    expect_error([&] { Gpt2Tokenizer::from_texts(f, "tokdir"); }, ErrorKind::kModelFile,
+                 {"tokdir/" + file, needle});
   };
-  { auto f = turbo_files(); f.vocab_json = "{not json"; expect_bad(f, "vocab.json", "not valid JSON"); }
+  {
+    auto f = turbo_files();
+    f.vocab_json = "{not json";
+    expect_bad(f, "vocab.json", "not valid JSON");
+  }
   {
     auto f = turbo_files();
     auto v = nlohmann::json::parse(f.vocab_json);
@@ -140,10 +152,26 @@ TEST(Gpt2Tokenizer, FileErrors) {
     f.vocab_json = v.dump();
     expect_bad(f, "vocab.json", "byte 32");
   }
-  { auto f = turbo_files(); f.merges_txt += "zz qq\n"; expect_bad(f, "merges.txt", "not in vocab.json"); }
-  { auto f = turbo_files(); f.merges_txt += "abc\n"; expect_bad(f, "merges.txt", "line 745"); }
-  { auto f = turbo_files(); f.added_tokens_json = R"({"[sigh]": 1234})"; expect_bad(f, "added_tokens.json", "[sigh]"); }
-  { auto f = turbo_files(); f.added_tokens_json = R"({"[new]": 5})"; expect_bad(f, "added_tokens.json", "already belongs"); }
+  {
+    auto f = turbo_files();
+    f.merges_txt += "zz qq\n";
+    expect_bad(f, "merges.txt", "not in vocab.json");
+  }
+  {
+    auto f = turbo_files();
+    f.merges_txt += "abc\n";
+    expect_bad(f, "merges.txt", "line 745");
+  }
+  {
+    auto f = turbo_files();
+    f.added_tokens_json = R"({"[sigh]": 1234})";
+    expect_bad(f, "added_tokens.json", "[sigh]");
+  }
+  {
+    auto f = turbo_files();
+    f.added_tokens_json = R"({"[new]": 5})";
+    expect_bad(f, "added_tokens.json", "already belongs");
+  }
   auto with_config = [&](const std::function<void(nlohmann::json&)>& edit) {
     auto f = turbo_files();
     auto c = nlohmann::json::parse(f.tokenizer_config_json);
@@ -151,13 +179,16 @@ TEST(Gpt2Tokenizer, FileErrors) {
     f.tokenizer_config_json = c.dump();
     return f;
   };
-  expect_bad(with_config([](auto& c) { c["add_prefix_space"] = true; }), "tokenizer_config.json", "add_prefix_space");
-  expect_bad(with_config([](auto& c) { c["add_bos_token"] = true; }), "tokenizer_config.json", "add_bos_token");
-  expect_bad(with_config([](auto& c) { c["tokenizer_class"] = "LlamaTokenizer"; }), "tokenizer_config.json",
-             "LlamaTokenizer");
+  expect_bad(with_config([](auto& c) { c["add_prefix_space"] = true; }), "tokenizer_config.json",
+             "add_prefix_space");
+  expect_bad(with_config([](auto& c) { c["add_bos_token"] = true; }), "tokenizer_config.json",
+             "add_bos_token");
+  expect_bad(with_config([](auto& c) { c["tokenizer_class"] = "LlamaTokenizer"; }),
+             "tokenizer_config.json", "LlamaTokenizer");
   expect_bad(with_config([](auto& c) { c["added_tokens_decoder"]["1001"]["single_word"] = true; }),
              "tokenizer_config.json", "single_word");
-  expect_bad(with_config([](auto& c) { c["truncation_side"] = "middle"; }), "tokenizer_config.json", "middle");
+  expect_bad(with_config([](auto& c) { c["truncation_side"] = "middle"; }), "tokenizer_config.json",
+             "middle");
 }
 
 TEST(Gpt2Tokenizer, AddedTokenOptions) {
@@ -191,16 +222,23 @@ TEST(Gpt2Tokenizer, LongWord) {
 TEST(PuncNormTurbo, ReferenceQuirks) {
   using chatterbox::punc_norm_turbo;
   EXPECT_EQ(punc_norm_turbo(""), "You need to add some text for me to talk.");
-  EXPECT_EQ(punc_norm_turbo("wait... what"), "Wait... what.");      // "..." kept
-  EXPECT_EQ(punc_norm_turbo("Well\xe2\x80\xa6 ok"), "Well,  ok.");  // collapse runs before "…" -> ", "
+  EXPECT_EQ(punc_norm_turbo("wait... what"), "Wait... what.");  // "..." kept
+  EXPECT_EQ(punc_norm_turbo("Well\xe2\x80\xa6 ok"),
+            "Well,  ok.");  // collapse runs before "…" -> ", "
   EXPECT_EQ(punc_norm_turbo("at 9:30"), "At 9,30.");
   EXPECT_EQ(punc_norm_turbo("a - b; c"), "A - b; c.");
   EXPECT_EQ(punc_norm_turbo("x , y"), "X, y.");
   EXPECT_EQ(punc_norm_turbo("  leading"), "leading.");  // a leading space prevents capitalisation
   EXPECT_EQ(punc_norm_turbo("   "), ".");
-  EXPECT_EQ(punc_norm_turbo("\xc3\x9ftra\xc3\x9f" "e"), "SStra\xc3\x9f" "e.");
-  EXPECT_EQ(punc_norm_turbo("dash\xe2\x80\x93" "dash\xe2\x80\x94"), "Dash-dash-");
-  EXPECT_EQ(punc_norm_turbo("\xe2\x80\x9chi\xe2\x80\x9d \xe2\x80\x98yo\xe2\x80\x99"), "\"hi\" 'yo'.");
+  EXPECT_EQ(punc_norm_turbo("\xc3\x9ftra\xc3\x9f"
+                            "e"),
+            "SStra\xc3\x9f"
+            "e.");
+  EXPECT_EQ(punc_norm_turbo("dash\xe2\x80\x93"
+                            "dash\xe2\x80\x94"),
+            "Dash-dash-");
+  EXPECT_EQ(punc_norm_turbo("\xe2\x80\x9chi\xe2\x80\x9d \xe2\x80\x98yo\xe2\x80\x99"),
+            "\"hi\" 'yo'.");
   EXPECT_EQ(punc_norm_turbo("[laugh]"), "[laugh].");
   expect_error([] { punc_norm_turbo("\xff"); }, ErrorKind::kInvalidInput, {"UTF-8"});
 }

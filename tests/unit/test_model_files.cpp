@@ -1,5 +1,5 @@
-// Model directory files: the generator's layouts (English, Turbo, Nano, multilingual) against the released
-// checkpoint layouts and the oracles' small weights, the generated GPT-2 tokenizer files,
+// Model directory files: the generator's layouts (English, Turbo, Nano, multilingual) against the
+// released checkpoint layouts and the oracles' small weights, the generated GPT-2 tokenizer files,
 // conds.pt round trip and errors, locate_model().
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Layout = std::map<std::string, std::pair<std::string, std::vector<int64_t>>>;  // name -> dtype, shape
+using Layout =
+    std::map<std::string, std::pair<std::string, std::vector<int64_t>>>;  // name -> dtype, shape
 
 Layout planned(Size size, const std::string& file, ModelVariant variant = ModelVariant::kEnglish) {
   Layout out;
@@ -46,7 +47,8 @@ Layout of_json(const nlohmann::json& real, const std::string& file) {
   const std::map<std::string, std::string> dtypes = {{"float32", "F32"}, {"int64", "I64"}};
   Layout out;
   for (auto it = real[file].begin(); it != real[file].end(); ++it)
-    out[it.key()] = {dtypes.at(it.value()["dtype"]), it.value()["shape"].get<std::vector<int64_t>>()};
+    out[it.key()] = {dtypes.at(it.value()["dtype"]),
+                     it.value()["shape"].get<std::vector<int64_t>>()};
   return out;
 }
 
@@ -56,10 +58,13 @@ std::set<std::string> files_in(const std::string& dir) {
   return out;
 }
 
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(unit::read_bytes(path)); }
+nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(unit::read_bytes(path));
+}
 
 const std::set<std::string> kGpt2TokenizerFiles = {"vocab.json", "merges.txt", "added_tokens.json",
-                                                    "special_tokens_map.json", "tokenizer_config.json"};
+                                                   "special_tokens_map.json",
+                                                   "tokenizer_config.json"};
 
 Layout of_file(const chatterbox::SafetensorsFile& f) {
   Layout out;
@@ -72,13 +77,15 @@ const char* const kWeightFiles[] = {"t3_cfg.safetensors", "s3gen.safetensors", "
 }  // namespace
 
 TEST(TestModel, FullLayoutIsTheReleasedCheckpoint) {
-  const auto real = nlohmann::json::parse(unit::read_bytes(std::string(ORACLE_DIR) + "/real_checkpoint_layout.json"));
+  const auto real = nlohmann::json::parse(
+      unit::read_bytes(std::string(ORACLE_DIR) + "/real_checkpoint_layout.json"));
   const std::map<std::string, std::string> dtypes = {{"float32", "F32"}, {"int64", "I64"}};
   size_t total = 0;
   for (const char* file : kWeightFiles) {
     Layout expect;
     for (auto it = real[file].begin(); it != real[file].end(); ++it)
-      expect[it.key()] = {dtypes.at(it.value()["dtype"]), it.value()["shape"].get<std::vector<int64_t>>()};
+      expect[it.key()] = {dtypes.at(it.value()["dtype"]),
+                          it.value()["shape"].get<std::vector<int64_t>>()};
     EXPECT_EQ(planned(Size::kFull, file), expect) << file;
     total += expect.size();
   }
@@ -123,10 +130,14 @@ TEST(TestModel, DeterministicPerSeed) {
   chatterbox::testmodel::write_test_model(dir.file("a"), Size::kTiny, 5);
   chatterbox::testmodel::write_test_model(dir.file("b"), Size::kTiny, 5);
   chatterbox::testmodel::write_test_model(dir.file("c"), Size::kTiny, 6);
-  for (const char* f : {"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json"}) {
-    EXPECT_EQ(unit::read_bytes(dir.file(std::string("a/") + f)), unit::read_bytes(dir.file(std::string("b/") + f))) << f;
+  for (const char* f :
+       {"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json"}) {
+    EXPECT_EQ(unit::read_bytes(dir.file(std::string("a/") + f)),
+              unit::read_bytes(dir.file(std::string("b/") + f)))
+        << f;
   }
-  EXPECT_NE(unit::read_bytes(dir.file("a/t3_cfg.safetensors")), unit::read_bytes(dir.file("c/t3_cfg.safetensors")));
+  EXPECT_NE(unit::read_bytes(dir.file("a/t3_cfg.safetensors")),
+            unit::read_bytes(dir.file("c/t3_cfg.safetensors")));
   auto a = chatterbox::load_conds(dir.file("a/conds.pt"), at::kFloat);
   auto b = chatterbox::load_conds(dir.file("b/conds.pt"), at::kFloat);
   EXPECT_TRUE(at::equal(a.prompt_feat, b.prompt_feat));
@@ -135,7 +146,8 @@ TEST(TestModel, DeterministicPerSeed) {
 TEST(TestModel, TurboFullLayoutIsTheReleasedCheckpoint) {
   const auto real = read_json(std::string(ORACLE_TURBO_DIR) + "/turbo_real_checkpoint_layout.json");
   size_t total = 0;
-  for (const char* file : {"t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors"}) {
+  for (const char* file :
+       {"t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors"}) {
     const Layout expect = of_json(real, file);
     EXPECT_EQ(planned(Size::kFull, file, ModelVariant::kTurbo), expect) << file;
     total += expect.size();
@@ -157,13 +169,17 @@ TEST(TestModel, NanoFullLayoutIsTurboWithGpt2Small) {
   }
   EXPECT_EQ(t3.size(), 11u + 12u * 12u);
   EXPECT_EQ(planned(Size::kFull, "t3_nano_v1.safetensors", ModelVariant::kNano), t3);
-  EXPECT_EQ((planned(Size::kFull, "t3_nano_v1.safetensors", ModelVariant::kNano).at("tfmr.h.11.mlp.c_fc.weight").second),
+  EXPECT_EQ((planned(Size::kFull, "t3_nano_v1.safetensors", ModelVariant::kNano)
+                 .at("tfmr.h.11.mlp.c_fc.weight")
+                 .second),
             (std::vector<int64_t>{768, 3072}));
   for (const char* file : {"s3gen_meanflow.safetensors", "ve.safetensors"})
     EXPECT_EQ(planned(Size::kFull, file, ModelVariant::kNano), of_json(real, file)) << file;
   EXPECT_EQ(planned_files(Size::kFull, ModelVariant::kNano),
-            (std::set<std::string>{"t3_nano_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors"}));
-  EXPECT_EQ(planned_files(Size::kTiny, ModelVariant::kNano), planned_files(Size::kFull, ModelVariant::kNano));
+            (std::set<std::string>{"t3_nano_v1.safetensors", "s3gen_meanflow.safetensors",
+                                   "ve.safetensors"}));
+  EXPECT_EQ(planned_files(Size::kTiny, ModelVariant::kNano),
+            planned_files(Size::kFull, ModelVariant::kNano));
   EXPECT_EQ(planned(Size::kTiny, "t3_nano_v1.safetensors", ModelVariant::kNano),
             planned(Size::kTiny, "t3_turbo_v1.safetensors", ModelVariant::kTurbo));
 }
@@ -171,7 +187,8 @@ TEST(TestModel, NanoFullLayoutIsTurboWithGpt2Small) {
 TEST(TestModel, TinyTurboModelMatchesOracleWeights) {
   // The build-time tiny Turbo model (seed 1) has exactly the Turbo oracle's small layout.
   const std::string dir = TINY_TURBO_MODEL_DIR;
-  for (const char* file : {"t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors"}) {
+  for (const char* file :
+       {"t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors"}) {
     chatterbox::SafetensorsFile oracle(std::string(ORACLE_TURBO_DIR) + "/weights/" + file);
     chatterbox::SafetensorsFile made(dir + "/" + file);
     EXPECT_EQ(of_file(made), of_file(oracle)) << file;
@@ -194,16 +211,18 @@ TEST(TestModel, TinyTurboModelMatchesOracleWeights) {
   const int64_t d = mixer.size(0);
   at::Tensor left = mixer.narrow(1, 0, d), right = mixer.narrow(1, d, d);
   EXPECT_NEAR(left.diagonal().mean().item<float>(), 1.0f, 0.05f);
-  EXPECT_NEAR((left - at::eye(d)).pow(2).mean().sqrt().item<float>(), 1.0 / std::sqrt(2.0 * d), 0.2 / std::sqrt(2.0 * d));
-  EXPECT_NEAR(right.pow(2).mean().sqrt().item<float>(), 1.0 / std::sqrt(2.0 * d), 0.2 / std::sqrt(2.0 * d));
+  EXPECT_NEAR((left - at::eye(d)).pow(2).mean().sqrt().item<float>(), 1.0 / std::sqrt(2.0 * d),
+              0.2 / std::sqrt(2.0 * d));
+  EXPECT_NEAR(right.pow(2).mean().sqrt().item<float>(), 1.0 / std::sqrt(2.0 * d),
+              0.2 / std::sqrt(2.0 * d));
   EXPECT_TRUE(at::allclose(s3.tensor("tokenizer.window"), at::hann_window(400, /*periodic=*/true)));
 }
 
 TEST(TestModel, TinyTurboDirectoryIsComplete) {
   const std::string dir = TINY_TURBO_MODEL_DIR;
   std::set<std::string> expect = kGpt2TokenizerFiles;
-  expect.insert({"t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors", "conds.pt",
-                 "t3_turbo_v1.json", "s3gen_meanflow.json", "ve.json"});
+  expect.insert({"t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors",
+                 "conds.pt", "t3_turbo_v1.json", "s3gen_meanflow.json", "ve.json"});
   EXPECT_EQ(files_in(dir), expect);
 
   const auto t3 = read_json(dir + "/t3_turbo_v1.json");
@@ -212,7 +231,8 @@ TEST(TestModel, TinyTurboDirectoryIsComplete) {
   EXPECT_EQ(t3["t3_config"], oracle_t3["t3_config"]);
   EXPECT_EQ(t3["seed"], 1);
   const auto s3 = read_json(dir + "/s3gen_meanflow.json");
-  EXPECT_EQ(s3["estimator"], read_json(std::string(ORACLE_TURBO_DIR) + "/weights/s3gen_meanflow.json")["estimator"]);
+  EXPECT_EQ(s3["estimator"],
+            read_json(std::string(ORACLE_TURBO_DIR) + "/weights/s3gen_meanflow.json")["estimator"]);
   EXPECT_EQ(read_json(dir + "/ve.json")["ve_hidden_size"], 256);
 
   // The T3 text vocabulary is the tokenizer's length: 999 BPE ids, <|endoftext|>, 9 tags.
@@ -239,13 +259,15 @@ TEST(TestModel, Gpt2TokenizerFiles) {
   const auto vocab = read_json(dir + "/vocab.json");
   ASSERT_EQ(vocab.size(), 1000u);
   std::map<int64_t, std::string> by_id;
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) by_id[it.value().get<int64_t>()] = it.key();
+  for (auto it = vocab.begin(); it != vocab.end(); ++it)
+    by_id[it.value().get<int64_t>()] = it.key();
   ASSERT_EQ(by_id.size(), 1000u);  // ids are distinct ...
   EXPECT_EQ(by_id.begin()->first, 0);
   EXPECT_EQ(by_id.rbegin()->first, 999);  // ... and dense
   EXPECT_EQ(by_id.at(999), "<|endoftext|>");
   // Ids 0..255: GPT-2's byte symbols in GPT-2's order (the Turbo oracle's tokenizer has them too).
-  const auto oracle_vocab = read_json(std::string(ORACLE_TURBO_DIR) + "/fixtures/turbo_tokenizer/vocab.json");
+  const auto oracle_vocab =
+      read_json(std::string(ORACLE_TURBO_DIR) + "/fixtures/turbo_tokenizer/vocab.json");
   for (auto it = oracle_vocab.begin(); it != oracle_vocab.end(); ++it)
     if (it.value().get<int64_t>() < 256) EXPECT_EQ(by_id.at(it.value().get<int64_t>()), it.key());
   EXPECT_EQ(vocab.at("\xC4\xA0"), 220);  // "Ġ", the space byte, as in GPT-2
@@ -266,17 +288,20 @@ TEST(TestModel, Gpt2TokenizerFiles) {
     EXPECT_TRUE(seen.insert(line).second) << "duplicate merge " << line;
     ++n_merges;
   }
-  EXPECT_GE(n_merges, 743u);  // every token above 255 comes from a merge
+  EXPECT_GE(n_merges, 743u);              // every token above 255 comes from a merge
   EXPECT_TRUE(seen.count("\xC4\xA0 t"));  // "Ġ t": the corpus's most frequent pair
 
   const auto added = read_json(dir + "/added_tokens.json");
-  const std::vector<std::string> tags = {"[clear throat]", "[sigh]", "[shush]", "[cough]", "[groan]",
-                                         "[sniff]", "[gasp]", "[chuckle]", "[laugh]"};
+  const std::vector<std::string> tags = {"[clear throat]", "[sigh]",    "[shush]",
+                                         "[cough]",        "[groan]",   "[sniff]",
+                                         "[gasp]",         "[chuckle]", "[laugh]"};
   ASSERT_EQ(added.size(), tags.size());
-  for (size_t i = 0; i < tags.size(); ++i) EXPECT_EQ(added.at(tags[i]), 1000 + static_cast<int>(i)) << tags[i];
+  for (size_t i = 0; i < tags.size(); ++i)
+    EXPECT_EQ(added.at(tags[i]), 1000 + static_cast<int>(i)) << tags[i];
 
   const auto special = read_json(dir + "/special_tokens_map.json");
-  for (const char* k : {"bos_token", "eos_token", "unk_token"}) EXPECT_EQ(special.at(k), "<|endoftext|>") << k;
+  for (const char* k : {"bos_token", "eos_token", "unk_token"})
+    EXPECT_EQ(special.at(k), "<|endoftext|>") << k;
   const auto config = read_json(dir + "/tokenizer_config.json");
   EXPECT_EQ(config.at("model_max_length"), 1024);
   EXPECT_EQ(config.at("tokenizer_class"), "GPT2Tokenizer");
@@ -290,7 +315,9 @@ TEST(TestModel, Gpt2TokenizerFiles) {
   for (const auto& [name, text] : chatterbox::testmodel::gpt2_tokenizer_files())
     EXPECT_EQ(text, unit::read_bytes(dir + "/" + name)) << name;
   // Every id fits the full-size T3's text vocabulary.
-  EXPECT_LT(1008, planned(Size::kFull, "t3_turbo_v1.safetensors", ModelVariant::kTurbo).at("text_emb.weight").second[0]);
+  EXPECT_LT(1008, planned(Size::kFull, "t3_turbo_v1.safetensors", ModelVariant::kTurbo)
+                      .at("text_emb.weight")
+                      .second[0]);
 }
 
 TEST(TestModel, TinyNanoDirectoryIsComplete) {
@@ -298,11 +325,12 @@ TEST(TestModel, TinyNanoDirectoryIsComplete) {
   chatterbox::testmodel::write_test_model(dir.file("nano"), Size::kTiny, 3, ModelVariant::kNano);
   chatterbox::testmodel::write_test_model(dir.file("turbo"), Size::kTiny, 3, ModelVariant::kTurbo);
   std::set<std::string> expect = kGpt2TokenizerFiles;
-  expect.insert({"t3_nano_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors", "conds.pt",
-                 "t3_nano_v1.json", "s3gen_meanflow.json", "ve.json"});
+  expect.insert({"t3_nano_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors",
+                 "conds.pt", "t3_nano_v1.json", "s3gen_meanflow.json", "ve.json"});
   EXPECT_EQ(files_in(dir.file("nano")), expect);
   chatterbox::SafetensorsFile t3(dir.file("nano/t3_nano_v1.safetensors"));
-  EXPECT_EQ(of_file(t3), of_file(chatterbox::SafetensorsFile(std::string(ORACLE_TURBO_DIR) + "/weights/t3_turbo_v1.safetensors")));
+  EXPECT_EQ(of_file(t3), of_file(chatterbox::SafetensorsFile(std::string(ORACLE_TURBO_DIR) +
+                                                             "/weights/t3_turbo_v1.safetensors")));
   EXPECT_GT(t3.tensor("speech_head.bias")[6562].item<float>(), 11.0f);
   const auto config = read_json(dir.file("nano/t3_nano_v1.json"));
   EXPECT_EQ(config["gpt2_config"]["n_embd"], 64);
@@ -311,8 +339,11 @@ TEST(TestModel, TinyNanoDirectoryIsComplete) {
   EXPECT_EQ(config["real_values_that_differ"]["t3_config"]["llama_config_name"], "GPT2_small");
   EXPECT_EQ(config["seed"], 3);
   // Same S3Gen, VE, tokenizer and voice as Turbo for the same seed.
-  for (const auto& f : {"s3gen_meanflow.safetensors", "ve.safetensors", "vocab.json", "merges.txt", "s3gen_meanflow.json"})
-    EXPECT_EQ(unit::read_bytes(dir.file(std::string("nano/") + f)), unit::read_bytes(dir.file(std::string("turbo/") + f))) << f;
+  for (const auto& f : {"s3gen_meanflow.safetensors", "ve.safetensors", "vocab.json", "merges.txt",
+                        "s3gen_meanflow.json"})
+    EXPECT_EQ(unit::read_bytes(dir.file(std::string("nano/") + f)),
+              unit::read_bytes(dir.file(std::string("turbo/") + f)))
+        << f;
 }
 
 TEST(TestModel, TurboDeterministicPerSeed) {
@@ -322,7 +353,8 @@ TEST(TestModel, TurboDeterministicPerSeed) {
   chatterbox::testmodel::write_test_model(dir.file("c"), Size::kTiny, 6, ModelVariant::kTurbo);
   for (const auto& f : files_in(dir.file("a")))
     EXPECT_EQ(unit::read_bytes(dir.file("a/" + f)), unit::read_bytes(dir.file("b/" + f))) << f;
-  EXPECT_NE(unit::read_bytes(dir.file("a/t3_turbo_v1.safetensors")), unit::read_bytes(dir.file("c/t3_turbo_v1.safetensors")));
+  EXPECT_NE(unit::read_bytes(dir.file("a/t3_turbo_v1.safetensors")),
+            unit::read_bytes(dir.file("c/t3_turbo_v1.safetensors")));
   EXPECT_NE(unit::read_bytes(dir.file("a/s3gen_meanflow.safetensors")),
             unit::read_bytes(dir.file("c/s3gen_meanflow.safetensors")));
   for (const auto& f : kGpt2TokenizerFiles)
@@ -336,20 +368,24 @@ TEST(TestModel, MultilingualFullLayoutIsTheReleasedCheckpoint) {
   EXPECT_EQ(planned(Size::kFull, "t3_mtl23ls_v2.safetensors", ModelVariant::kMultilingual), expect);
   EXPECT_EQ(expect.size(), 292u);
   for (const char* file : {"s3gen.safetensors", "ve.safetensors"})
-    EXPECT_EQ(planned(Size::kFull, file, ModelVariant::kMultilingual), planned(Size::kFull, file)) << file;
-  EXPECT_EQ(planned_files(Size::kFull, ModelVariant::kMultilingual),
-            (std::set<std::string>{"t3_mtl23ls_v2.safetensors", "s3gen.safetensors", "ve.safetensors"}));
+    EXPECT_EQ(planned(Size::kFull, file, ModelVariant::kMultilingual), planned(Size::kFull, file))
+        << file;
+  EXPECT_EQ(
+      planned_files(Size::kFull, ModelVariant::kMultilingual),
+      (std::set<std::string>{"t3_mtl23ls_v2.safetensors", "s3gen.safetensors", "ve.safetensors"}));
 }
 
 TEST(TestModel, TinyMultilingualDirectoryIsComplete) {
   const std::string dir = TINY_MTL_MODEL_DIR;
-  EXPECT_EQ(files_in(dir), (std::set<std::string>{"t3_mtl23ls_v2.safetensors", "t3_mtl23ls_v2.json",
-                                                  "s3gen.safetensors", "s3gen.json", "ve.safetensors", "ve.json",
-                                                  "grapheme_mtl_merged_expanded_v1.json", "Cangjie5_TC.json",
-                                                  "conds.pt"}));
+  EXPECT_EQ(files_in(dir),
+            (std::set<std::string>{"t3_mtl23ls_v2.safetensors", "t3_mtl23ls_v2.json",
+                                   "s3gen.safetensors", "s3gen.json", "ve.safetensors", "ve.json",
+                                   "grapheme_mtl_merged_expanded_v1.json", "Cangjie5_TC.json",
+                                   "conds.pt"}));
   // The T3 has the multilingual oracle's small layout (14 layers of 16 heads: what the
   // alignment control reads) and a 2454-id text vocabulary.
-  chatterbox::SafetensorsFile oracle(std::string(ORACLE_MTL_DIR) + "/weights/t3_mtl23ls_v2.safetensors");
+  chatterbox::SafetensorsFile oracle(std::string(ORACLE_MTL_DIR) +
+                                     "/weights/t3_mtl23ls_v2.safetensors");
   chatterbox::SafetensorsFile made(dir + "/t3_mtl23ls_v2.safetensors");
   EXPECT_EQ(of_file(made), of_file(oracle));
   EXPECT_EQ(made.entry("text_emb.weight").shape[0], 2454);
@@ -370,12 +406,14 @@ TEST(ModelDir, MultilingualFilesCangjieAndPreference) {
     fs::create_symlink(fs::path(TINY_MTL_MODEL_DIR) / f, d / f);
   unit::write_bytes(dir.file("s3gen.pt"), "x");
   unit::write_bytes(dir.file("ve.pt"), "x");
-  expect_error([&] { chatterbox::locate_model(dir.path()); }, ErrorKind::kModelFile,
-               {"Multilingual", "s3gen.safetensors", "ve.safetensors", "s3gen.pt", "download-model.sh"});
-  for (const char* f : {"s3gen.safetensors", "ve.safetensors"}) fs::create_symlink(fs::path(TINY_MTL_MODEL_DIR) / f, d / f);
+  expect_error(
+      [&] { chatterbox::locate_model(dir.path()); }, ErrorKind::kModelFile,
+      {"Multilingual", "s3gen.safetensors", "ve.safetensors", "s3gen.pt", "download-model.sh"});
+  for (const char* f : {"s3gen.safetensors", "ve.safetensors"})
+    fs::create_symlink(fs::path(TINY_MTL_MODEL_DIR) / f, d / f);
   auto m = chatterbox::locate_model(dir.path());
   EXPECT_EQ(m.variant, ModelVariant::kMultilingual);
-  EXPECT_TRUE(m.conds.empty());   // conds.pt is optional
+  EXPECT_TRUE(m.conds.empty());    // conds.pt is optional
   EXPECT_TRUE(m.cangjie.empty());  // so is the Cangjie table
   // Where the reference's hf_hub_download(cache_dir=<model dir>) puts the Cangjie table.
   const fs::path snapshot = d / "models--ResembleAI--chatterbox" / "snapshots" / "rev1";
@@ -411,16 +449,19 @@ TEST(Conds, RoundTrip) {
 
 TEST(Conds, Errors) {
   unit::TempDir dir;
-  expect_error([&] { chatterbox::load_conds(dir.file("none.pt"), at::kFloat); }, ErrorKind::kModelFile, {"none.pt"});
+  expect_error([&] { chatterbox::load_conds(dir.file("none.pt"), at::kFloat); },
+               ErrorKind::kModelFile, {"none.pt"});
   unit::write_bytes(dir.file("junk.pt"), "PK\x03\x04 this is not a zip file at all");
-  expect_error([&] { chatterbox::load_conds(dir.file("junk.pt"), at::kFloat); }, ErrorKind::kModelFile,
-               {"junk.pt", "torch.save"});
+  expect_error([&] { chatterbox::load_conds(dir.file("junk.pt"), at::kFloat); },
+               ErrorKind::kModelFile, {"junk.pt", "torch.save"});
   unit::write_bytes(dir.file("garbage.pt"), std::string(200, '\x7f'));
-  expect_error([&] { chatterbox::load_conds(dir.file("garbage.pt"), at::kFloat); }, ErrorKind::kModelFile, {"garbage.pt"});
+  expect_error([&] { chatterbox::load_conds(dir.file("garbage.pt"), at::kFloat); },
+               ErrorKind::kModelFile, {"garbage.pt"});
   // A valid file cut short.
   const std::string good = unit::read_bytes(std::string(TINY_MODEL_DIR) + "/conds.pt");
   unit::write_bytes(dir.file("cut.pt"), good.substr(0, good.size() / 2));
-  expect_error([&] { chatterbox::load_conds(dir.file("cut.pt"), at::kFloat); }, ErrorKind::kModelFile, {"cut.pt"});
+  expect_error([&] { chatterbox::load_conds(dir.file("cut.pt"), at::kFloat); },
+               ErrorKind::kModelFile, {"cut.pt"});
 
   // Schema errors: write valid pickles with something wrong and check the message names the key.
   chatterbox::VoiceConditioning c;
@@ -429,14 +470,32 @@ TEST(Conds, Errors) {
   c.prompt_token = at::randint(0, 6561, {1, 5}, at::kLong);
   c.prompt_feat = at::randn({1, 10, 80});
   c.embedding = at::randn({1, 192});
-  auto expect_bad = [&](chatterbox::VoiceConditioning bad, std::initializer_list<std::string> needles) {
+  auto expect_bad = [&](chatterbox::VoiceConditioning bad,
+                        std::initializer_list<std::string> needles) {
     chatterbox::save_conds(bad, dir.file("bad.pt"));
-    expect_error([&] { chatterbox::load_conds(dir.file("bad.pt"), at::kFloat); }, ErrorKind::kModelFile, needles);
+    expect_error([&] { chatterbox::load_conds(dir.file("bad.pt"), at::kFloat); },
+                 ErrorKind::kModelFile, needles);
   };
-  { auto b = c; b.speaker_emb = at::randn({1, 255}); expect_bad(b, {"t3.speaker_emb", "shape"}); }
-  { auto b = c; b.prompt_feat = at::randn({1, 11, 80}); expect_bad(b, {"gen.prompt_feat", "[1, 10, 80]"}); }
-  { auto b = c; b.prompt_token = at::full({1, 5}, 7000, at::kLong); expect_bad(b, {"gen.prompt_token", "codebook"}); }
-  { auto b = c; b.embedding = at::full({1, 192}, NAN); expect_bad(b, {"NaN"}); }
+  {
+    auto b = c;
+    b.speaker_emb = at::randn({1, 255});
+    expect_bad(b, {"t3.speaker_emb", "shape"});
+  }
+  {
+    auto b = c;
+    b.prompt_feat = at::randn({1, 11, 80});
+    expect_bad(b, {"gen.prompt_feat", "[1, 10, 80]"});
+  }
+  {
+    auto b = c;
+    b.prompt_token = at::full({1, 5}, 7000, at::kLong);
+    expect_bad(b, {"gen.prompt_token", "codebook"});
+  }
+  {
+    auto b = c;
+    b.embedding = at::full({1, 192}, NAN);
+    expect_bad(b, {"NaN"});
+  }
   expect_error([&] { chatterbox::save_conds(chatterbox::VoiceConditioning{}, dir.file("x.pt")); },
                ErrorKind::kInvalidInput, {"incomplete"});
 }
@@ -444,9 +503,11 @@ TEST(Conds, Errors) {
 TEST(ModelDir, ExplicitDirectoryReportsMissingFiles) {
   unit::TempDir dir;
   unit::write_bytes(dir.file("tokenizer.json"), "{}");
-  expect_error([&] { chatterbox::locate_model(dir.path()); }, ErrorKind::kModelFile,
-               {dir.path(), "t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "conds.pt"});
-  expect_error([&] { chatterbox::locate_model(dir.file("nope")); }, ErrorKind::kModelFile, {"nope", "no such directory"});
+  expect_error(
+      [&] { chatterbox::locate_model(dir.path()); }, ErrorKind::kModelFile,
+      {dir.path(), "t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "conds.pt"});
+  expect_error([&] { chatterbox::locate_model(dir.file("nope")); }, ErrorKind::kModelFile,
+               {"nope", "no such directory"});
 }
 
 TEST(ModelDir, SearchPathEnvironmentAndHubCache) {
@@ -456,7 +517,8 @@ TEST(ModelDir, SearchPathEnvironmentAndHubCache) {
   fs::create_directories(repo / "snapshots" / "abc123");
   fs::create_directories(repo / "refs");
   unit::write_bytes((repo / "refs" / "main").string(), "abc123");
-  for (const char* f : {"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json", "conds.pt"})
+  for (const char* f :
+       {"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json", "conds.pt"})
     fs::create_symlink(fs::path(TINY_MODEL_DIR) / f, repo / "snapshots" / "abc123" / f);
 
   const char* saved_model = std::getenv("CHATTERBOX_MODEL_DIR");
@@ -480,15 +542,23 @@ TEST(ModelDir, SearchPathEnvironmentAndHubCache) {
   expect_error([&] { chatterbox::locate_model(""); }, ErrorKind::kModelFile,
                {dir.file("empty"), "models--ResembleAI--chatterbox", "download-model"});
 
-  if (saved_model) setenv("CHATTERBOX_MODEL_DIR", keep_model.c_str(), 1); else unsetenv("CHATTERBOX_MODEL_DIR");
-  if (saved_hf) setenv("HF_HOME", keep_hf.c_str(), 1); else unsetenv("HF_HOME");
+  if (saved_model)
+    setenv("CHATTERBOX_MODEL_DIR", keep_model.c_str(), 1);
+  else
+    unsetenv("CHATTERBOX_MODEL_DIR");
+  if (saved_hf)
+    setenv("HF_HOME", keep_hf.c_str(), 1);
+  else
+    unsetenv("HF_HOME");
   if (saved_hub) setenv("HF_HUB_CACHE", keep_hub.c_str(), 1);
 }
 
 TEST(ModelDir, BadOverrideJson) {
   unit::TempDir dir;
-  for (const char* f : {"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json", "conds.pt"})
+  for (const char* f :
+       {"t3_cfg.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json", "conds.pt"})
     fs::create_symlink(fs::path(TINY_MODEL_DIR) / f, fs::path(dir.path()) / f);
   unit::write_bytes(dir.file("t3_cfg.json"), "{broken");
-  expect_error([&] { chatterbox::locate_model(dir.path()); }, ErrorKind::kModelFile, {"t3_cfg.json", "JSON"});
+  expect_error([&] { chatterbox::locate_model(dir.path()); }, ErrorKind::kModelFile,
+               {"t3_cfg.json", "JSON"});
 }

@@ -36,7 +36,8 @@ class SafetensorsErrors : public ::testing::Test {
       ADD_FAILURE() << "no error for " << bytes.substr(0, 80);
     } catch (const chatterbox::Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::kModelFile) << e.what();
-      for (const auto& n : all) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << n << " | " << e.what();
+      for (const auto& n : all)
+        EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << n << " | " << e.what();
     }
   }
   unit::TempDir dir_;
@@ -47,7 +48,8 @@ const std::string kData16(16, '\0');
 }  // namespace
 
 TEST_F(SafetensorsErrors, MissingFile) {
-  expect_error([&] { SafetensorsFile f(dir_.file("none.safetensors")); }, ErrorKind::kModelFile, {"not found"});
+  expect_error([&] { SafetensorsFile f(dir_.file("none.safetensors")); }, ErrorKind::kModelFile,
+               {"not found"});
 }
 
 TEST_F(SafetensorsErrors, TooShort) { expect_bad("abc", {"too short"}); }
@@ -69,19 +71,28 @@ TEST_F(SafetensorsErrors, BadJson) {
 }
 
 TEST_F(SafetensorsErrors, UnknownDtype) {
-  expect_bad(file_bytes(R"({"w":{"dtype":"F8","shape":[4],"data_offsets":[0,4]}})", std::string(4, '\0')),
-             {"'w'", "unknown dtype 'F8'"});
+  expect_bad(
+      file_bytes(R"({"w":{"dtype":"F8","shape":[4],"data_offsets":[0,4]}})", std::string(4, '\0')),
+      {"'w'", "unknown dtype 'F8'"});
 }
 
 TEST_F(SafetensorsErrors, MalformedEntries) {
-  expect_bad(file_bytes(R"({"w":{"shape":[4],"data_offsets":[0,16]}})", kData16), {"'w'", "no dtype"});
-  expect_bad(file_bytes(R"({"w":{"dtype":"F32","data_offsets":[0,16]}})", kData16), {"'w'", "no shape"});
+  expect_bad(file_bytes(R"({"w":{"shape":[4],"data_offsets":[0,16]}})", kData16),
+             {"'w'", "no dtype"});
+  expect_bad(file_bytes(R"({"w":{"dtype":"F32","data_offsets":[0,16]}})", kData16),
+             {"'w'", "no shape"});
   expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[4]}})", kData16), {"'w'", "data_offsets"});
-  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", kData16), {"'w'", "non-negative"});
-  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,-16]}})", kData16), {"'w'", "non-negative"});
-  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[16,0]}})", kData16), {"'w'", "end before begin"});
-  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,16]}})", kData16),
-             {"'w'", "impossibly large"});
+  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", kData16),
+             {"'w'", "non-negative"});
+  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,-16]}})", kData16),
+             {"'w'", "non-negative"});
+  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[16,0]}})", kData16),
+             {"'w'", "end before begin"});
+  expect_bad(
+      file_bytes(
+          R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,16]}})",
+          kData16),
+      {"'w'", "impossibly large"});
   expect_bad(file_bytes(R"({"w":7})", kData16), {"'w'", "not an object"});
   expect_bad(file_bytes(R"({"__metadata__":{"k":1}})", ""), {"__metadata__"});
 }
@@ -98,7 +109,8 @@ TEST_F(SafetensorsErrors, OverlappingTensors) {
 }
 
 TEST_F(SafetensorsErrors, OutOfRangeOffsets) {
-  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})", kData16), {"'w'", "exceed"});
+  expect_bad(file_bytes(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})", kData16),
+             {"'w'", "exceed"});
 }
 
 TEST(Safetensors, RoundTripAndMetadata) {
@@ -108,7 +120,8 @@ TEST(Safetensors, RoundTripAndMetadata) {
   at::Tensor b = at::tensor({int64_t{7}, int64_t{-1}});
   at::Tensor c = at::zeros({0, 5}, at::kFloat);
   at::Tensor s = at::scalar_tensor(3, at::kLong);
-  chatterbox::write_safetensors(path, {{"b", b}, {"a", a}, {"empty", c}, {"scalar", s}}, {{"format", "pt"}});
+  chatterbox::write_safetensors(path, {{"b", b}, {"a", a}, {"empty", c}, {"scalar", s}},
+                                {{"format", "pt"}});
   SafetensorsFile f(path);
   ASSERT_EQ(f.entries().size(), 4u);
   EXPECT_EQ(f.metadata().at("format"), "pt");
@@ -136,20 +149,22 @@ TEST(Safetensors, MisalignedDataIsCopied) {
 TEST(WeightReader, FinishListsEveryProblem) {
   unit::TempDir dir;
   const std::string path = dir.file("w.safetensors");
-  chatterbox::write_safetensors(path, {{"blk.a.weight", at::ones({4, 3})}, {"blk.b.bias", at::ones({5})}});
+  chatterbox::write_safetensors(
+      path, {{"blk.a.weight", at::ones({4, 3})}, {"blk.b.bias", at::ones({5})}});
   auto file = std::make_shared<const SafetensorsFile>(path);
   chatterbox::WeightReader root(file, at::TensorOptions().dtype(at::kFloat));
   auto r = root.scoped("blk.");
   at::Tensor a = r.take("a.weight", {4, 3});
   EXPECT_EQ(a.sum().item<float>(), 12.0f);
-  at::Tensor wrong = r.take("b.bias", {6});           // mis-shaped
-  at::Tensor missing = r.take("c.weight", {2, 2});    // missing
+  at::Tensor wrong = r.take("b.bias", {6});                   // mis-shaped
+  at::Tensor missing = r.take("c.weight", {2, 2});            // missing
   EXPECT_EQ(wrong.sizes().vec(), (std::vector<int64_t>{6}));  // zero stand-ins keep shapes
   EXPECT_EQ(missing.sizes().vec(), (std::vector<int64_t>{2, 2}));
   EXPECT_FALSE(r.take_optional("d.weight", {1}).defined());
   EXPECT_EQ(root.problems().size(), 2u);
   expect_error([&] { root.finish(); }, ErrorKind::kModelFile,
-               {path, "2 tensor(s)", "'blk.b.bias' has shape [5], expected [6]", "'blk.c.weight' is missing"});
+               {path, "2 tensor(s)", "'blk.b.bias' has shape [5], expected [6]",
+                "'blk.c.weight' is missing"});
 }
 
 TEST(WeightReader, WeightNormIsFolded) {
@@ -159,7 +174,8 @@ TEST(WeightReader, WeightNormIsFolded) {
   at::Tensor g = at::rand({3, 1, 1}) + 0.5;
   chatterbox::write_safetensors(path, {{"conv.parametrizations.weight.original0", g},
                                        {"conv.parametrizations.weight.original1", v}});
-  chatterbox::WeightReader r(std::make_shared<const SafetensorsFile>(path), at::TensorOptions().dtype(at::kFloat));
+  chatterbox::WeightReader r(std::make_shared<const SafetensorsFile>(path),
+                             at::TensorOptions().dtype(at::kFloat));
   at::Tensor w = r.take_weight("conv", {3, 2, 5});
   r.finish();
   at::Tensor expect = g * v / v.pow(2).sum({1, 2}, true).sqrt();

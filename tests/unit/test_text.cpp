@@ -22,12 +22,14 @@ using unit::expect_error;
 namespace {
 
 const TextTokenizer& test_tokenizer() {
-  static const TextTokenizer tok =
-      TextTokenizer::from_json_text(chatterbox::testmodel::tokenizer_json(), "generated tokenizer.json");
+  static const TextTokenizer tok = TextTokenizer::from_json_text(
+      chatterbox::testmodel::tokenizer_json(), "generated tokenizer.json");
   return tok;
 }
 
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(unit::read_bytes(path)); }
+nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(unit::read_bytes(path));
+}
 
 }  // namespace
 
@@ -41,13 +43,20 @@ TEST(PuncNorm, OracleFixture) {
 
 TEST(PuncNorm, PythonQuirks) {
   using chatterbox::punc_norm;
-  EXPECT_EQ(punc_norm("ßtraße"), "SStraße.");            // full case mapping
-  EXPECT_EQ(punc_norm("ǆemal"), "Ǆemal.");               // dz digraph: upper, not title case
-  EXPECT_EQ(punc_norm("   "), ".");                      // all whitespace
-  EXPECT_EQ(punc_norm("a\x1c" "b"), "A b.");             // Python splits on U+001C..U+001F
-  EXPECT_EQ(punc_norm("a\xc2\xa0" "b"), "A b.");         // NBSP is whitespace
-  EXPECT_EQ(punc_norm("a\xe2\x80\x8b" "b"), "A\xe2\x80\x8b" "b.");  // ZWSP is not
-  EXPECT_EQ(punc_norm("x ... y"), "X,  y.");             // "..." -> ", ", then " ," -> ","
+  EXPECT_EQ(punc_norm("ßtraße"), "SStraße.");  // full case mapping
+  EXPECT_EQ(punc_norm("ǆemal"), "Ǆemal.");     // dz digraph: upper, not title case
+  EXPECT_EQ(punc_norm("   "), ".");            // all whitespace
+  EXPECT_EQ(punc_norm("a\x1c"
+                      "b"),
+            "A b.");  // Python splits on U+001C..U+001F
+  EXPECT_EQ(punc_norm("a\xc2\xa0"
+                      "b"),
+            "A b.");  // NBSP is whitespace
+  EXPECT_EQ(punc_norm("a\xe2\x80\x8b"
+                      "b"),
+            "A\xe2\x80\x8b"
+            "b.");                            // ZWSP is not
+  EXPECT_EQ(punc_norm("x ... y"), "X,  y.");  // "..." -> ", ", then " ," -> ","
   EXPECT_EQ(punc_norm("end -"), "End -");
   EXPECT_EQ(punc_norm("1.5"), "1.5.");
   EXPECT_EQ(punc_norm("\xc3\xa9t\xc3\xa9"), "\xc3\x89t\xc3\xa9.");
@@ -59,10 +68,12 @@ TEST(Utf8, InvalidInputIsAnError) {
                                 std::string("\xe2\x82"), std::string("ok\x80")}) {
     expect_error([&] { chatterbox::punc_norm(bad); }, ErrorKind::kInvalidInput, {"UTF-8"});
     expect_error([&] { test_tokenizer().encode(bad); }, ErrorKind::kInvalidInput, {"UTF-8"});
-    expect_error([&] { chatterbox::split_utterances(bad, test_tokenizer(), 100); }, ErrorKind::kInvalidInput, {"UTF-8"});
+    expect_error([&] { chatterbox::split_utterances(bad, test_tokenizer(), 100); },
+                 ErrorKind::kInvalidInput, {"UTF-8"});
   }
-  EXPECT_EQ(chatterbox::encode_utf8(chatterbox::decode_utf8("a\xc3\xa9\xe6\xbc\xa2\xf0\x9f\x98\x80")),
-            "a\xc3\xa9\xe6\xbc\xa2\xf0\x9f\x98\x80");
+  EXPECT_EQ(
+      chatterbox::encode_utf8(chatterbox::decode_utf8("a\xc3\xa9\xe6\xbc\xa2\xf0\x9f\x98\x80")),
+      "a\xc3\xa9\xe6\xbc\xa2\xf0\x9f\x98\x80");
 }
 
 TEST(Tokenizer, GeneratedFileIds) {
@@ -83,27 +94,64 @@ TEST(Tokenizer, MatchesHuggingFaceTokenizers) {
   ASSERT_GT(cases.size(), 100u);
   for (const auto& c : cases) {
     const auto text = c["text"].get<std::string>();
-    EXPECT_EQ(test_tokenizer().encode(text), c["ids"].get<std::vector<int64_t>>()) << "text: " << c["text"];
+    EXPECT_EQ(test_tokenizer().encode(text), c["ids"].get<std::vector<int64_t>>())
+        << "text: " << c["text"];
   }
 }
 
 TEST(Tokenizer, FileErrors) {
   unit::TempDir dir;
-  expect_error([&] { TextTokenizer::from_file(dir.file("none.json")); }, ErrorKind::kModelFile, {"none.json"});
+  expect_error([&] { TextTokenizer::from_file(dir.file("none.json")); }, ErrorKind::kModelFile,
+               {"none.json"});
   auto j = nlohmann::json::parse(chatterbox::testmodel::tokenizer_json());
   auto expect_bad = [&](nlohmann::json broken, const std::string& needle) {
-    expect_error([&] { TextTokenizer::from_json_text(broken.dump(), "tok.json"); }, ErrorKind::kModelFile,
-                 {"tok.json", needle});
+    expect_error([&] { TextTokenizer::from_json_text(broken.dump(), "tok.json"); },
+                 ErrorKind::kModelFile, {"tok.json", needle});
   };
-  expect_error([&] { TextTokenizer::from_json_text("{not json", "tok.json"); }, ErrorKind::kModelFile, {"not valid JSON"});
-  { auto b = j; b["model"]["type"] = "WordPiece"; expect_bad(b, "only BPE"); }
-  { auto b = j; b["model"]["merges"].push_back("zz qq"); expect_bad(b, "not in the vocab"); }
-  { auto b = j; b["model"]["merges"].push_back("abc"); expect_bad(b, "two tokens"); }
-  { auto b = j; b["model"]["vocab"].erase("[START]"); for (auto& a : b["added_tokens"]) if (a["content"] == "[START]") a["content"] = "[BEGIN]"; expect_bad(b, "[START]"); }
-  { auto b = j; b["normalizer"] = {{"type", "Lowercase"}}; expect_bad(b, "normalizer"); }
-  { auto b = j; b["pre_tokenizer"] = {{"type", "ByteLevel"}}; expect_bad(b, "pre_tokenizer"); }
-  { auto b = j; b["model"]["unk_token"] = "[NOPE]"; expect_bad(b, "unk_token"); }
-  { auto b = j; b.erase("model"); expect_bad(b, "model"); }
+  expect_error([&] { TextTokenizer::from_json_text("{not json", "tok.json"); },
+               ErrorKind::kModelFile, {"not valid JSON"});
+  {
+    auto b = j;
+    b["model"]["type"] = "WordPiece";
+    expect_bad(b, "only BPE");
+  }
+  {
+    auto b = j;
+    b["model"]["merges"].push_back("zz qq");
+    expect_bad(b, "not in the vocab");
+  }
+  {
+    auto b = j;
+    b["model"]["merges"].push_back("abc");
+    expect_bad(b, "two tokens");
+  }
+  {
+    auto b = j;
+    b["model"]["vocab"].erase("[START]");
+    for (auto& a : b["added_tokens"])
+      if (a["content"] == "[START]") a["content"] = "[BEGIN]";
+    expect_bad(b, "[START]");
+  }
+  {
+    auto b = j;
+    b["normalizer"] = {{"type", "Lowercase"}};
+    expect_bad(b, "normalizer");
+  }
+  {
+    auto b = j;
+    b["pre_tokenizer"] = {{"type", "ByteLevel"}};
+    expect_bad(b, "pre_tokenizer");
+  }
+  {
+    auto b = j;
+    b["model"]["unk_token"] = "[NOPE]";
+    expect_bad(b, "unk_token");
+  }
+  {
+    auto b = j;
+    b.erase("model");
+    expect_bad(b, "model");
+  }
   // Merges in the newer ["a", "b"] form are read too.
   auto pairs = j;
   nlohmann::json list = nlohmann::json::array();
@@ -141,7 +189,8 @@ void check_split(const std::string& text, const std::vector<std::string>& pieces
     const size_t at = text.find(p, pos);
     ASSERT_NE(at, std::string::npos) << "piece not in order: " << p.substr(0, 80);
     pos = at + p.size();
-    EXPECT_LE(tok.encode(chatterbox::punc_norm(p)).size(), static_cast<size_t>(cap)) << p.substr(0, 80);
+    EXPECT_LE(tok.encode(chatterbox::punc_norm(p)).size(), static_cast<size_t>(cap))
+        << p.substr(0, 80);
     for (char c : p)
       if (!std::isspace(static_cast<unsigned char>(c))) joined.push_back(c);
   }
@@ -155,22 +204,30 @@ void check_split(const std::string& text, const std::vector<std::string>& pieces
 TEST(Splitter, Sentences) {
   const auto& tok = test_tokenizer();
   auto s = chatterbox::split_utterances(
-      "Hello there. How are you?  I'm fine!\"Quoted.\" Dr. Smith met J. R. R. Tolkien at 3.15 p.m. today… "
+      "Hello there. How are you?  I'm fine!\"Quoted.\" Dr. Smith met J. R. R. Tolkien at 3.15 p.m. "
+      "today… "
       "Really?! Yes.\n\nNew paragraph without end\nsecond line",
       tok, 100);
-  std::vector<std::string> expect = {"Hello there.", "How are you?", "I'm fine!\"Quoted.\"",
+  std::vector<std::string> expect = {"Hello there.",
+                                     "How are you?",
+                                     "I'm fine!\"Quoted.\"",
                                      "Dr. Smith met J. R. R. Tolkien at 3.15 p.m. today…",
-                                     "Really?!", "Yes.", "New paragraph without end\nsecond line"};
+                                     "Really?!",
+                                     "Yes.",
+                                     "New paragraph without end\nsecond line"};
   EXPECT_EQ(s, expect);
   EXPECT_TRUE(chatterbox::split_utterances("", tok, 100).empty());
   EXPECT_TRUE(chatterbox::split_utterances(" \n\t ", tok, 100).empty());
-  expect_error([&] { chatterbox::split_utterances("x", tok, 3); }, ErrorKind::kInvalidInput, {"cap"});
+  expect_error([&] { chatterbox::split_utterances("x", tok, 3); }, ErrorKind::kInvalidInput,
+               {"cap"});
 }
 
 // The decisions of docs/element.md "Sentences", shared by the splitter and the element.
 TEST(SentenceRules, Decisions) {
   const auto& tok = test_tokenizer();
-  auto split = [&](const std::string& text) { return chatterbox::split_utterances(text, tok, 100); };
+  auto split = [&](const std::string& text) {
+    return chatterbox::split_utterances(text, tok, 100);
+  };
   using V = std::vector<std::string>;
   // Abbreviations, dotted abbreviations and initials hold the sentence when text follows.
   EXPECT_EQ(split("Dr. Smith arrived. He sat."), (V{"Dr. Smith arrived.", "He sat."}));
@@ -181,14 +238,21 @@ TEST(SentenceRules, Decisions) {
   EXPECT_EQ(split("It cost 3.50. Then more."), (V{"It cost 3.50.", "Then more."}));
   EXPECT_EQ(split("See example.com. Then go."), (V{"See example.com.", "Then go."}));
   // CJK: no space needed, full-width closers (U+FF09, U+300D) belong to the sentence.
-  EXPECT_EQ(split("\xe3\x80\x8c\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x82\xe3\x80\x8d\xe4\xbb\x96\xe8\xaf\xb4\xe3\x80\x82"),
-            (V{"\xe3\x80\x8c\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x82\xe3\x80\x8d", "\xe4\xbb\x96\xe8\xaf\xb4\xe3\x80\x82"}));  // 「你好。」他说。
+  EXPECT_EQ(split("\xe3\x80\x8c\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x82\xe3\x80\x8d\xe4\xbb\x96\xe8\xaf"
+                  "\xb4\xe3\x80\x82"),
+            (V{"\xe3\x80\x8c\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x82\xe3\x80\x8d",
+               "\xe4\xbb\x96\xe8\xaf\xb4\xe3\x80\x82"}));  // 「你好。」他说。
   EXPECT_EQ(split("\xef\xbc\x88\xe5\xa5\xbd\xe3\x80\x82\xef\xbc\x89\xe7\x84\xb6\xe5\x90\x8e"),
-            (V{"\xef\xbc\x88\xe5\xa5\xbd\xe3\x80\x82\xef\xbc\x89", "\xe7\x84\xb6\xe5\x90\x8e"}));  // （好。）然后
+            (V{"\xef\xbc\x88\xe5\xa5\xbd\xe3\x80\x82\xef\xbc\x89",
+               "\xe7\x84\xb6\xe5\x90\x8e"}));  // （好。）然后
   // Other scripts' stops: Devanagari danda, Arabic question mark.
-  EXPECT_EQ(split("\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87\xe0\xa5\xa4 \xe0\xa4\xb9\xe0\xa4\xbe\xe0\xa4\x81"),
-            (V{"\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87\xe0\xa5\xa4", "\xe0\xa4\xb9\xe0\xa4\xbe\xe0\xa4\x81"}));
-  EXPECT_EQ(split("\xd9\x83\xd9\x8a\xd9\x81\xd8\x9f \xd8\xac\xd9\x8a\xd8\xaf"), (V{"\xd9\x83\xd9\x8a\xd9\x81\xd8\x9f", "\xd8\xac\xd9\x8a\xd8\xaf"}));
+  EXPECT_EQ(
+      split("\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87\xe0\xa5\xa4 "
+            "\xe0\xa4\xb9\xe0\xa4\xbe\xe0\xa4\x81"),
+      (V{"\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87\xe0\xa5\xa4",
+         "\xe0\xa4\xb9\xe0\xa4\xbe\xe0\xa4\x81"}));
+  EXPECT_EQ(split("\xd9\x83\xd9\x8a\xd9\x81\xd8\x9f \xd8\xac\xd9\x8a\xd8\xaf"),
+            (V{"\xd9\x83\xd9\x8a\xd9\x81\xd8\x9f", "\xd8\xac\xd9\x8a\xd8\xaf"}));
   // Newlines: a single one joins hard-wrapped lines, a blank line (or U+2029) ends a paragraph.
   EXPECT_EQ(split("a wrapped\nline. Next"), (V{"a wrapped\nline.", "Next"}));
   EXPECT_EQ(split("para one\n \r\npara two"), (V{"para one", "para two"}));
@@ -217,7 +281,8 @@ TEST(Splitter, CarriesTheIdsOfEachUtterance) {
   for (int i = 0; i < 30; ++i) text += "the quick brown fox, jumps over the lazy dog; ";
   const auto pieces = chatterbox::split_utterances(text, encode, 64);
   ASSERT_GT(pieces.size(), 4u);
-  for (const auto& p : pieces) EXPECT_EQ(p.token_ids, tok.encode(chatterbox::punc_norm(p.text))) << p.text;
+  for (const auto& p : pieces)
+    EXPECT_EQ(p.token_ids, tok.encode(chatterbox::punc_norm(p.text))) << p.text;
   calls = 0;
   const auto simple = chatterbox::split_utterances("One. Two. Three.", encode, 64);
   EXPECT_EQ(simple.size(), 3u);
@@ -251,9 +316,13 @@ TEST(Splitter, LongSentenceCutAtClausesThenWords) {
 TEST(Splitter, OneMegabyte) {
   // 1 MB of mixed text: sentences, long clauses, unicode, blank lines, under the T3 cap.
   std::mt19937 rng(3);
-  const std::vector<std::string> words = {"the", "station", "information", "caf\xc3\xa9", "42", "walking", "and",
-                                          "\xe6\xbc\xa2\xe5\xad\x97", "Dr.", "e.g.", "x", "nothing", "there"};
-  const std::vector<std::string> seps = {" ", " ", " ", ", ", "; ", " - ", "... ", ". ", "? ", "! ", "\n", "\n\n"};
+  const std::vector<std::string> words = {
+      "the",  "station", "information", "caf\xc3\xa9",
+      "42",   "walking", "and",         "\xe6\xbc\xa2\xe5\xad\x97",
+      "Dr.",  "e.g.",    "x",           "nothing",
+      "there"};
+  const std::vector<std::string> seps = {" ",    " ",  " ",  ", ", "; ", " - ",
+                                         "... ", ". ", "? ", "! ", "\n", "\n\n"};
   std::string text;
   while (text.size() < (1u << 20)) {
     text += words[rng() % words.size()];
@@ -261,7 +330,8 @@ TEST(Splitter, OneMegabyte) {
   }
   auto t0 = std::chrono::steady_clock::now();
   auto pieces = chatterbox::split_utterances(text, test_tokenizer(), chatterbox::kMaxTextTokens);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(seconds, 60.0);
   EXPECT_GT(pieces.size(), 1000u);
   check_split(text, pieces, chatterbox::kMaxTextTokens);

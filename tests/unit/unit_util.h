@@ -2,13 +2,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "common/error.h"
 
@@ -26,7 +26,9 @@ class TempDir {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
-  std::string file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+  std::string file(const std::string& name) const {
+    return (std::filesystem::path(path_) / name).string();
+  }
   const std::string& path() const { return path_; }
 
  private:
@@ -50,8 +52,11 @@ void expect_error(Fn&& fn, chatterbox::ErrorKind kind, std::initializer_list<std
     fn();
     ADD_FAILURE() << "no error thrown";
   } catch (const chatterbox::Error& e) {
-    EXPECT_EQ(chatterbox::error_kind_name(e.kind()), std::string(chatterbox::error_kind_name(kind))) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
+    EXPECT_EQ(chatterbox::error_kind_name(e.kind()), std::string(chatterbox::error_kind_name(kind)))
+        << e.what();
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos)
+          << "'" << n << "' not in: " << e.what();
   } catch (const std::exception& e) {
     ADD_FAILURE() << "not a chatterbox::Error: " << e.what();
   }

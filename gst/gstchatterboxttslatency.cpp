@@ -74,6 +74,15 @@ void gst_chatterbox_tts_note_processing(GstChatterboxTts* self, GstClockTime nee
   gst_chatterbox_tts_post_latency(self);
 }
 
+/* Keeps what upstream answered to a LATENCY query (the live deadline needs it). */
+static void remember_upstream_latency(GstChatterboxTtsPrivate* priv, GstQuery* answered,
+                                      gboolean* live, GstClockTime* min, GstClockTime* max) {
+  gst_query_parse_latency(answered, live, min, max);
+  priv->upstream_live = *live;
+  priv->upstream_min = *min;
+  priv->upstream_known = true;
+}
+
 /* Asks upstream whether it is live, when no latency query has told us yet. */
 void gst_chatterbox_tts_ensure_upstream_latency(GstChatterboxTts* self) {
   GstChatterboxTtsPrivate* priv = self->priv;
@@ -82,10 +91,7 @@ void gst_chatterbox_tts_ensure_upstream_latency(GstChatterboxTts* self) {
   if (gst_pad_peer_query(self->sinkpad, query)) {
     gboolean live;
     GstClockTime min, max;
-    gst_query_parse_latency(query, &live, &min, &max);
-    priv->upstream_live = live;
-    priv->upstream_min = min;
-    priv->upstream_known = true;
+    remember_upstream_latency(priv, query, &live, &min, &max);
   }
   gst_query_unref(query);
 }
@@ -116,10 +122,7 @@ static gboolean src_query(GstChatterboxTts* self, GstPad* pad, GstQuery* query) 
       if (!gst_pad_peer_query(self->sinkpad, query)) return FALSE;
       gboolean live;
       GstClockTime min, max;
-      gst_query_parse_latency(query, &live, &min, &max);
-      priv->upstream_live = live;
-      priv->upstream_min = min;
-      priv->upstream_known = true;
+      remember_upstream_latency(priv, query, &live, &min, &max);
       if (live) {
         GstClockTime own = gst_chatterbox_tts_own_latency(self);
         min += own;

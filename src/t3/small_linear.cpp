@@ -8,6 +8,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "common/error.h"
@@ -82,6 +83,40 @@ void run_split(int64_t blocks, const Fn& fn) {
   std::unique_lock<std::mutex> lock(state->mu);
   state->cv.wait(lock, [&] { return state->active == 0; });
   if (state->error) std::rethrow_exception(state->error);
+}
+
+// Output rows go to the threads in blocks of 64: big enough to amortise the thread hand-off,
+// small enough that both threads get equal shares of every matrix in T3 (N >= 1024).
+constexpr int64_t kRowBlock = 64;
+
+// Runs rows_fn(n0, n1) over the output rows [0, N) in kRowBlock blocks split by run_split.
+template <typename RowsFn>
+void split_output_rows(int64_t N, const RowsFn& rows_fn) {
+  const int64_t blocks = (N + kRowBlock - 1) / kRowBlock;
+  run_split(blocks,
+            [&](int64_t b0, int64_t b1) { rows_fn(b0 * kRowBlock, std::min(N, b1 * kRowBlock)); });
+}
+
+// As split_output_rows, for kernels compiled per activation row count: rows_fn(kM, n0, n1) with
+// kM a std::integral_constant<int, min(M, 4)> (callers pass M <= 4).
+template <typename RowsFn>
+void split_output_rows_for(int64_t M, int64_t N, const RowsFn& rows_fn) {
+  split_output_rows(N, [&](int64_t n0, int64_t n1) {
+    switch (M) {
+      case 1:
+        rows_fn(std::integral_constant<int, 1>(), n0, n1);
+        break;
+      case 2:
+        rows_fn(std::integral_constant<int, 2>(), n0, n1);
+        break;
+      case 3:
+        rows_fn(std::integral_constant<int, 3>(), n0, n1);
+        break;
+      default:
+        rows_fn(std::integral_constant<int, 4>(), n0, n1);
+        break;
+    }
+  });
 }
 
 // What a finished dot product becomes: times the row's int8 scale, plus the bias.
@@ -229,26 +264,8 @@ AVX512_TARGET void kernel_rows_bf16_pairs(const c10::BFloat16* w, const float* x
 
 template <typename W>
 void run_kernel(const W* w, const float* x, float* y, int64_t M, int64_t K, int64_t N) {
-  // Blocks of 64 output rows: big enough to amortise the thread hand-off, small enough that
-  // both threads get equal shares of every matrix in T3 (N >= 1024).
-  constexpr int64_t kBlock = 64;
-  const int64_t blocks = (N + kBlock - 1) / kBlock;
-  run_split(blocks, [&](int64_t b0, int64_t b1) {
-    const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
-    switch (M) {
-      case 1:
-        kernel_rows<1>(w, x, y, K, N, n0, n1);
-        break;
-      case 2:
-        kernel_rows<2>(w, x, y, K, N, n0, n1);
-        break;
-      case 3:
-        kernel_rows<3>(w, x, y, K, N, n0, n1);
-        break;
-      default:
-        kernel_rows<4>(w, x, y, K, N, n0, n1);
-        break;
-    }
+  split_output_rows_for(M, N, [&](auto kM, int64_t n0, int64_t n1) {
+    kernel_rows<decltype(kM)::value>(w, x, y, K, N, n0, n1);
   });
 }
 void run_bf16_pairs(const c10::BFloat16* w, const float* x, float* y, int64_t M, int64_t K,
@@ -262,24 +279,8 @@ void run_bf16_pairs(const c10::BFloat16* w, const float* x, float* y, int64_t M,
       xe[m * K2 + j] = x[m * K + 2 * j];
       xo[m * K2 + j] = x[m * K + 2 * j + 1];
     }
-  constexpr int64_t kBlock = 64;
-  const int64_t blocks = (N + kBlock - 1) / kBlock;
-  run_split(blocks, [&](int64_t b0, int64_t b1) {
-    const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
-    switch (M) {
-      case 1:
-        kernel_rows_bf16_pairs<1>(w, xe, xo, y, K, N, n0, n1);
-        break;
-      case 2:
-        kernel_rows_bf16_pairs<2>(w, xe, xo, y, K, N, n0, n1);
-        break;
-      case 3:
-        kernel_rows_bf16_pairs<3>(w, xe, xo, y, K, N, n0, n1);
-        break;
-      default:
-        kernel_rows_bf16_pairs<4>(w, xe, xo, y, K, N, n0, n1);
-        break;
-    }
+  split_output_rows_for(M, N, [&](auto kM, int64_t n0, int64_t n1) {
+    kernel_rows_bf16_pairs<decltype(kM)::value>(w, xe, xo, y, K, N, n0, n1);
   });
 }
 
@@ -357,24 +358,8 @@ AVX2_TARGET void avx2_rows(const W* w, const float* x, const Epilogue& e, float*
 template <typename W>
 void run_avx2(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K,
               int64_t N) {
-  constexpr int64_t kBlock = 64;  // as run_kernel
-  const int64_t blocks = (N + kBlock - 1) / kBlock;
-  run_split(blocks, [&](int64_t b0, int64_t b1) {
-    const int64_t n0 = b0 * kBlock, n1 = std::min(N, b1 * kBlock);
-    switch (M) {
-      case 1:
-        avx2_rows<1>(w, x, e, y, K, N, n0, n1);
-        break;
-      case 2:
-        avx2_rows<2>(w, x, e, y, K, N, n0, n1);
-        break;
-      case 3:
-        avx2_rows<3>(w, x, e, y, K, N, n0, n1);
-        break;
-      default:
-        avx2_rows<4>(w, x, e, y, K, N, n0, n1);
-        break;
-    }
+  split_output_rows_for(M, N, [&](auto kM, int64_t n0, int64_t n1) {
+    avx2_rows<decltype(kM)::value>(w, x, e, y, K, N, n0, n1);
   });
 }
 #endif  // CHATTERBOX_X86
@@ -382,11 +367,7 @@ void run_avx2(const W* w, const float* x, const Epilogue& e, float* y, int64_t M
 template <typename W>
 void run_scalar(const W* w, const float* x, const Epilogue& e, float* y, int64_t M, int64_t K,
                 int64_t N) {
-  constexpr int64_t kBlock = 64;
-  const int64_t blocks = (N + kBlock - 1) / kBlock;
-  run_split(blocks, [&](int64_t b0, int64_t b1) {
-    scalar_rows(w, x, e, y, M, K, N, b0 * kBlock, std::min(N, b1 * kBlock));
-  });
+  split_output_rows(N, [&](int64_t n0, int64_t n1) { scalar_rows(w, x, e, y, M, K, N, n0, n1); });
 }
 
 enum class Isa { kNone, kAvx2, kAvx512 };

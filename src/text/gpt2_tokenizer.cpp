@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "text/added_tokens.h"
 #include "text/unicode.h"
 
 namespace chatterbox {
@@ -453,38 +454,16 @@ void Gpt2Tokenizer::encode_segment(const std::u32string& text, size_t begin, siz
 // normaliser here, so only this order matters). Matching is leftmost-longest.
 void Gpt2Tokenizer::split_added(const std::u32string& text, size_t begin, size_t end,
                                 bool normalized_pass, std::vector<int64_t>& out) const {
-  size_t segment_start = begin;
-  size_t i = begin;
-  while (i < end) {
-    const AddedToken* hit = nullptr;
-    for (const auto& a : added_) {
-      if (a.normalized != normalized_pass) continue;
-      if (a.content[0] == text[i] && a.content.size() <= end - i &&
-          text.compare(i, a.content.size(), a.content) == 0) {
-        hit = &a;
-        break;
-      }
-    }
-    if (!hit) {
-      ++i;
-      continue;
-    }
-    size_t match_begin = i, match_end = i + hit->content.size();
-    if (hit->lstrip)
-      while (match_begin > segment_start && is_regex_space(text[match_begin - 1])) --match_begin;
-    if (hit->rstrip)
-      while (match_end < end && is_regex_space(text[match_end])) ++match_end;
-    if (normalized_pass)
-      encode_segment(text, segment_start, match_begin, out);
-    else
-      split_added(text, segment_start, match_begin, true, out);
-    out.push_back(hit->id);
-    segment_start = i = match_end;
-  }
-  if (normalized_pass)
-    encode_segment(text, segment_start, end, out);
-  else
-    split_added(text, segment_start, end, true, out);
+  split_at_added_tokens(
+      text, begin, end, added_,
+      [&](const AddedToken& a) { return a.normalized == normalized_pass; },
+      [&](size_t b, size_t e) {
+        if (normalized_pass)
+          encode_segment(text, b, e, out);
+        else
+          split_added(text, b, e, true, out);
+      },
+      [&](const AddedToken& a) { out.push_back(a.id); });
 }
 
 std::vector<int64_t> Gpt2Tokenizer::encode_untruncated(const std::string& text) const {

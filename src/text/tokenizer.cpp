@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "text/added_tokens.h"
 #include "text/unicode.h"
 
 namespace chatterbox {
@@ -214,30 +215,10 @@ std::vector<int64_t> TextTokenizer::encode(const std::string& normalized) const 
 
   std::vector<int64_t> ids;
   ids.reserve(text.size() / 2 + 1);
-  size_t segment_start = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    const AddedToken* hit = nullptr;
-    for (const auto& a : added_) {
-      if (a.content[0] == text[i] && text.compare(i, a.content.size(), a.content) == 0) {
-        hit = &a;
-        break;
-      }
-    }
-    if (!hit) {
-      ++i;
-      continue;
-    }
-    size_t match_begin = i, match_end = i + hit->content.size();
-    if (hit->lstrip)
-      while (match_begin > segment_start && is_regex_space(text[match_begin - 1])) --match_begin;
-    if (hit->rstrip)
-      while (match_end < text.size() && is_regex_space(text[match_end])) ++match_end;
-    encode_piece(text, segment_start, match_begin, ids);
-    ids.push_back(hit->id);
-    segment_start = i = match_end;
-  }
-  encode_piece(text, segment_start, text.size(), ids);
+  split_at_added_tokens(
+      text, 0, text.size(), added_, [](const AddedToken&) { return true; },
+      [&](size_t b, size_t e) { encode_piece(text, b, e, ids); },
+      [&](const AddedToken& a) { ids.push_back(a.id); });
   return ids;
 }
 

@@ -154,18 +154,22 @@ VoiceConditioning VoiceBuilder::build_24k(const at::Tensor& wav24_in, float exag
       w24_ref.size(0) == w24.size(0)
           ? w16_full
           : resample(w24_ref, config_.s3gen_sample_rate, config_.s3_sample_rate, config_.resampler);
-  S3GenReference ref = embed_ref(w24_ref, w16_ref);
+  add_reference_and_prompt(conds, embed_ref(w24_ref, w16_ref), w16_full);
+  conds.exaggeration = exaggeration;
+  return conds;
+}
+
+void VoiceBuilder::add_reference_and_prompt(VoiceConditioning& conds, const S3GenReference& ref,
+                                            const at::Tensor& w16) const {
   conds.prompt_token = ref.prompt_token;
   conds.prompt_feat = ref.prompt_feat;
   conds.embedding = ref.embedding;
-
-  // T3 speech prompt: S3 tokens of the first 6 s of the 16 kHz signal, at most 150 tokens.
+  // T3 speech prompt: S3 tokens of the first enc_cond_seconds of the 16 kHz signal (English 6 s,
+  // at most 150 tokens; Turbo 15 s, 375 tokens).
   const int64_t enc_len = static_cast<int64_t>(
       std::llround(config_.enc_cond_seconds * static_cast<double>(config_.s3_sample_rate)));
   conds.cond_prompt_speech_tokens = tokenizer_.tokenize(
-      w16_full.narrow(0, 0, std::min(enc_len, w16_full.size(0))), config_.speech_cond_prompt_len);
-  conds.exaggeration = exaggeration;
-  return conds;
+      w16.narrow(0, 0, std::min(enc_len, w16.size(0))), config_.speech_cond_prompt_len);
 }
 
 // ChatterboxTurboTTS.prepare_conditionals from the loaded 24 kHz signal on.
@@ -183,16 +187,7 @@ VoiceConditioning VoiceBuilder::build_turbo_24k(const at::Tensor& w24_in,
   // S3Gen reference: the first 10 s at 24 kHz; embed_ref resamples it again with its own
   // (torchaudio) resampler, so its 16 kHz signal differs from w16.
   const int64_t dec_len = static_cast<int64_t>(std::llround(config_.dec_cond_seconds * sr24));
-  S3GenReference ref = embed_ref(w24.narrow(0, 0, std::min(dec_len, w24.size(0))));
-  conds.prompt_token = ref.prompt_token;
-  conds.prompt_feat = ref.prompt_feat;
-  conds.embedding = ref.embedding;
-
-  // T3 speech prompt: S3 tokens of the first 15 s of w16, at most 375 tokens.
-  const int64_t enc_len = static_cast<int64_t>(
-      std::llround(config_.enc_cond_seconds * static_cast<double>(config_.s3_sample_rate)));
-  conds.cond_prompt_speech_tokens = tokenizer_.tokenize(
-      w16.narrow(0, 0, std::min(enc_len, w16.size(0))), config_.speech_cond_prompt_len);
+  add_reference_and_prompt(conds, embed_ref(w24.narrow(0, 0, std::min(dec_len, w24.size(0)))), w16);
   conds.exaggeration = exaggeration;  // T3Cond.emotion_adv: stored, unused by Turbo's T3
   return conds;
 }

@@ -99,6 +99,10 @@ class VoiceBuilder {
 
  private:
   S3GenReference embed_ref(const at::Tensor& wav24, const at::Tensor& wav16) const;
+  // Both variants' last steps: the S3Gen reference into `conds`, and the T3 speech prompt
+  // tokenised from the 16 kHz signal w16 [S].
+  void add_reference_and_prompt(VoiceConditioning& conds, const S3GenReference& ref,
+                                const at::Tensor& w16) const;
   // Turbo's prepare_conditionals after the input checks: w24 [S] on the model's device.
   VoiceConditioning build_turbo_24k(const at::Tensor& w24, float exaggeration) const;
   bool turbo() const { return uses_turbo_pipeline(config_.variant); }

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "engine/blas_threads.h"
 #include "engine/conditioned_voice.h"
 #include "stream/chunk_decoder.h"
 #include "stream/chunk_plan.h"
@@ -51,6 +53,8 @@ class StreamingUtterance : public Utterance {
         voice_(std::static_pointer_cast<const ConditionedVoice>(params.voice)),
         started_(std::chrono::steady_clock::now()),
         threads_(stage_threads(params_.threads)),
+        single_threaded_blas_(std::max(threads_.t3, threads_.s3gen) > 1 ||
+                              (params_.threads <= 0 && at::get_num_threads() > 1)),
         planner_(ChunkSchedule(params_)) {
     c10::InferenceMode inference_mode;
     if (!voice_ && !model_->has_builtin_voice())
@@ -198,6 +202,9 @@ class StreamingUtterance : public Utterance {
   std::unique_ptr<ChunkDecoder> decoder_;        // used by the S3Gen stage only
   std::chrono::steady_clock::time_point started_;
   StageThreads threads_;
+  // Held from before the T3 thread starts until after it is joined: with more than one intra-op
+  // thread in a stage, OpenBLAS's own pool would oversubscribe the cores (engine/blas_threads.h).
+  ScopedSingleThreadedBlas single_threaded_blas_;
   std::thread t3_thread_;
   std::atomic<bool> cancel_flag_{false};  // read by the S3Gen stage inside model calls
 

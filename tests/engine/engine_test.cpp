@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "engine/blas_threads.h"
 #include "engine/streaming_utterance.h"
 
 namespace chatterbox {
@@ -118,6 +119,27 @@ TEST(Engine, ThreadsSettingSpeaksAndRestoresTheCallersThreads) {
   auto audio = speak(*engine, "Threads.", params);
   EXPECT_FALSE(audio.empty());
   EXPECT_EQ(at::get_num_threads(), before);
+}
+
+// A stage with more than one intra-op thread runs OpenBLAS single-threaded while the utterance
+// exists (two spinning pools oversubscribe the cores), and OpenBLAS gets its count back after.
+TEST(Engine, SeveralIntraOpThreadsMakeOpenBlasSingleThreadedForTheUtterance) {
+  const int blas_before = openblas_threads();
+  if (blas_before < 0) GTEST_SKIP() << "libtorch's BLAS is not OpenBLAS";
+  auto engine = tiny_engine();
+  auto params = fast_params();
+  params.threads = 4;  // 2 per stage
+  {
+    auto utt = engine->start("Threads.", params);
+    EXPECT_EQ(openblas_threads(), 1);
+    AudioChunk chunk;
+    while (utt->next(chunk)) EXPECT_EQ(openblas_threads(), 1);
+  }
+  EXPECT_EQ(openblas_threads(), blas_before);
+
+  params.threads = 2;  // 1 per stage: OpenBLAS keeps its pool
+  auto utt = engine->start("Threads.", params);
+  EXPECT_EQ(openblas_threads(), blas_before);
 }
 
 TEST(Engine, EveryStitchModeProducesTheWholeUtterance) {

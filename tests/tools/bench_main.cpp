@@ -12,6 +12,7 @@
 
 #include "bench.h"
 #include "common/error.h"
+#include "engine/blas_threads.h"
 
 namespace bench {
 namespace {
@@ -137,7 +138,11 @@ int main(int argc, char** argv) {
       selected.push_back(a);
   }
   if (options.threads > 0) at::set_num_threads(options.threads);
+  // As the engine does while a stage runs more than one intra-op thread (engine/blas_threads.h).
+  chatterbox::ScopedSingleThreadedBlas single_threaded_blas(at::get_num_threads() > 1);
   bench::emit("machine", "threads", at::get_num_threads(), "torch intra-op threads");
+  bench::emit("machine", "openblas_threads", chatterbox::openblas_threads(),
+              "OpenBLAS threads (-1: not OpenBLAS)");
   int failures = 0;
   for (const auto& [name, fn] : bench::registry()) {
     if (!selected.empty() && std::find(selected.begin(), selected.end(), name) == selected.end())
